@@ -1,0 +1,45 @@
+# robo_edge: `make demo` runs the main job in the digital twin, `make test` builds and tests.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REPORT ?= reports/demo
+JOBS ?= 2
+# Everything that runs ROS in this shell sees the built package and the tuned Fast DDS profile.
+ROS_ENV := source $(VENV)/bin/activate && source install/setup.bash
+
+.PHONY: all venv build test lint demo scenarios bench clean
+
+all: build
+
+$(STAMP): requirements/runtime.txt requirements/dev.txt requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==26.3
+	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
+	touch $@
+
+venv: $(STAMP)
+
+build: $(STAMP)
+	source $(VENV)/bin/activate && colcon build --event-handlers console_cohesion-
+
+test: build
+	source $(VENV)/bin/activate && colcon test --event-handlers console_direct+ \
+		--pytest-args -q -p no:cacheprovider; \
+		status=$$?; colcon test-result --verbose && exit $$status
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check robo_edge test bench launch setup.py
+
+demo: build
+	$(ROS_ENV) && robo-edge scenario run sim/scenarios/demo_scripted_warehouse.yaml --report $(REPORT)
+
+scenarios: build
+	$(ROS_ENV) && robo-edge scenario run sim/scenarios/*.yaml --report reports/scenarios --jobs $(JOBS)
+
+bench: build
+	$(ROS_ENV) && python bench/transport.py && python bench/twin.py
+
+clean:
+	rm -rf build install log reports

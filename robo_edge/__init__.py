@@ -1,0 +1,1 @@
+"""robo_edge: a robot edge runtime on ROS 2."""

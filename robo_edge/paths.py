@@ -1,0 +1,40 @@
+"""Locate installed share files (worlds, robot description, config) through the ament index."""
+
+from pathlib import Path
+
+from robo_edge.exceptions import ResourceNotFound
+
+PACKAGE = 'robo_edge'
+
+
+def share_dir() -> Path:
+    """Return the installed share directory of robo_edge."""
+    from ament_index_python.packages import (  # noqa: PLC0415 - keeps cores importable without ROS
+        PackageNotFoundError,
+        get_package_share_directory,
+    )
+
+    try:
+        return Path(get_package_share_directory(PACKAGE))
+    except PackageNotFoundError as e:
+        raise ResourceNotFound(
+            'robo_edge is not installed in the sourced workspace: run `make build` and '
+            '`source install/setup.bash`'
+        ) from e
+
+
+def share_file(*parts: str) -> Path:
+    """Return an installed share file, with a clear error when it is missing."""
+    path = share_dir().joinpath(*parts)
+    if not path.exists():
+        raise ResourceNotFound(f'{path} is not installed (looked for {"/".join(parts)})')
+    return path
+
+
+def resolve(path_or_name: str, subdir: str, suffix: str = '.yaml') -> Path:
+    """Resolve a user path, or a bare name of an installed file under share/robo_edge/subdir."""
+    direct = Path(path_or_name)
+    if direct.exists():
+        return direct
+    name = path_or_name if path_or_name.endswith(suffix) else path_or_name + suffix
+    return share_file(subdir, name)

@@ -1,0 +1,45 @@
+"""Run a node until SIGINT/SIGTERM and shut rclpy down cleanly.
+
+A clean shutdown matters: a process that exits without it leaves Fast DDS shared-memory
+segments in /dev/shm.
+"""
+
+import signal
+from collections.abc import Callable
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+
+
+def spin_node(make_node: Callable[[], Node], args: list[str] | None = None) -> int:
+    """Create the node, spin it until shutdown, and return the process exit code."""
+    rclpy.init(args=args, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+    stop = _install_stop_handlers()
+    node = make_node()
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    exit_code = 0
+    try:
+        while rclpy.ok() and not stop['requested'] and not getattr(node, 'finished', False):
+            executor.spin_once(timeout_sec=0.1)
+        exit_code = int(getattr(node, 'exit_code', 0))
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.remove_node(node)
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return exit_code
+
+
+def _install_stop_handlers() -> dict[str, bool]:
+    stop = {'requested': False}
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        stop['requested'] = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    return stop

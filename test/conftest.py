@@ -1,0 +1,13 @@
+"""Test session setup: isolate the ROS graph of this run and use the shipped transport profile."""
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# Each test session gets its own DDS domain so parallel runs on one machine never cross-talk.
+os.environ.setdefault('ROS_DOMAIN_ID', str(100 + os.getpid() % 100))
+os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+_profile = REPO / 'config' / 'fastdds_shm.xml'
+if _profile.exists():
+    os.environ.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', str(_profile))
