@@ -6,7 +6,7 @@ class RoboEdgeError(Exception):
 
 
 class ConfigError(RoboEdgeError):
-    """A configuration file is malformed: the message names the file, the key and the expectation."""
+    """A configuration file is malformed: the message names the file, key and expectation."""
 
     def __init__(self, source: str, key: str, expected: str, found: object = None) -> None:
         self.source = source

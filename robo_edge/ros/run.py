@@ -15,7 +15,7 @@ from rclpy.node import Node
 def spin_node(make_node: Callable[[], Node], args: list[str] | None = None) -> int:
     """Create the node, spin it until shutdown, and return the process exit code."""
     rclpy.init(args=args, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
-    stop = _install_stop_handlers()
+    stop = install_stop_handlers()
     node = make_node()
     executor = SingleThreadedExecutor()
     executor.add_node(node)
@@ -34,7 +34,8 @@ def spin_node(make_node: Callable[[], Node], args: list[str] | None = None) -> i
     return exit_code
 
 
-def _install_stop_handlers() -> dict[str, bool]:
+def install_stop_handlers() -> dict[str, bool]:
+    """Turn SIGINT and SIGTERM into a stop request that loops check."""
     stop = {'requested': False}
 
     def request_stop(_signum: int, _frame: object) -> None:

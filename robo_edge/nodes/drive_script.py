@@ -1,0 +1,63 @@
+"""Scripted driver: answers every simulated clock tick with the scripted command for it.
+
+It stands in for the navigation stack until one exists: in lockstep it is the twin's partner,
+publishing `/cmd_vel` stamped with exactly the `/clock` time it answers.
+"""
+
+from geometry_msgs.msg import TwistStamped
+from rclpy.node import Node
+from rosgraph_msgs.msg import Clock
+
+from robo_edge.ros import qos
+from robo_edge.ros.params import Param, declare
+from robo_edge.ros.run import spin_node
+from robo_edge.ros.stamps import from_msg
+from robo_edge.twin.drive import DriveScript
+
+PARAMS = [
+    Param('segments', [0.0], 'Flat [for_s, linear, angular, ...] triples; [0.0] means none'),
+    Param('start_time_s', 0.0, 'Simulated time at which the script starts', 0.0, 1e6),
+    Param('output_topic', '/cmd_vel', 'Where commands go (TwistStamped)'),
+]
+
+
+class DriveScriptNode(Node):
+    """Publishes a scripted TwistStamped for each /clock tick.
+
+    Parameters: segments (double[]), start_time_s (double), output_topic (string).
+    Subscriptions: /clock (rosgraph_msgs/Clock).
+    Publishers: /cmd_vel (geometry_msgs/TwistStamped, reliable, frame base_link).
+    """
+
+    def __init__(self) -> None:
+        super().__init__('drive_script')
+        values = declare(self, PARAMS)
+        flat = [float(v) for v in values['segments']]
+        self.script = DriveScript.from_flat([] if flat == [0.0] else flat)
+        self.start_ns = int(float(values['start_time_s']) * 1e9)
+        self.publisher = self.create_publisher(
+            TwistStamped, str(values['output_topic']), qos.COMMAND
+        )
+        self.create_subscription(Clock, '/clock', self._on_clock, qos.CLOCK)
+        self.get_logger().info(
+            f'{len(self.script.segments)} segments, {self.script.duration_s:.1f} s scripted'
+        )
+
+    def _on_clock(self, msg: Clock) -> None:
+        stamp_ns = from_msg(msg.clock)
+        command = self.script.command_at((stamp_ns - self.start_ns) / 1e9)
+        out = TwistStamped()
+        out.header.stamp = msg.clock
+        out.header.frame_id = 'base_link'
+        out.twist.linear.x = command.linear
+        out.twist.angular.z = command.angular
+        self.publisher.publish(out)
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the scripted driver until stopped."""
+    return spin_node(DriveScriptNode, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,251 @@
+"""The digital twin node: a thin ROS adapter around robo_edge.twin.sim.Twin.
+
+Two clock modes. `lockstep` (default for scenarios and CI): at each control boundary t_k the
+node publishes the sensors due, then `/clock = t_k`, then waits, bounded in wall time, for the
+`/cmd_vel` stamped t_k; a timeout fails the run. `free_run`: no waiting, the latest command
+applies (with a command watchdog), optionally paced to a maximum real-time factor.
+"""
+
+import time
+from pathlib import Path
+
+import rclpy
+from geometry_msgs.msg import TwistStamped
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rosgraph_msgs.msg import Clock
+
+from robo_edge import paths
+from robo_edge.exceptions import ConfigError, LockstepTimeout
+from robo_edge.ros import qos
+from robo_edge.ros.params import Param, declare
+from robo_edge.ros.run import install_stop_handlers
+from robo_edge.ros.stamps import from_msg, to_msg
+from robo_edge.ros.twin_publishers import TwinPublishers
+from robo_edge.twin.config import flatten_defaults, from_flat
+from robo_edge.twin.kinematics import Pose2D, Velocity
+from robo_edge.twin.run_record import RunRecord
+from robo_edge.twin.sim import Twin
+from robo_edge.twin.world import load_world
+
+EXIT_OK = 0
+EXIT_LOCKSTEP_TIMEOUT = 3
+EXIT_CONFIG = 2
+URDF_NAME = 'diff_drive.urdf'
+
+PARAMS = [
+    Param('world', 'empty_room', 'World file path, or the name of a world in share/sim/worlds'),
+    Param('seed', 0, 'Seed of every noise stream', 0, 2**31 - 1),
+    Param('start', [0.0, 0.0, 0.0], 'Start pose [x, y, yaw] in map (m, rad)'),
+    Param('urdf', '', 'Robot URDF; empty uses share/sim/robot/diff_drive.urdf'),
+    Param('clock_mode', 'lockstep', 'lockstep (repeatable) or free_run'),
+    Param('lockstep_timeout_s', 1.0, 'Wall time to wait for the command of a period', 0.01, 60.0),
+    Param('duration_s', 0.0, 'Simulated seconds to run; 0 runs until stopped', 0.0, 1e6),
+    Param('max_real_time_factor', 0.0, 'free_run pacing; 0 is as fast as possible', 0.0, 1e3),
+    Param('cmd_timeout_s', 0.5, 'free_run: stop the base when commands are older', 0.0, 10.0),
+    Param('result_path', '', 'Where to write the run record JSON at the end; empty: none'),
+    Param('progress_period_s', 10.0, 'Simulated seconds between progress logs', 0.1, 1e6),
+    *[Param(k, list(v) if isinstance(v, tuple) else v, f'Twin setting {k}')
+      for k, v in flatten_defaults().items()],
+]
+
+
+class TwinNode(LifecycleNode):
+    """Publishes the twin's sensors and clock and drives its base from `/cmd_vel`.
+
+    Parameters: see PARAMS (world, seed, start, clock_mode, lockstep_timeout_s, duration_s,
+    result_path, and every twin setting such as `scan.rate_hz`, `camera.rate_hz`).
+    Subscriptions: /cmd_vel (geometry_msgs/TwistStamped, reliable).
+    Publishers: /clock (rosgraph_msgs/Clock), /scan (sensor_msgs/LaserScan),
+    /camera/image_raw (sensor_msgs/Image), /camera/camera_info (sensor_msgs/CameraInfo),
+    /imu/data (sensor_msgs/Imu), /odom (nav_msgs/Odometry), /twin/ground_truth (Odometry).
+    """
+
+    def __init__(self) -> None:
+        super().__init__('twin')
+        self.values = declare(self, PARAMS)
+        self.twin: Twin | None = None
+        self.out: TwinPublishers | None = None
+        self.record: RunRecord | None = None
+        self.commands: dict[int, Velocity] = {}
+        self.latest_command: tuple[int, Velocity] = (0, Velocity())
+        self.exit_code = EXIT_OK
+        self.finished = False
+        self._next_progress_ns = 1
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        """Load the world and robot into a new PyBullet client and create the publishers."""
+        try:
+            self.twin = self._make_twin()
+        except (ConfigError, OSError, ValueError) as e:
+            self.get_logger().error(f'cannot configure the twin: {e}')
+            self.exit_code = EXIT_CONFIG
+            return TransitionCallbackReturn.FAILURE
+        self.out = TwinPublishers(self, self.twin.config)
+        self.clock_pub = self.create_publisher(Clock, '/clock', qos.CLOCK)
+        self.create_subscription(TwistStamped, '/cmd_vel', self._on_command, qos.COMMAND)
+        v = self.values
+        self.record = RunRecord(str(v['world']), int(v['seed']), str(v['clock_mode']))
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        """Release the physics client."""
+        if self.twin is not None:
+            self.twin.close()
+            self.twin = None
+        return TransitionCallbackReturn.SUCCESS
+
+    on_shutdown = on_cleanup
+
+    def _make_twin(self) -> Twin:
+        v = self.values
+        if v['clock_mode'] not in ('lockstep', 'free_run'):
+            raise ConfigError('twin parameters', 'clock_mode', 'lockstep or free_run',
+                              v['clock_mode'])
+        world = load_world(paths.resolve(str(v['world']), 'sim/worlds'))
+        config = from_flat({k: v[k] for k in flatten_defaults()})
+        start = v['start']
+        if len(start) != 3:
+            raise ConfigError('twin parameters', 'start', '[x, y, yaw]', list(start))
+        urdf = Path(v['urdf']) if v['urdf'] else paths.share_file('sim', 'robot', URDF_NAME)
+        self.get_logger().info(
+            f'world {world.name} ({world.source}), seed {v["seed"]}, start {list(start)}, '
+            f'{v["clock_mode"]}'
+        )
+        return Twin(world, config, int(v['seed']), Pose2D(*map(float, start)), urdf)
+
+    def _on_command(self, msg: TwistStamped) -> None:
+        stamp = from_msg(msg.header.stamp)
+        command = Velocity(msg.twist.linear.x, msg.twist.angular.z)
+        self.commands[stamp] = command
+        if stamp >= self.latest_command[0]:
+            self.latest_command = (stamp, command)
+
+    # -- the run loop -----------------------------------------------------------------------
+    def run(self, executor: SingleThreadedExecutor, stop: dict[str, bool]) -> int:
+        """Step the twin until the duration, a stop request or a failed handshake."""
+        assert self.twin is not None and self.out is not None and self.record is not None
+        wall_start = time.monotonic()
+        self.out.publish(self.twin.readings_due())
+        try:
+            while not stop['requested'] and rclpy.ok() and not self._duration_reached():
+                if self.twin.at_control_boundary():
+                    self._control_boundary(executor, wall_start)
+                self.out.publish(self.twin.step())
+            self.record.outcome = 'interrupted' if stop['requested'] else 'completed'
+        except LockstepTimeout as e:
+            self.get_logger().error(str(e))
+            self.record.outcome, self.record.error = 'lockstep_timeout', str(e)
+            self.exit_code = EXIT_LOCKSTEP_TIMEOUT
+        self._finish(wall_start)
+        return self.exit_code
+
+    def _duration_reached(self) -> bool:
+        duration = float(self.values['duration_s'])
+        return duration > 0 and self.twin.time_ns >= int(duration * 1e9)
+
+    def _control_boundary(self, executor: SingleThreadedExecutor, wall_start: float) -> None:
+        twin = self.twin
+        twin.update_clearance()
+        self.record.add_pose(twin.time_ns, twin.pose.x, twin.pose.y, twin.pose.yaw)
+        self.record.control_periods += 1
+        self._publish_clock()
+        if self.values['clock_mode'] == 'lockstep':
+            twin.set_command(self._wait_for_command(executor, twin.time_ns))
+        else:
+            executor.spin_once(timeout_sec=0.0)
+            twin.set_command(self._latest_fresh_command())
+            self._pace(wall_start)
+        self._log_progress(wall_start)
+
+    def _publish_clock(self) -> None:
+        self.clock_pub.publish(Clock(clock=to_msg(self.twin.time_ns)))
+
+    def _wait_for_command(self, executor: SingleThreadedExecutor, stamp_ns: int) -> Velocity:
+        timeout = float(self.values['lockstep_timeout_s'])
+        start = time.monotonic()
+        last_clock = start
+        while stamp_ns not in self.commands:
+            now = time.monotonic()
+            if now - start > timeout:
+                raise LockstepTimeout(
+                    f'no /cmd_vel stamped {stamp_ns / 1e9:.3f} s within {timeout} s (wall): '
+                    'the run is not repeatable and is failed'
+                )
+            if now - last_clock > 0.05:
+                self._publish_clock()  # a late joiner or a lost sample must not stall the run
+                last_clock = now
+            executor.spin_once(timeout_sec=0.002)
+        self.record.lockstep_wait_ms.append((time.monotonic() - start) * 1e3)
+        command = self.commands.pop(stamp_ns)
+        self.commands = {k: c for k, c in self.commands.items() if k > stamp_ns}
+        return command
+
+    def _latest_fresh_command(self) -> Velocity:
+        stamp, command = self.latest_command
+        age_s = (self.twin.time_ns - stamp) / 1e9
+        return command if age_s <= float(self.values['cmd_timeout_s']) else Velocity()
+
+    def _pace(self, wall_start: float) -> None:
+        factor = float(self.values['max_real_time_factor'])
+        if factor > 0:
+            ahead = self.twin.time_ns / 1e9 / factor - (time.monotonic() - wall_start)
+            if ahead > 0:
+                time.sleep(ahead)  # pacing to a real-time factor, not synchronisation
+
+    def _log_progress(self, wall_start: float) -> None:
+        if self.twin.time_ns < self._next_progress_ns:
+            return
+        self._next_progress_ns += int(float(self.values['progress_period_s']) * 1e9)
+        sim_s = self.twin.time_ns / 1e9
+        rtf = sim_s / max(1e-9, time.monotonic() - wall_start)
+        total = float(self.values['duration_s'])
+        of = f'/{total:.0f}' if total else ''
+        self.get_logger().info(f'progress: sim {sim_s:.1f}{of} s, real-time factor {rtf:.2f}x')
+
+    def _finish(self, wall_start: float) -> None:
+        twin, record = self.twin, self.record
+        record.sim_time_s = twin.time_ns / 1e9
+        record.wall_time_s = time.monotonic() - wall_start
+        record.min_clearance_m = twin.min_clearance
+        record.path_length_m = twin.path_length
+        record.stream_hashes = twin.stream_hashes()
+        for collision in twin.collisions:
+            record.add_collision(collision)
+        if self.values['result_path']:
+            record.write(Path(str(self.values['result_path'])))
+        self.get_logger().info(
+            f'{record.outcome}: {record.sim_time_s:.1f} s simulated in {record.wall_time_s:.1f} s '
+            f'({record.real_time_factor():.2f}x), {len(record.collisions)} collisions, '
+            f'trajectory {record.trajectory_hash()[:12]}'
+        )
+        self.finished = True
+
+
+def main(args: list[str] | None = None) -> int:
+    """Configure, activate and run the twin until done or stopped."""
+    rclpy.init(args=args, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+    stop = install_stop_handlers()
+    node = TwinNode()
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    code = EXIT_CONFIG
+    try:
+        node.trigger_configure()
+        if node.twin is not None:
+            node.trigger_activate()
+            code = node.run(executor, stop)
+            node.trigger_deactivate()
+            node.trigger_cleanup()
+        else:
+            code = node.exit_code
+    finally:
+        executor.remove_node(node)
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return code
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
