@@ -45,6 +45,9 @@ PARAMS = [
     Param('cmd_timeout_s', 0.5, 'free_run: stop the base when commands are older', 0.0, 10.0),
     Param('result_path', '', 'Where to write the run record JSON at the end; empty: none'),
     Param('progress_period_s', 10.0, 'Simulated seconds between progress logs', 0.1, 1e6),
+    Param('startup_timeout_s', 30.0, 'Wall time for the graph to come up before t=0', 0.1, 600.0),
+    Param('required_subscribers', [''],
+          'topic:count pairs that must be matched before t=0, e.g. /scan:2'),
     *[Param(k, list(v) if isinstance(v, tuple) else v, f'Twin setting {k}')
       for k, v in flatten_defaults().items()],
 ]
@@ -76,12 +79,19 @@ class TwinNode(LifecycleNode):
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Load the world and robot into a new PyBullet client and create the publishers."""
         try:
+            self.required = parse_required_subscribers(list(self.values['required_subscribers']))
             self.twin = self._make_twin()
         except (ConfigError, OSError, ValueError) as e:
             self.get_logger().error(f'cannot configure the twin: {e}')
             self.exit_code = EXIT_CONFIG
             return TransitionCallbackReturn.FAILURE
         self.out = TwinPublishers(self, self.twin.config)
+        unknown = set(self.required) - self.out.topics()
+        if unknown:
+            self.get_logger().error(f'required_subscribers names topics the twin does not '
+                                    f'publish: {sorted(unknown)}')
+            self.exit_code = EXIT_CONFIG
+            return TransitionCallbackReturn.FAILURE
         self.clock_pub = self.create_publisher(Clock, '/clock', qos.CLOCK)
         self.create_subscription(TwistStamped, '/cmd_vel', self._on_command, qos.COMMAND)
         v = self.values
@@ -125,6 +135,10 @@ class TwinNode(LifecycleNode):
     def run(self, executor: SingleThreadedExecutor, stop: dict[str, bool]) -> int:
         """Step the twin until the duration, a stop request or a failed handshake."""
         assert self.twin is not None and self.out is not None and self.record is not None
+        try:
+            self._wait_for_graph(executor, stop)
+        except LockstepTimeout as e:
+            return self._fail(e, time.monotonic())
         wall_start = time.monotonic()
         self.out.publish(self.twin.readings_due())
         try:
@@ -134,11 +148,27 @@ class TwinNode(LifecycleNode):
                 self.out.publish(self.twin.step())
             self.record.outcome = 'interrupted' if stop['requested'] else 'completed'
         except LockstepTimeout as e:
-            self.get_logger().error(str(e))
-            self.record.outcome, self.record.error = 'lockstep_timeout', str(e)
-            self.exit_code = EXIT_LOCKSTEP_TIMEOUT
+            return self._fail(e, wall_start)
         self._finish(wall_start)
         return self.exit_code
+
+    def _fail(self, error: LockstepTimeout, wall_start: float) -> int:
+        self.get_logger().error(str(error))
+        self.record.outcome, self.record.error = 'lockstep_timeout', str(error)
+        self.exit_code = EXIT_LOCKSTEP_TIMEOUT
+        self._finish(wall_start)
+        return self.exit_code
+
+    def _wait_for_graph(self, executor: SingleThreadedExecutor, stop: dict[str, bool]) -> None:
+        """Hold t=0 until the required subscribers are matched, bounded in wall time."""
+        required = self.required
+        deadline = time.monotonic() + float(self.values['startup_timeout_s'])
+        missing = self.out.unmatched(required)
+        while missing and not stop['requested']:
+            if time.monotonic() > deadline:
+                raise LockstepTimeout(f'graph not up after startup_timeout_s: missing {missing}')
+            executor.spin_once(timeout_sec=0.05)
+            missing = self.out.unmatched(required)
 
     def _duration_reached(self) -> bool:
         duration = float(self.values['duration_s'])
@@ -162,7 +192,9 @@ class TwinNode(LifecycleNode):
         self.clock_pub.publish(Clock(clock=to_msg(self.twin.time_ns)))
 
     def _wait_for_command(self, executor: SingleThreadedExecutor, stamp_ns: int) -> Velocity:
-        timeout = float(self.values['lockstep_timeout_s'])
+        # The first period also waits for the partner to start; later ones are tight.
+        key = 'startup_timeout_s' if stamp_ns == 0 else 'lockstep_timeout_s'
+        timeout = float(self.values[key])
         start = time.monotonic()
         last_clock = start
         while stamp_ns not in self.commands:
@@ -220,6 +252,17 @@ class TwinNode(LifecycleNode):
             f'trajectory {record.trajectory_hash()[:12]}'
         )
         self.finished = True
+
+
+def parse_required_subscribers(items: list[str]) -> dict[str, int]:
+    """Parse ['topic:count', ...] (empty strings ignored) into {topic: count}."""
+    required: dict[str, int] = {}
+    for item in filter(None, items):
+        topic, _, count = item.rpartition(':')
+        if not topic or not count.isdigit():
+            raise ConfigError('twin parameters', 'required_subscribers', 'topic:count', item)
+        required[topic] = int(count)
+    return required
 
 
 def main(args: list[str] | None = None) -> int:

@@ -38,6 +38,25 @@ class TwinPublishers:
         self.ground_truth = node.create_publisher(Odometry, '/twin/ground_truth', qos.SENSOR_BURST)
         self.counts: dict[str, int] = {}
 
+    def _by_topic(self) -> dict:
+        return {
+            p.topic_name: p for p in (
+                self.scan, self.image, self.camera_info, self.imu, self.odom, self.ground_truth
+            )
+        }
+
+    def topics(self) -> set[str]:
+        """Return the topics these publishers serve."""
+        return set(self._by_topic())
+
+    def unmatched(self, required: dict[str, int]) -> dict[str, int]:
+        """Return the required topics with fewer matched subscribers than asked for."""
+        publishers = self._by_topic()
+        return {
+            topic: count for topic, count in required.items()
+            if publishers[topic].get_subscription_count() < count
+        }
+
     def publish(self, readings: list[Reading]) -> None:
         """Publish each reading on its topic."""
         for reading in readings:

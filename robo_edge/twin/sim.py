@@ -110,7 +110,7 @@ class Twin:
         contact = self._first_penetration()
         if contact is None:
             self.pose = candidate
-            if self._in_contact and self._nearest_distance(CONTACT_RELEASE) > CONTACT_RELEASE:
+            if self._in_contact and self._nearest_distance(CONTACT_RELEASE) >= CONTACT_RELEASE:
                 self._in_contact = False
             return
         # Blocked: the base stops where it was, as a bumper-stopped robot would.

@@ -1,0 +1,100 @@
+"""Score a twin run against a scenario's expectations (pure)."""
+
+import math
+from dataclasses import dataclass, field
+
+from robo_edge.scenario.spec import Scenario
+from robo_edge.twin.kinematics import wrap_angle
+
+Trajectory = list[tuple[float, float, float, float]]  # (t, x, y, yaw)
+
+
+@dataclass
+class Verdict:
+    """Pass/fail with every failed expectation spelled out."""
+
+    passed: bool
+    failures: list[str] = field(default_factory=list)
+    goals_reached: int = 0
+    goal_times_s: list[float] = field(default_factory=list)
+
+
+def goals_reached(scenario: Scenario, trajectory: Trajectory) -> list[float]:
+    """Return the time each goal was reached, in order; a goal counts only after the last."""
+    times: list[float] = []
+    index = 0
+    for t, x, y, yaw in trajectory:
+        if index >= len(scenario.goals):
+            break
+        goal = scenario.goals[index]
+        close = math.hypot(goal.x - x, goal.y - y) <= scenario.goal_tolerance_xy
+        aligned = abs(wrap_angle(goal.yaw - yaw)) <= scenario.goal_tolerance_yaw
+        if close and aligned:
+            times.append(t)
+            index += 1
+    return times
+
+
+def evaluate(scenario: Scenario, record: dict) -> Verdict:
+    """Check a run record (the twin's JSON) against the scenario's expectations."""
+    expect = scenario.expect
+    failures: list[str] = []
+    if record.get('outcome') != expect.outcome:
+        failures.append(
+            f'outcome: expected {expect.outcome}, got {record.get("outcome")} '
+            f'{record.get("error", "")}'.rstrip()
+        )
+    collisions = len(record.get('collisions', []))
+    if expect.collisions is not None and collisions > expect.collisions:
+        failures.append(f'collisions: expected at most {expect.collisions}, got {collisions}')
+    times = goals_reached(scenario, record.get('trajectory', []))
+    _check_goals(scenario, len(times), failures)
+    _check_bounds(scenario, record, failures)
+    return Verdict(not failures, failures, len(times), times)
+
+
+def _check_goals(scenario: Scenario, reached: int, failures: list[str]) -> None:
+    wanted = scenario.expect.goals_reached
+    if wanted is None:
+        return
+    needed = len(scenario.goals) if wanted == 'all' else int(wanted)
+    if reached < needed:
+        failures.append(f'goals_reached: expected {wanted} ({needed}), got {reached}')
+
+
+def _check_bounds(scenario: Scenario, record: dict, failures: list[str]) -> None:
+    expect = scenario.expect
+    clearance = record.get('min_clearance_m')
+    if expect.min_clearance_m is not None and clearance is not None and (
+        clearance < expect.min_clearance_m
+    ):
+        failures.append(
+            f'min_clearance_m: expected at least {expect.min_clearance_m}, got {clearance:.3f}'
+        )
+    length = float(record.get('path_length_m', 0.0))
+    if expect.min_path_length_m is not None and length < expect.min_path_length_m:
+        failures.append(
+            f'min_path_length_m: expected at least {expect.min_path_length_m}, got {length:.2f}'
+        )
+    if expect.max_path_length_m is not None and length > expect.max_path_length_m:
+        failures.append(
+            f'max_path_length_m: expected at most {expect.max_path_length_m}, got {length:.2f}'
+        )
+    if expect.final_pose_within is not None:
+        _check_final_pose(expect.final_pose_within, record, failures)
+
+
+def _check_final_pose(
+    within: tuple[float, float, float], record: dict, failures: list[str]
+) -> None:
+    trajectory = record.get('trajectory') or []
+    if not trajectory:
+        failures.append('final_pose_within: the run recorded no trajectory')
+        return
+    _, x, y, _ = trajectory[-1]
+    distance = math.hypot(x - within[0], y - within[1])
+    if distance > within[2]:
+        failures.append(
+            f'final_pose_within: ended at ({x:.2f}, {y:.2f}), {distance:.2f} m from '
+            f'({within[0]}, {within[1]}), allowed {within[2]}'
+        )

@@ -1,0 +1,137 @@
+"""Run scenarios in the twin through the supervisor and turn each into a measured verdict."""
+
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from robo_edge.scenario import stack
+from robo_edge.scenario.domains import lease_domain
+from robo_edge.scenario.evaluate import evaluate
+from robo_edge.scenario.junit import write_junit
+from robo_edge.scenario.plot import plot_run
+from robo_edge.scenario.spec import Scenario
+from robo_edge.supervisor.bringup import parse_bringup
+from robo_edge.supervisor.supervisor import Supervisor
+from robo_edge.twin.world import load_world
+
+# A run may take this long in wall time per simulated second, plus startup, before it is cut.
+WALL_PER_SIM_S = 4.0
+STARTUP_ALLOWANCE_S = 60.0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: where reports go, how many at once, whether to record MCAP."""
+
+    report_dir: Path
+    jobs: int = 1
+    record: bool = True
+    echo_logs: bool = False
+
+
+def run_scenarios(scenarios: list[Scenario], options: RunOptions) -> list[dict]:
+    """Run every scenario (up to `jobs` at once) and write JSON, PNG, MCAP and JUnit reports."""
+    names = [s.name for s in scenarios]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f'scenario names must be unique in one run: {duplicates}')
+    options.report_dir.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        results = list(pool.map(lambda s: run_one(s, options), scenarios))
+    write_junit(options.report_dir / 'junit.xml', 'robo_edge.scenarios', results)
+    return results
+
+
+def run_one(scenario: Scenario, options: RunOptions) -> dict:
+    """Bring up the twin and the stack for one scenario, run it, score it, report it."""
+    work_dir = options.report_dir / scenario.name
+    work_dir.mkdir(parents=True, exist_ok=True)
+    result_path = work_dir / 'twin_record.json'
+    result_path.unlink(missing_ok=True)
+    mcap_path = options.report_dir / f'{scenario.name}.mcap' if options.record else None
+    if mcap_path is not None:
+        mcap_path.unlink(missing_ok=True)
+    world_path = stack.world_file(scenario, work_dir)
+    params_file = work_dir / 'params.yaml'
+    params = stack.node_parameters(scenario, world_path, result_path, mcap_path)
+    params_file.write_text(yaml.safe_dump(params), encoding='utf-8')
+    bringup = parse_bringup(
+        stack.bringup_document(scenario, params_file, options.record), f'scenario {scenario.name}'
+    )
+    avoid = {int(os.environ['ROS_DOMAIN_ID'])} if os.environ.get('ROS_DOMAIN_ID') else set()
+    wall_start = time.monotonic()
+    with lease_domain(avoid) as lease:
+        print(f'[{scenario.name}] start: world {world_path.name}, seed {scenario.seed}, '
+              f'{scenario.duration_s:.0f} s simulated, ROS domain {lease.domain_id}', flush=True)
+        supervisor = Supervisor(
+            bringup, domain_id=lease.domain_id, log_dir=work_dir / 'logs',
+            echo=options.echo_logs,
+        )
+        supervisor.start()
+        try:
+            supervisor.run(timeout_s=STARTUP_ALLOWANCE_S + WALL_PER_SIM_S * scenario.duration_s)
+        finally:
+            exit_codes = supervisor.stop()
+    wall_time = time.monotonic() - wall_start
+    result = _score(scenario, result_path, exit_codes, wall_time, mcap_path)
+    _write_reports(scenario, world_path, result, options.report_dir)
+    verdict = 'PASS' if result['passed'] else 'FAIL ' + '; '.join(result['failures'])
+    print(f'[{scenario.name}] {verdict} ({result.get("real_time_factor", 0):.2f}x, '
+          f'{wall_time:.1f} s wall)', flush=True)
+    return result
+
+
+def _score(
+    scenario: Scenario, result_path: Path, exit_codes: dict, wall_time: float,
+    mcap_path: Path | None,
+) -> dict:
+    base = {
+        'name': scenario.name, 'source': scenario.source, 'seed': scenario.seed,
+        'wall_time_s': wall_time, 'exit_codes': exit_codes,
+        'mcap': str(mcap_path) if mcap_path and mcap_path.exists() else None,
+    }
+    if not result_path.exists():
+        failure = f'the twin left no run record (exit codes {exit_codes})'
+        return {**base, 'passed': False, 'failures': [failure], 'trajectory': [],
+                'collisions': [], 'real_time_factor': 0.0}
+    record = json.loads(result_path.read_text(encoding='utf-8'))
+    verdict = evaluate(scenario, record)
+    waits = np.asarray(record.pop('lockstep_wait_ms') or [0.0])
+    return {
+        **base, **record,
+        'passed': verdict.passed,
+        'failures': verdict.failures,
+        'goals_total': len(scenario.goals),
+        'goals_reached': verdict.goals_reached,
+        'goal_times_s': verdict.goal_times_s,
+        'collision_count': len(record['collisions']),
+        'lockstep_wait_ms': {
+            'p50': float(np.percentile(waits, 50)), 'p99': float(np.percentile(waits, 99)),
+            'max': float(waits.max()), 'count': int(waits.size),
+        },
+        'twin_wall_time_s': record['wall_time_s'],
+        'wall_time_s': wall_time,
+    }
+
+
+def _write_reports(scenario: Scenario, world_path: Path, result: dict, report_dir: Path) -> None:
+    (report_dir / f'{scenario.name}.json').write_text(
+        json.dumps(result, indent=1), encoding='utf-8'
+    )
+    verdict = 'PASS' if result['passed'] else 'FAIL'
+    title = (
+        f'{scenario.name}: {verdict} | seed {scenario.seed} | '
+        f'{result.get("sim_time_s", 0):.0f} s sim | collisions {len(result["collisions"])} | '
+        f'goals {result.get("goals_reached", 0)}/{len(scenario.goals)}'
+    )
+    plot_run(
+        report_dir / f'{scenario.name}.png', load_world(world_path), result['trajectory'],
+        [(g.x, g.y, g.yaw) for g in scenario.goals], result['collisions'], title,
+        scenario.goal_tolerance_xy,
+    )

@@ -1,0 +1,94 @@
+"""Turn a scenario into the bringup the supervisor starts: the twin and the stack under test."""
+
+from pathlib import Path
+
+import yaml
+
+from robo_edge import paths
+from robo_edge.scenario.spec import Scenario
+
+INGEST_NODES = ('camera_ingest', 'lidar_ingest', 'imu_ingest')
+# Before t=0 each sensor topic must reach its ingest node and the recorder.
+REQUIRED_SUBSCRIBERS = ['/scan:2', '/imu/data:2', '/odom:1', '/twin/ground_truth:1']
+
+
+def world_file(scenario: Scenario, work_dir: Path) -> Path:
+    """Return the world file the twin loads (an inline world is written out first)."""
+    if scenario.world_ref is not None:
+        return paths.resolve(scenario.world_ref, 'sim/worlds')
+    world = scenario.world_inline
+    path = work_dir / 'world.yaml'
+    path.write_text(yaml.safe_dump({'world': _world_document(world)}), encoding='utf-8')
+    return path
+
+
+def _world_document(world: object) -> dict:
+    obstacles: list[dict] = []
+    for box in world.boxes:
+        obstacles.append({'type': 'box', 'name': box.name, 'pose': [box.x, box.y, box.yaw],
+                          'size': list(box.size), 'color': list(box.color)})
+    for cyl in world.cylinders:
+        obstacles.append({'type': 'cylinder', 'name': cyl.name, 'position': [cyl.x, cyl.y],
+                          'radius': cyl.radius, 'height': cyl.height,
+                          'color': list(cyl.color)})
+    return {'name': world.name, 'floor': {'color': list(world.floor_color),
+                                          'size': list(world.floor_size)},
+            'obstacles': obstacles}
+
+
+def node_parameters(
+    scenario: Scenario, world: Path, result_path: Path, mcap_path: Path | None
+) -> dict[str, dict]:
+    """Return the ros__parameters document for every node of the scenario's bringup."""
+    camera_on = int(scenario.twin_overrides.get('camera.rate_hz', 15)) > 0
+    required = REQUIRED_SUBSCRIBERS + (['/camera/image_raw:2'] if camera_on else [])
+    if mcap_path is None:
+        required = [r.rsplit(':', 1)[0] + ':1' for r in required]
+    params: dict[str, dict] = {
+        'twin': {
+            'world': str(world),
+            'seed': scenario.seed,
+            'start': [scenario.start.x, scenario.start.y, scenario.start.yaw],
+            'duration_s': scenario.duration_s,
+            'clock_mode': scenario.clock_mode,
+            'lockstep_timeout_s': scenario.lockstep_timeout_s,
+            'result_path': str(result_path),
+            'progress_period_s': max(5.0, scenario.duration_s / 10),
+            'required_subscribers': required,
+            **scenario.twin_overrides,
+        },
+        'drive_script': {
+            'use_sim_time': True,
+            'segments': scenario.drive.to_flat() or [0.0],
+        },
+    }
+    for name in INGEST_NODES:
+        params[name] = {'use_sim_time': True}
+    if mcap_path is not None:
+        params['recorder'] = {'use_sim_time': True, 'output_path': str(mcap_path)}
+    return {name: {'ros__parameters': values} for name, values in params.items()}
+
+
+def bringup_document(scenario: Scenario, params_file: Path, record: bool) -> dict:
+    """Return the bringup (supervisor) document of a scenario run."""
+    ingest_config = str(paths.share_file('config', 'ingest.yaml'))
+    nodes = [
+        # The twin ends the run: when it exits (duration reached or failed), all stop.
+        _node('twin', [str(params_file)], restart='never', ends=True),
+        *[_node(name, [ingest_config, str(params_file)]) for name in INGEST_NODES],
+        _node('drive_script', [str(params_file)]),
+    ]
+    if record:
+        nodes.append(_node('recorder', [str(params_file)], restart='never'))
+    return {'bringup': {'name': f'scenario_{scenario.name}', 'nodes': nodes}}
+
+
+def _node(name: str, parameters: list[str], restart: str = 'on-failure',
+          ends: bool = False) -> dict:
+    return {
+        'name': name,
+        'executable': name,
+        'parameters': parameters,
+        'restart': restart,
+        'exit_ends_bringup': ends,
+    }

@@ -1,0 +1,134 @@
+"""Scenario files: shipped ones load; malformed ones name the file and key; scoring works."""
+
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from robo_edge.exceptions import ConfigError, ScenarioError
+from robo_edge.scenario.domains import lease_domain
+from robo_edge.scenario.evaluate import evaluate, goals_reached
+from robo_edge.scenario.junit import write_junit
+from robo_edge.scenario.spec import load_scenario, parse_scenario
+from robo_edge.twin.drive import DriveScript, DriveSegment
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted((REPO / 'sim' / 'scenarios').glob('*.yaml'))
+MINIMAL = {'name': 's', 'world': 'empty_room', 'start': [0, 0, 0], 'duration_s': 5}
+
+
+@pytest.mark.parametrize('path', SCENARIOS, ids=lambda p: p.stem)
+def test_shipped_scenarios_load(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert scenario.name == path.stem
+    assert (REPO / 'sim' / 'worlds' / f'{scenario.world_ref}.yaml').exists()
+
+
+def test_defaults_of_a_minimal_scenario() -> None:
+    scenario = parse_scenario(MINIMAL, 'mem')
+    assert scenario.clock_mode == 'lockstep'
+    assert scenario.expect.collisions == 0
+    assert scenario.goals == () and scenario.faults == ()
+
+
+@pytest.mark.parametrize('change, key', [
+    ({'start': [0, 0]}, 'start'),
+    ({'duration_s': -1}, 'duration_s'),
+    ({'seed': 'x'}, 'seed'),
+    ({'name': 'a b'}, 'name'),
+    ({'goals': [[1, 2]]}, 'goals.0'),
+    ({'drive': [{'for_s': 0, 'linear': 1}]}, 'drive[0].for_s'),
+    ({'drive': [{'for_s': 1, 'speed': 1}]}, 'drive[0].speed'),
+    ({'expect': {'goals_reached': 'some'}}, 'expect.goals_reached'),
+    ({'expect': {'colisions': 0}}, 'expect.colisions'),
+    ({'clock_mode': 'fast'}, 'clock_mode'),
+    ({'twin': {'scan.rate': 10}}, 'twin.scan.rate'),
+    ({'world': 42}, 'world'),
+    ({'faults': [{'type': 'silence'}]}, 'faults'),
+    ({'unknown': 1}, 'unknown'),
+])
+def test_malformed_scenario_names_the_key(change: dict, key: str) -> None:
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario({**MINIMAL, **change}, 'scenarios/bad.yaml')
+    assert f'"{key}"' in str(error.value)
+    assert 'scenarios/bad.yaml' in str(error.value)
+
+
+def test_inline_world_is_validated() -> None:
+    with pytest.raises(ConfigError, match='inline world'):
+        parse_scenario({**MINIMAL, 'world': {'name': 'w', 'obstacles': [{'type': 'x'}]}}, 'f')
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(sorted(MINIMAL) + ['goals', 'drive', 'expect']),
+                       st.none() | st.integers() | st.text(max_size=3)
+                       | st.lists(st.floats(allow_nan=True), max_size=4)))
+def test_any_document_is_a_scenario_or_a_scenario_error(document: dict) -> None:
+    try:
+        parse_scenario({**MINIMAL, **document}, 'fuzz.yaml')
+    except ScenarioError as e:
+        assert 'fuzz.yaml' in str(e)
+
+
+def test_drive_script_segments_and_flat_round_trip() -> None:
+    script = DriveScript([DriveSegment(1.0, 0.5, 0.0), DriveSegment(2.0, 0.0, 1.0)])
+    assert script.command_at(0.0).linear == 0.5
+    assert script.command_at(1.0).angular == 1.0
+    assert script.command_at(3.0).linear == 0.0 and script.command_at(3.0).angular == 0.0
+    again = DriveScript.from_flat(script.to_flat())
+    assert again.segments == script.segments
+    with pytest.raises(Exception, match='segments'):
+        DriveScript.from_flat([1.0, 2.0])
+
+
+def test_goals_are_reached_in_order_within_tolerance() -> None:
+    scenario = parse_scenario({**MINIMAL, 'goals': [[1, 0, 0], [2, 0, 0]]}, 'mem')
+    out_of_order = [(0.0, 2.0, 0.0, 0.0), (1.0, 1.0, 0.0, 0.0)]
+    assert goals_reached(scenario, out_of_order) == [1.0]
+    in_order = [(0.0, 1.1, 0.0, 0.1), (1.0, 1.9, 0.1, 0.0)]
+    assert goals_reached(scenario, in_order) == [0.0, 1.0]
+    wrong_heading = [(0.0, 1.0, 0.0, 3.0)]
+    assert goals_reached(scenario, wrong_heading) == []
+
+
+def test_evaluate_lists_every_failed_expectation() -> None:
+    scenario = parse_scenario({**MINIMAL, 'goals': [[5, 5, 0]], 'expect': {
+        'collisions': 0, 'goals_reached': 'all', 'min_clearance_m': 0.3,
+        'max_path_length_m': 1.0}}, 'mem')
+    record = {'outcome': 'completed', 'collisions': [{'contact': [0, 0]}],
+              'trajectory': [(0.0, 0.0, 0.0, 0.0)], 'min_clearance_m': 0.1,
+              'path_length_m': 3.0}
+    verdict = evaluate(scenario, record)
+    assert not verdict.passed
+    keys = sorted(f.split(':')[0] for f in verdict.failures)
+    assert keys == ['collisions', 'goals_reached', 'max_path_length_m', 'min_clearance_m']
+    good = {**record, 'collisions': [], 'trajectory': [(1.0, 5.0, 5.0, 0.0)],
+            'min_clearance_m': 0.5, 'path_length_m': 0.5}
+    assert evaluate(scenario, good).passed
+
+
+def test_lockstep_timeout_outcome_fails_the_run() -> None:
+    scenario = parse_scenario(MINIMAL, 'mem')
+    verdict = evaluate(scenario, {'outcome': 'lockstep_timeout', 'error': 'no /cmd_vel'})
+    assert not verdict.passed and 'lockstep_timeout' in verdict.failures[0]
+
+
+def test_junit_counts_failures(tmp_path: Path) -> None:
+    path = tmp_path / 'junit.xml'
+    write_junit(path, 'suite', [
+        {'name': 'a', 'passed': True, 'failures': [], 'wall_time_s': 1.0},
+        {'name': 'b', 'passed': False, 'failures': ['collisions: 2'], 'wall_time_s': 2.0},
+    ])
+    root = ElementTree.parse(path).getroot()
+    assert root.get('tests') == '2' and root.get('failures') == '1'
+    assert root.find("testcase[@name='b']/failure").text == 'collisions: 2'
+
+
+def test_domain_leases_are_exclusive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv('ROBO_EDGE_DOMAIN_LOCKS', str(tmp_path))
+    with lease_domain() as first, lease_domain() as second:
+        assert first.domain_id != second.domain_id
+    with lease_domain(avoid={1}) as third:
+        assert third.domain_id != 1
