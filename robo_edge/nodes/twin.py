@@ -64,8 +64,8 @@ class TwinNode(LifecycleNode):
     /imu/data (sensor_msgs/Imu), /odom (nav_msgs/Odometry), /twin/ground_truth (Odometry).
     """
 
-    def __init__(self) -> None:
-        super().__init__('twin')
+    def __init__(self, **node_kwargs: object) -> None:
+        super().__init__('twin', **node_kwargs)
         self.values = declare(self, PARAMS)
         self.twin: Twin | None = None
         self.out: TwinPublishers | None = None
@@ -142,7 +142,7 @@ class TwinNode(LifecycleNode):
         wall_start = time.monotonic()
         self.out.publish(self.twin.readings_due())
         try:
-            while not stop['requested'] and rclpy.ok() and not self._duration_reached():
+            while not stop['requested'] and self.context.ok() and not self._duration_reached():
                 if self.twin.at_control_boundary():
                     self._control_boundary(executor, wall_start)
                 self.out.publish(self.twin.step())

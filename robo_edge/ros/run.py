@@ -16,19 +16,21 @@ def spin_node(make_node: Callable[[], Node], args: list[str] | None = None) -> i
     """Create the node, spin it until shutdown, and return the process exit code."""
     rclpy.init(args=args, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     stop = install_stop_handlers()
-    node = make_node()
+    node = None
     executor = SingleThreadedExecutor()
-    executor.add_node(node)
     exit_code = 0
     try:
+        node = make_node()
+        executor.add_node(node)
         while rclpy.ok() and not stop['requested'] and not getattr(node, 'finished', False):
             executor.spin_once(timeout_sec=0.1)
         exit_code = int(getattr(node, 'exit_code', 0))
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        executor.remove_node(node)
-        node.destroy_node()
+        if node is not None:
+            executor.remove_node(node)
+            node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
     return exit_code

@@ -95,15 +95,19 @@ class Twin:
         """Set the body twist the base tries to follow from now on (limits apply)."""
         self.target = saturate(command, self.limits)
 
-    def step(self) -> list[Reading]:
-        """Advance one physics step and return the readings due at the new time."""
+    def step(self, sense: bool = True) -> list[Reading]:
+        """Advance one physics step and return the readings due at the new time.
+
+        `sense=False` skips the sensors (physics-only benchmarks); their noise streams then
+        fall out of step with a sensing run, so never mix the two in one run.
+        """
         previous = self.pose
         self.velocity = accelerate(self.velocity, self.target, self.limits, self.dt)
         self.step_count += 1
         self._move_to(integrate(self.pose, self.velocity, self.dt))
         self.path_length += float(np.hypot(self.pose.x - previous.x, self.pose.y - previous.y))
         self.odom_model.update(self.velocity, self.dt)
-        return self.readings_due()
+        return self.readings_due() if sense else []
 
     def _move_to(self, candidate: Pose2D) -> None:
         place_robot(self.client, self.frames, candidate)

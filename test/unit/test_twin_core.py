@@ -20,7 +20,10 @@ ONE_WALL = parse_world({'world': {'name': 'one_wall', 'obstacles': [
 ]}}, 'test')
 
 
-def make_twin(world=ONE_WALL, seed: int = 1, start=Pose2D(0, 0, 0), **flat) -> Twin:
+ORIGIN = Pose2D(0, 0, 0)
+
+
+def make_twin(world=ONE_WALL, seed: int = 1, start=ORIGIN, **flat) -> Twin:
     return Twin(world, from_flat(flat) if flat else TwinConfig(), seed, start, URDF)
 
 

@@ -1,0 +1,186 @@
+"""Recorder node: every run's topics, as they were on the wire, into one MCAP file."""
+
+from collections.abc import Callable, Sequence, Sized
+from typing import Any
+
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.subscription import Subscription
+
+from robo_edge.exceptions import ConfigError
+from robo_edge.recording.mcap_recorder import COMPRESSIONS, McapRecorder, TopicResult
+from robo_edge.recording.selection import (
+    PublisherQos,
+    RecordQos,
+    TopicFilter,
+    choose_qos,
+    import_message_class,
+)
+from robo_edge.ros.params import Param, declare
+from robo_edge.ros.qos import LATCHED, RECORDER
+from robo_edge.ros.run import spin_node
+
+NODE_NAME = 'recorder'
+PARAMS = [
+    Param(
+        'output_path',
+        '',
+        'MCAP file to write (required); parent directories are created.',
+        read_only=True,
+    ),
+    Param('discovery_period_s', 1.0, 'Period of the search for new topics [s].', 0.05, 60.0),
+    Param('compression', 'zstd', 'Chunk compression: zstd, lz4 or none.', read_only=True),
+]
+ARRAY_PARAMS = {
+    'topics': 'Topics to record; empty records every topic discovered.',
+    'exclude_topics': 'Topics never recorded, even when listed in topics.',
+}
+# Latched topics keep the recorder's buffer depth while taking the publisher's durability.
+LATCHED_RECORDER = QoSProfile(
+    history=LATCHED.history,
+    depth=RECORDER.depth,
+    reliability=LATCHED.reliability,
+    durability=LATCHED.durability,
+)
+QOS_PROFILES = {RecordQos.STREAM: RECORDER, RecordQos.LATCHED: LATCHED_RECORDER}
+
+
+class Recorder(Node):
+    """Subscribe to topics with raw=True and append their CDR bytes to an MCAP file.
+
+    Parameters:
+        output_path (string, required), topics (string[]), exclude_topics (string[]),
+        discovery_period_s (double, 0.05-60), compression (string: zstd | lz4 | none),
+        use_sim_time (bool, set by the bringup; log and publish times come from the node clock).
+    Subscriptions: every selected topic of an importable type, raw CDR; best effort depth 200,
+        or reliable + transient local when all its publishers are transient local (/map).
+    Publishers: none (logs only). Services: none.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        values = declare(self, PARAMS)
+        output_path = str(values['output_path'])
+        if not output_path:
+            raise ConfigError(f'{NODE_NAME} parameters', 'output_path', 'a non-empty file path')
+        if values['compression'] not in COMPRESSIONS:
+            raise ConfigError(
+                f'{NODE_NAME} parameters',
+                'compression',
+                ' | '.join(COMPRESSIONS),
+                values['compression'],
+            )
+        self._filter = TopicFilter.from_lists(
+            self._string_array('topics'), self._string_array('exclude_topics')
+        )
+        try:
+            self._recorder = McapRecorder(output_path, compression=values['compression'])
+        except OSError as e:
+            raise ConfigError(
+                f'{NODE_NAME} parameters',
+                'output_path',
+                f'a writable file path ({e})',
+                output_path,
+            ) from e
+        self._recorded: dict[str, Subscription] = {}
+        self._skipped: dict[str, str] = {}
+        self.get_logger().info(f'recording to {self._recorder.path}')
+        self._discover()
+        self._timer = self.create_timer(float(values['discovery_period_s']), self._discover)
+
+    def message_counts(self) -> dict[str, int]:
+        """Return the number of messages recorded per topic."""
+        return self._recorder.message_counts()
+
+    def skipped_topics(self) -> dict[str, str]:
+        """Return the topics left out because of their type, with the reason."""
+        return dict(self._skipped)
+
+    def destroy_node(self) -> None:
+        """Stop recording, write the file's summary so it is valid, then destroy the node."""
+        self._close()
+        super().destroy_node()
+
+    def _close(self) -> None:
+        if getattr(self, '_recorder', None) is None or self._recorder.closed:
+            return
+        for subscription in self._recorded.values():
+            self.destroy_subscription(subscription)
+        self._recorded.clear()
+        self._recorder.close()
+        counts = ', '.join(f'{t}: {n}' for t, n in sorted(self.message_counts().items()))
+        self.get_logger().info(
+            f'closed {self._recorder.path} ({counts or "no topics"}; '
+            f'{len(self._skipped)} topics skipped)'
+        )
+
+    def _string_array(self, name: str) -> list[str]:
+        # An empty list is typed as a byte array by rclpy, so any array type is accepted here
+        # and checked below, whether the list comes from a launch file, YAML or the default.
+        descriptor = ParameterDescriptor(description=ARRAY_PARAMS[name], dynamic_typing=True)
+        value = self.declare_parameter(name, [], descriptor).value
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            if all(isinstance(item, str) for item in value):
+                return list(value)
+        if isinstance(value, Sized) and len(value) == 0:
+            return []
+        raise ConfigError(f'{NODE_NAME} parameters', name, 'a list of topic names', value)
+
+    def _discover(self) -> None:
+        if self._recorder.closed:
+            return
+        for topic, types in self.get_topic_names_and_types():
+            if topic in self._recorded or topic in self._skipped:
+                continue
+            if self._filter.accepts(topic):
+                self._try_record(topic, types)
+
+    def _try_record(self, topic: str, types: list[str]) -> None:
+        if len(types) != 1:
+            self._skip(topic, f'{len(types)} types on the graph: {types}')
+            return
+        qos = choose_qos(self._publisher_qos(topic))
+        if qos is None:
+            return  # no publisher yet: its durability decides the QoS, so look again later
+        msg_class = import_message_class(types[0])
+        if msg_class is None:
+            self._skip(topic, f'type {types[0]} cannot be imported')
+            return
+        result = self._recorder.add_topic(topic, types[0])
+        if result not in (TopicResult.ADDED, TopicResult.ALREADY_ADDED):
+            self._skip(topic, f'type {types[0]}: {result.value}')
+            return
+        self._recorded[topic] = self.create_subscription(
+            msg_class, topic, self._writer_for(topic), QOS_PROFILES[qos], raw=True
+        )
+        self.get_logger().info(f'recording {topic} [{types[0]}] ({qos.value})')
+
+    def _publisher_qos(self, topic: str) -> list[PublisherQos]:
+        return [
+            PublisherQos(
+                reliable=info.qos_profile.reliability == ReliabilityPolicy.RELIABLE,
+                transient_local=info.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL,
+            )
+            for info in self.get_publishers_info_by_topic(topic)
+        ]
+
+    def _skip(self, topic: str, reason: str) -> None:
+        self._skipped[topic] = reason
+        self.get_logger().warning(f'not recording {topic}: {reason}')
+
+    def _writer_for(self, topic: str) -> Callable[[bytes], None]:
+        def write(cdr_bytes: bytes) -> None:
+            now_ns = self.get_clock().now().nanoseconds
+            self._recorder.write(topic, cdr_bytes, now_ns, now_ns)
+
+        return write
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the recorder until SIGINT/SIGTERM; the file is closed on the way out."""
+    return spin_node(Recorder, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
