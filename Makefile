@@ -24,8 +24,9 @@ venv: $(STAMP)
 build: $(STAMP)
 	source $(VENV)/bin/activate && colcon build --event-handlers console_cohesion-
 
+# colcon test exits 0 even when tests fail: test-result decides.
 test: build
-	source $(VENV)/bin/activate && colcon test --event-handlers console_direct+ \
+	$(ROS_ENV) && colcon test --event-handlers console_direct+ \
 		--pytest-args -q -p no:cacheprovider; \
 		status=$$?; colcon test-result --verbose && exit $$status
 

@@ -1,0 +1,87 @@
+"""Repeatability of lockstep runs: the same scenarios N times, in parallel, under load.
+
+Every rerun of a scenario must give the same trajectory hash and the same sensor-stream hashes.
+A CPU hog (one busy process per core, optional) stands in for a loaded CI machine.
+Writes bench/results/repeatability.json.
+"""
+
+import argparse
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _hostinfo import host_info  # noqa: E402
+
+from robo_edge import paths  # noqa: E402
+from robo_edge.scenario.runner import RunOptions, run_scenarios  # noqa: E402
+from robo_edge.scenario.spec import Scenario, load_scenario  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / 'results'
+DEFAULT_SCENARIOS = ('empty_room_smoke', 'corridors_patrol')
+
+
+def hog(stop_at: float) -> None:
+    """Burn one core until the deadline."""
+    while time.monotonic() < stop_at:
+        sum(i * i for i in range(10_000))
+
+
+def renamed(scenario: Scenario, run: int, camera_off: bool) -> Scenario:
+    """Return a copy with a unique name (and the camera off when asked, for speed)."""
+    overrides = {**scenario.twin_overrides, **({'camera.rate_hz': 0} if camera_off else {})}
+    return type(scenario)(**{**scenario.__dict__, 'name': f'{scenario.name}__{run:02d}',
+                             'twin_overrides': overrides})
+
+
+def main() -> int:
+    """Run the scenarios N times and report how many distinct outcomes each had."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--runs', type=int, default=20)
+    parser.add_argument('--jobs', type=int, default=2)
+    parser.add_argument('--hog', type=int, default=1, help='busy processes beside the runs')
+    parser.add_argument('--camera', action='store_true', help='keep the camera on')
+    parser.add_argument('scenarios', nargs='*', default=list(DEFAULT_SCENARIOS))
+    args = parser.parse_args()
+    base = [load_scenario(paths.resolve(n, 'sim/scenarios')) for n in args.scenarios]
+    runs = [renamed(s, i, not args.camera) for i in range(args.runs) for s in base]
+    hogs = [multiprocessing.Process(target=hog, args=(time.monotonic() + 3600,))
+            for _ in range(args.hog)]
+    for process in hogs:
+        process.start()
+    start = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory() as report:
+            results = run_scenarios(runs, RunOptions(Path(report), jobs=args.jobs, record=False))
+    finally:
+        for process in hogs:
+            process.terminate()
+    summary = {}
+    for scenario in base:
+        mine = [r for r in results if r['name'].startswith(scenario.name + '__')]
+        summary[scenario.name] = {
+            'runs': len(mine),
+            'passed': sum(r['passed'] for r in mine),
+            'distinct_trajectories': len({r.get('trajectory_hash') for r in mine}),
+            'distinct_stream_hashes': len({json.dumps(r.get('stream_hashes'), sort_keys=True)
+                                           for r in mine}),
+            'real_time_factor_min': min(r.get('real_time_factor', 0.0) for r in mine),
+        }
+        print(scenario.name, summary[scenario.name])
+    out = {'benchmark': 'repeatability', 'host': host_info(), 'runs': args.runs,
+           'jobs': args.jobs, 'hog_processes': args.hog, 'camera': args.camera,
+           'wall_s': time.monotonic() - start, 'scenarios': summary}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / 'repeatability.json').write_text(json.dumps(out, indent=1), encoding='utf-8')
+    flaky = [n for n, s in summary.items() if s['distinct_trajectories'] != 1
+             or s['distinct_stream_hashes'] != 1 or s['passed'] != s['runs']]
+    print('repeatable' if not flaky else f'NOT repeatable: {flaky}')
+    return 1 if flaky else 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
