@@ -4,6 +4,7 @@ from collections.abc import Callable, Sequence, Sized
 from typing import Any
 
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.subscription import Subscription
@@ -87,7 +88,12 @@ class Recorder(Node):
         self._skipped: dict[str, str] = {}
         self.get_logger().info(f'recording to {self._recorder.path}')
         self._discover()
-        self._timer = self.create_timer(float(values['discovery_period_s']), self._discover)
+        # Discovery runs on the steady clock: in lockstep, sim time stands still until the
+        # twin sees its subscribers, and the recorder is one of them.
+        self._timer = self.create_timer(
+            float(values['discovery_period_s']), self._discover,
+            clock=Clock(clock_type=ClockType.STEADY_TIME),
+        )
 
     def message_counts(self) -> dict[str, int]:
         """Return the number of messages recorded per topic."""

@@ -74,7 +74,7 @@ class TwinNode(LifecycleNode):
         self.latest_command: tuple[int, Velocity] = (0, Velocity())
         self.exit_code = EXIT_OK
         self.finished = False
-        self._next_progress_ns = 1
+        self._next_progress_ns = int(float(self.values['progress_period_s']) * 1e9)
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Load the world and robot into a new PyBullet client and create the publishers."""

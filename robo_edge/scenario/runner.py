@@ -71,13 +71,12 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
               f'{scenario.duration_s:.0f} s simulated, ROS domain {lease.domain_id}', flush=True)
         supervisor = Supervisor(
             bringup, domain_id=lease.domain_id, log_dir=work_dir / 'logs',
-            echo=options.echo_logs,
+            echo=None if options.echo_logs else ProgressEcho(scenario.name),
         )
-        supervisor.start()
-        try:
-            supervisor.run(timeout_s=STARTUP_ALLOWANCE_S + WALL_PER_SIM_S * scenario.duration_s)
-        finally:
-            exit_codes = supervisor.stop()
+        outcome = supervisor.run(
+            timeout_s=STARTUP_ALLOWANCE_S + WALL_PER_SIM_S * scenario.duration_s
+        )
+        exit_codes = outcome.exit_codes
     wall_time = time.monotonic() - wall_start
     result = _score(scenario, result_path, exit_codes, wall_time, mcap_path)
     _write_reports(scenario, world_path, result, options.report_dir)
@@ -85,6 +84,25 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
     print(f'[{scenario.name}] {verdict} ({result.get("real_time_factor", 0):.2f}x, '
           f'{wall_time:.1f} s wall)', flush=True)
     return result
+
+
+class ProgressEcho:
+    """A log stream that shows only the twin's progress and every node's errors.
+
+    The full logs of each node are in `<report>/<name>/logs/`.
+    """
+
+    def __init__(self, scenario: str) -> None:
+        self._scenario = scenario
+
+    def write(self, text: str) -> int:
+        """Print a line when it is progress or an error, prefixed with the scenario."""
+        if 'progress:' in text or '[ERROR]' in text or '[FATAL]' in text:
+            print(f'[{self._scenario}] {text.rstrip()}', flush=True)
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
 
 
 def _score(
