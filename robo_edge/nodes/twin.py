@@ -16,7 +16,7 @@ from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rosgraph_msgs.msg import Clock
 
 from robo_edge import paths
-from robo_edge.exceptions import ConfigError, LockstepTimeout
+from robo_edge.exceptions import ConfigError, LockstepTimeout, RoboEdgeError
 from robo_edge.ros import qos
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.run import install_stop_handlers
@@ -81,7 +81,7 @@ class TwinNode(LifecycleNode):
         try:
             self.required = parse_required_subscribers(list(self.values['required_subscribers']))
             self.twin = self._make_twin()
-        except (ConfigError, OSError, ValueError) as e:
+        except (RoboEdgeError, OSError, ValueError) as e:
             self.get_logger().error(f'cannot configure the twin: {e}')
             self.exit_code = EXIT_CONFIG
             return TransitionCallbackReturn.FAILURE
@@ -140,7 +140,7 @@ class TwinNode(LifecycleNode):
         except LockstepTimeout as e:
             return self._fail(e, time.monotonic())
         wall_start = time.monotonic()
-        self.out.publish(self.twin.readings_due())
+        # Nothing is published stamped t = 0: a zero stamp means "unset" in ROS.
         try:
             while not stop['requested'] and self.context.ok() and not self._duration_reached():
                 if self.twin.at_control_boundary():

@@ -8,8 +8,18 @@ from robo_edge import paths
 from robo_edge.scenario.spec import Scenario
 
 INGEST_NODES = ('camera_ingest', 'lidar_ingest', 'imu_ingest')
-# Before t=0 each sensor topic must reach its ingest node and the recorder.
-REQUIRED_SUBSCRIBERS = ['/scan:2', '/imu/data:2', '/odom:1', '/twin/ground_truth:1']
+INGESTED = ('/scan', '/imu/data')
+RECORDED_ONLY = ('/odom', '/twin/ground_truth')
+
+
+def required_subscribers(camera_on: bool, recorded: bool) -> list[str]:
+    """Return `topic:count` for every twin topic that must be matched before t = 0."""
+    ingested = [*INGESTED, '/camera/image_raw'] if camera_on else list(INGESTED)
+    extra = 1 if recorded else 0
+    required = [f'{topic}:{1 + extra}' for topic in ingested]
+    if recorded:
+        required += [f'{topic}:1' for topic in RECORDED_ONLY]
+    return required
 
 
 def world_file(scenario: Scenario, work_dir: Path) -> Path:
@@ -41,9 +51,7 @@ def node_parameters(
 ) -> dict[str, dict]:
     """Return the ros__parameters document for every node of the scenario's bringup."""
     camera_on = int(scenario.twin_overrides.get('camera.rate_hz', 15)) > 0
-    required = REQUIRED_SUBSCRIBERS + (['/camera/image_raw:2'] if camera_on else [])
-    if mcap_path is None:
-        required = [r.rsplit(':', 1)[0] + ':1' for r in required]
+    required = required_subscribers(camera_on, mcap_path is not None)
     params: dict[str, dict] = {
         'twin': {
             'world': str(world),
