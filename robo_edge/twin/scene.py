@@ -79,12 +79,23 @@ def load_robot(client: int, urdf: Path, start: Pose2D) -> RobotFrames:
             wheel_speed.append(info[11] * radius)
     if len(wheel_y) != 2:
         raise ValueError(f'{urdf}: expected exactly two wheel joints, found {len(wheel_y)}')
+    _hide_from_camera(client, body)
     return RobotFrames(
         body=body,
         links=links,
         wheel_separation=abs(wheel_y[0] - wheel_y[1]),
         max_wheel_speed=min(wheel_speed),
     )
+
+
+def _hide_from_camera(client: int, body: int) -> None:
+    """Make the robot's own visuals transparent, so TinyRenderer skips them.
+
+    Its camera never sees them (the mount is above and ahead of the chassis); skipping them
+    saves about 10% of a frame.
+    """
+    for link in range(-1, pb.getNumJoints(body, physicsClientId=client)):
+        pb.changeVisualShape(body, link, rgbaColor=(0, 0, 0, 0), physicsClientId=client)
 
 
 def _wheel_radius(client: int, body: int, link: int) -> float:

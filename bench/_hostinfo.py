@@ -1,0 +1,81 @@
+"""Host description stored with every benchmark result, so figures can be compared honestly."""
+
+import datetime
+import importlib.metadata
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+# Distribution names as pip knows them (the ROS wheels publish rclpy as ros-rclpy too).
+PACKAGES = {
+    'rclpy': ('rclpy', 'ros-rclpy'),
+    'fastdds': ('ros-fastdds',),
+    'pybullet': ('pybullet',),
+    'numpy': ('numpy',),
+}
+
+
+def cpu_model() -> str:
+    """Return the CPU model name from /proc/cpuinfo, or what platform knows."""
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def memory_bytes() -> int | None:
+    """Return the total physical memory in bytes."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return int(psutil.virtual_memory().total)
+
+
+def package_version(names: tuple[str, ...]) -> str | None:
+    """Return the installed version of the first distribution found among `names`."""
+    for name in names:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def git_commit(repo: Path = REPO) -> str | None:
+    """Return the commit checked out in `repo`, read from .git without running git."""
+    git = repo / '.git'
+    try:
+        head = (git / 'HEAD').read_text().strip()
+        if not head.startswith('ref: '):
+            return head
+        ref = head[5:]
+        loose = git / ref
+        if loose.is_file():
+            return loose.read_text().strip()
+        for line in (git / 'packed-refs').read_text().splitlines():
+            if line.endswith(' ' + ref):
+                return line.split(' ', 1)[0]
+    except OSError:
+        return None
+    return None
+
+
+def host_info() -> dict[str, Any]:
+    """Return the host and software description of this run."""
+    return {
+        'timestamp': datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds'),
+        'hostname': platform.node(),
+        'platform': platform.platform(),
+        'cpu_model': cpu_model(),
+        'cpu_count': os.cpu_count(),
+        'memory_bytes': memory_bytes(),
+        'python': platform.python_version(),
+        'versions': {key: package_version(names) for key, names in PACKAGES.items()},
+        'git_commit': git_commit(),
+    }
