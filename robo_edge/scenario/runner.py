@@ -50,11 +50,12 @@ def run_scenarios(scenarios: list[Scenario], options: RunOptions) -> list[dict]:
 
 def run_one(scenario: Scenario, options: RunOptions) -> dict:
     """Bring up the twin and the stack for one scenario, run it, score it, report it."""
-    work_dir = options.report_dir / scenario.name
+    report_dir = options.report_dir.resolve()  # the nodes run elsewhere: absolute paths only
+    work_dir = report_dir / scenario.name
     work_dir.mkdir(parents=True, exist_ok=True)
     result_path = work_dir / 'twin_record.json'
     result_path.unlink(missing_ok=True)
-    mcap_path = options.report_dir / f'{scenario.name}.mcap' if options.record else None
+    mcap_path = report_dir / f'{scenario.name}.mcap' if options.record else None
     if mcap_path is not None:
         mcap_path.unlink(missing_ok=True)
     world_path = stack.world_file(scenario, work_dir)
@@ -79,7 +80,7 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
         exit_codes = outcome.exit_codes
     wall_time = time.monotonic() - wall_start
     result = _score(scenario, result_path, exit_codes, wall_time, mcap_path)
-    _write_reports(scenario, world_path, result, options.report_dir)
+    _write_reports(scenario, world_path, result, report_dir)
     verdict = 'PASS' if result['passed'] else 'FAIL ' + '; '.join(result['failures'])
     print(f'[{scenario.name}] {verdict} ({result.get("real_time_factor", 0):.2f}x, '
           f'{wall_time:.1f} s wall)', flush=True)
