@@ -4,6 +4,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pybullet as pb
 
 from robo_edge.twin.kinematics import Pose2D
@@ -23,12 +24,18 @@ class RobotFrames:
 
 
 def build_world(client: int, world: World) -> dict[int, str]:
-    """Create the floor and every obstacle; return body id -> obstacle name."""
+    """Create the floor and every obstacle; return body id -> obstacle name.
+
+    The floor has no visual shape: cameras draw it analytically (see robo_edge.twin.floor).
+    """
     names: dict[int, str] = {}
-    floor = _static_box(
-        client, (world.floor_size[0], world.floor_size[1], FLOOR_THICKNESS),
-        (0.0, 0.0, -FLOOR_THICKNESS / 2), 0.0, world.floor_color,
+    half = (world.floor_size[0] / 2, world.floor_size[1] / 2, FLOOR_THICKNESS / 2)
+    floor_shape = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=half, physicsClientId=client)
+    floor = pb.createMultiBody(
+        0.0, floor_shape, -1, (0.0, 0.0, -FLOOR_THICKNESS / 2), physicsClientId=client
     )
+    # PyBullet draws a body without a visual shape from its collision shape: hide it.
+    pb.changeVisualShape(floor, -1, rgbaColor=(0, 0, 0, 0), physicsClientId=client)
     names[floor] = 'floor'
     for box in world.boxes:
         body = _static_box(client, box.size, (box.x, box.y, box.size[2] / 2), box.yaw, box.color)
@@ -52,6 +59,7 @@ def _static_box(
     client: int, size: tuple[float, float, float], position: tuple[float, float, float],
     yaw: float, color: tuple[float, float, float],
 ) -> int:
+    """Create a static box with a collision and a visual shape; return its body id."""
     half = [s / 2 for s in size]
     shape = pb.createCollisionShape(pb.GEOM_BOX, halfExtents=half, physicsClientId=client)
     visual = pb.createVisualShape(
@@ -121,6 +129,30 @@ def place_robot(client: int, frames: RobotFrames, pose: Pose2D) -> None:
         frames.body, (pose.x, pose.y, 0.0),
         pb.getQuaternionFromEuler((0.0, 0.0, pose.yaw)), physicsClientId=client,
     )
+
+
+def shaded_floor_color(
+    color: tuple[float, float, float], light_direction: tuple[float, float, float]
+) -> np.ndarray:
+    """Return the rgb8 colour TinyRenderer gives an unshadowed horizontal plane of `color`.
+
+    Measured once in a scratch client (a floor patch seen from above), so the analytic floor
+    matches the renderer's own lighting exactly.
+    """
+    client = pb.connect(pb.DIRECT)
+    try:
+        _static_box(client, (4.0, 4.0, FLOOR_THICKNESS), (0.0, 0.0, -FLOOR_THICKNESS / 2),
+                    0.0, color)
+        view = pb.computeViewMatrix((0.0, 0.0, 1.0), (0.0, 0.0, 0.0), (1.0, 0.0, 0.0))
+        projection = pb.computeProjectionMatrixFOV(30.0, 1.0, 0.05, 5.0)
+        _, _, rgba, _, _ = pb.getCameraImage(
+            8, 8, view, projection, shadow=0, lightDirection=list(light_direction),
+            renderer=pb.ER_TINY_RENDERER, flags=pb.ER_NO_SEGMENTATION_MASK,
+            physicsClientId=client,
+        )
+        return np.asarray(rgba, dtype=np.uint8).reshape(8, 8, 4)[4, 4, :3].copy()
+    finally:
+        pb.disconnect(client)
 
 
 def vertical_fov_to_focal(height: int, vertical_fov_deg: float) -> float:

@@ -60,6 +60,8 @@ class Twin:
         self.imu_model = ImuModel(config.imu, imu_rng, start.yaw)
         self.odom_model = OdometryModel(config.odom, odom_rng)
         self.render_segmentation = render_segmentation
+        floor_body = next(b for b, name in self.obstacle_names.items() if name == 'floor')
+        self.camera_model = camera.camera_model(config.camera, world, floor_body)
         self.step_count = 0
         self.pose = start
         self.velocity = Velocity()

@@ -157,3 +157,26 @@ def test_shipped_world_spawn_hints_are_free() -> None:
             twin = make_twin(world, start=Pose2D(*hint), **{'camera.rate_hz': 0})
             assert twin.update_clearance() > 0.1, (path.name, hint)
             twin.close()
+
+
+@pytest.mark.parametrize('name, pose', [
+    ('warehouse', (-10.0, -7.0, 0.0)), ('corridors', (-8.0, 0.0, 0.3)),
+    ('cluttered_room', (-5.5, -5.5, 0.785)),
+])
+def test_analytic_floor_matches_a_full_render(name: str, pose: tuple) -> None:
+    import pybullet as pb
+
+    world = load_world(REPO / 'sim' / 'worlds' / f'{name}.yaml')
+    twin = make_twin(world, start=Pose2D(*pose), **{'camera.noise_std': 0.0})
+    composite = camera.render(twin).rgb.astype(int)
+    floor = next(b for b, n in twin.obstacle_names.items() if n == 'floor')
+    pb.changeVisualShape(floor, -1, rgbaColor=(*world.floor_color, 1.0),
+                         physicsClientId=twin.client)
+    twin.camera_model = camera.camera_model(twin.config.camera, world, floor)
+    twin.camera_model = type(twin.camera_model)(
+        **{**twin.camera_model.__dict__, 'floor_size': (0.0, 0.0)}  # the renderer draws it
+    )
+    full = camera.render(twin).rgb.astype(int)
+    differs = np.abs(composite - full).max(axis=2) > 3
+    assert differs.mean() < 0.005, f'{differs.mean():.2%} of pixels differ'
+    twin.close()
