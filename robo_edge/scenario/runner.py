@@ -17,6 +17,7 @@ from robo_edge.scenario.junit import write_junit
 from robo_edge.scenario.plot import plot_run
 from robo_edge.scenario.spec import Scenario
 from robo_edge.supervisor.bringup import parse_bringup
+from robo_edge.supervisor.diagnostics_publisher import DiagnosticsPublisher
 from robo_edge.supervisor.supervisor import Supervisor
 from robo_edge.twin.world import load_world
 
@@ -74,9 +75,11 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
             bringup, domain_id=lease.domain_id, log_dir=work_dir / 'logs',
             echo=None if options.echo_logs else ProgressEcho(scenario.name),
         )
-        outcome = supervisor.run(
-            timeout_s=STARTUP_ALLOWANCE_S + WALL_PER_SIM_S * scenario.duration_s
-        )
+        # Each node's CPU and memory go on /diagnostics too, and so into the recording.
+        with DiagnosticsPublisher(supervisor.resource_stats, lease.domain_id):
+            outcome = supervisor.run(
+                timeout_s=STARTUP_ALLOWANCE_S + WALL_PER_SIM_S * scenario.duration_s
+            )
         exit_codes = outcome.exit_codes
     wall_time = time.monotonic() - wall_start
     result = _score(scenario, result_path, exit_codes, wall_time, mcap_path)

@@ -130,3 +130,10 @@ def test_bad_world_fails_configure_with_the_key(context: Context) -> None:
     twin.trigger_configure()
     assert twin.twin is None and twin.exit_code == 2
     twin.destroy_node()
+
+
+def test_free_run_needs_no_partner_and_stops_without_commands(context: Context) -> None:
+    twin, partner, code = run_twin(context, answer=False, clock_mode='free_run')
+    assert code == 0 and twin.record.outcome == 'completed'
+    assert twin.record.path_length_m == 0.0  # no command ever came: the base stays put
+    assert twin.record.lockstep_wait_ms == []

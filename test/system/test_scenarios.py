@@ -35,6 +35,7 @@ def test_smoke_scenario_passes_with_reports_and_recording(tmp_path: Path) -> Non
     assert counts['/camera/image_raw'] >= 150 and counts['/sensors/camera/image'] >= 150
     assert counts['/imu/data'] >= 1000 and counts['/sensors/imu'] >= 1000
     assert counts['/cmd_vel'] >= 240 and counts['/clock'] >= 240
+    assert any(name.startswith('robo_edge/supervisor/') for name in statuses)  # CPU, RSS
     lidar = statuses['robo_edge/ingest/lidar']
     assert int(lidar['drops']) == 0 and float(lidar['rate_hz']) == pytest.approx(10, rel=0.2)
 
