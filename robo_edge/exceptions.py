@@ -37,3 +37,11 @@ class LockstepTimeout(RoboEdgeError):
 
 class ResourceNotFound(RoboEdgeError):
     """An installed share file (world, robot, profile) could not be found."""
+
+
+class MapError(ConfigError):
+    """A static map (nav2 map_server YAML + image) is malformed or unreadable."""
+
+
+class GridError(RoboEdgeError, ValueError):
+    """An occupancy grid's size, shape or cell values are inconsistent."""

@@ -6,6 +6,7 @@ accepted ones, and publishes the stream's DiagnosticStatus on /diagnostics every
 `diagnostics_period_s` and at once when the level changes.
 """
 
+from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -81,7 +82,7 @@ def common_params(spec: StreamSpec) -> list[Param]:
     ]
 
 
-class IngestNode(Node, Generic[MsgT]):
+class IngestNode(Node, Generic[MsgT], metaclass=ABCMeta):
     """Base of camera_ingest, lidar_ingest and imu_ingest (see their docstrings)."""
 
     def __init__(
@@ -106,13 +107,13 @@ class IngestNode(Node, Generic[MsgT]):
         """Return the name of this stream's DiagnosticStatus."""
         return self._status_name
 
+    @abstractmethod
     def validate(self, msg: MsgT) -> Verdict:
-        """Return the verdict on the content of `msg` (subclasses implement it)."""
-        raise NotImplementedError
+        """Return the verdict on the content of `msg`."""
 
+    @abstractmethod
     def digest(self, msg: MsgT) -> bytes:
-        """Return the digest of the payload of `msg` (subclasses implement it)."""
-        raise NotImplementedError
+        """Return the digest of the payload of `msg`."""
 
     def now_ns(self) -> int:
         """Return the node clock (sim time in the twin) in nanoseconds."""
