@@ -31,10 +31,16 @@ def share_file(*parts: str) -> Path:
     return path
 
 
-def resolve(path_or_name: str, subdir: str, suffix: str = '.yaml') -> Path:
-    """Resolve a user path, or a bare name of an installed file under share/robo_edge/subdir."""
-    direct = Path(path_or_name)
-    if direct.exists():
-        return direct
+def resolve(
+    path_or_name: str, subdir: str, suffix: str = '.yaml', relative_to: Path | None = None
+) -> Path:
+    """Return the absolute path of a user file or of an installed one.
+
+    A path is tried as given, then relative to `relative_to`; a bare name is looked up under
+    share/robo_edge/<subdir>.
+    """
+    for candidate in (Path(path_or_name), (relative_to or Path.cwd()) / path_or_name):
+        if candidate.is_file():
+            return candidate.resolve()
     name = path_or_name if path_or_name.endswith(suffix) else path_or_name + suffix
     return share_file(subdir, name)

@@ -25,7 +25,8 @@ def required_subscribers(camera_on: bool, recorded: bool) -> list[str]:
 def world_file(scenario: Scenario, work_dir: Path) -> Path:
     """Return the world file the twin loads (an inline world is written out first)."""
     if scenario.world_ref is not None:
-        return paths.resolve(scenario.world_ref, 'sim/worlds')
+        scenario_dir = Path(scenario.source).resolve().parent
+        return paths.resolve(scenario.world_ref, 'sim/worlds', relative_to=scenario_dir)
     world = scenario.world_inline
     path = work_dir / 'world.yaml'
     path.write_text(yaml.safe_dump({'world': _world_document(world)}), encoding='utf-8')

@@ -4,6 +4,7 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -132,3 +133,15 @@ def test_domain_leases_are_exclusive(tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert first.domain_id != second.domain_id
     with lease_domain(avoid={1}) as third:
         assert third.domain_id != 1
+
+
+def test_world_path_relative_to_the_scenario_file(tmp_path: Path) -> None:
+    from robo_edge.scenario.stack import world_file
+
+    (tmp_path / 'worlds').mkdir()
+    source = REPO / 'sim' / 'worlds' / 'empty_room.yaml'
+    (tmp_path / 'worlds' / 'mine.yaml').write_text(source.read_text())
+    scenario_file = tmp_path / 'mine.yaml'
+    scenario_file.write_text(yaml.safe_dump({**MINIMAL, 'world': 'worlds/mine.yaml'}))
+    resolved = world_file(load_scenario(scenario_file), tmp_path)
+    assert resolved == (tmp_path / 'worlds' / 'mine.yaml').resolve()
