@@ -40,7 +40,7 @@ scenarios: build
 	$(ROS_ENV) && robo-edge scenario run sim/scenarios/*.yaml --report reports/scenarios --jobs $(JOBS)
 
 bench: build
-	$(ROS_ENV) && python bench/transport.py && python bench/twin.py
+	$(ROS_ENV) && python bench/transport.py && python bench/twin.py && python bench/repeatability.py
 
 clean:
 	rm -rf build install log reports
