@@ -60,6 +60,23 @@ def accelerate(current: Velocity, target: Velocity, limits: BaseLimits, dt: floa
     )
 
 
+def wheel_feasible_step(current: Velocity, candidate: Velocity, limits: BaseLimits) -> Velocity:
+    """Return the point of the segment current -> candidate nearest candidate within wheel limits.
+
+    `current` is assumed feasible, so every point on the way stays within the per-axis steps.
+    """
+    half, top = limits.wheel_separation / 2, limits.max_wheel_speed
+    fraction = 1.0
+    for side in (1.0, -1.0):
+        start = current.linear + side * half * current.angular
+        end = candidate.linear + side * half * candidate.angular
+        if abs(end) > top and end != start:
+            fraction = min(fraction, max((math.copysign(top, end) - start) / (end - start), 0.0))
+    step = Velocity(current.linear + fraction * (candidate.linear - current.linear),
+                    current.angular + fraction * (candidate.angular - current.angular))
+    return saturate(step, limits)
+
+
 def integrate(pose: Pose2D, velocity: Velocity, dt: float) -> Pose2D:
     """Advance a pose by a constant twist over dt (exact arc, midpoint heading)."""
     yaw_mid = pose.yaw + velocity.angular * dt / 2

@@ -1,0 +1,1 @@
+"""robo_edge.control: path following (pure)."""

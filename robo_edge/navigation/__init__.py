@@ -1,0 +1,1 @@
+"""robo_edge.navigation: progress monitoring and bounded recovery (pure)."""
