@@ -1,0 +1,63 @@
+"""Which inputs exist at a control tick, so a node computes on exactly those (pure).
+
+In lockstep the twin publishes each sensor at known rates; a node answering tick t_k must
+compute from the inputs the schedule says exist at t_k, not from whatever callback order gave
+it (see docs/architecture.md, Navigation lockstep). On a real robot the same checks hold with
+wall-clock stamps and a zero wait: the node uses the newest input not later than t_k.
+"""
+
+from dataclasses import dataclass, field
+
+NS_PER_S = 1_000_000_000
+
+
+def latest_due(tick_ns: int, rate_hz: float, first_ns: int | None = None) -> int | None:
+    """Return the stamp of the newest sample of a `rate_hz` stream due at or before `tick_ns`.
+
+    Samples fall on multiples of the period; the first at `first_ns` (default: one period).
+    None when no sample is due yet.
+    """
+    period = round(NS_PER_S / rate_hz)
+    first = period if first_ns is None else first_ns
+    if tick_ns < first:
+        return None
+    return (tick_ns // period) * period
+
+
+@dataclass
+class StampedBuffer:
+    """The last few messages of one stream, keyed by stamp, for exact-stamp lookups."""
+
+    keep: int = 64
+    items: dict[int, object] = field(default_factory=dict)
+
+    def add(self, stamp_ns: int, item: object) -> None:
+        """Store an item; drop the oldest beyond `keep`."""
+        self.items[stamp_ns] = item
+        if len(self.items) > self.keep:
+            for stamp in sorted(self.items)[: len(self.items) - self.keep]:
+                del self.items[stamp]
+
+    def at(self, stamp_ns: int | None) -> object | None:
+        """Return the item stamped exactly `stamp_ns`, if held."""
+        return None if stamp_ns is None else self.items.get(stamp_ns)
+
+    def latest_not_after(self, stamp_ns: int) -> tuple[int, object] | None:
+        """Return (stamp, item) of the newest item not later than `stamp_ns` (the fallback)."""
+        stamps = [s for s in self.items if s <= stamp_ns]
+        if not stamps:
+            return None
+        newest = max(stamps)
+        return newest, self.items[newest]
+
+
+@dataclass
+class PendingTick:
+    """A tick waiting for its inputs, with the wall-clock time it started waiting."""
+
+    tick_ns: int
+    since_wall_s: float
+
+    def overdue(self, now_wall_s: float, bound_s: float) -> bool:
+        """Whether the wait has exceeded its bound: compute with what is there, and say so."""
+        return now_wall_s - self.since_wall_s > bound_s

@@ -1,0 +1,40 @@
+"""Tick input schedule: which sample of each stream exists at a control tick."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due
+
+MS = 1_000_000
+
+
+def test_latest_due_on_the_twin_rates() -> None:
+    assert latest_due(50 * MS, 10.0) is None  # the first scan comes at 100 ms
+    assert latest_due(100 * MS, 10.0) == 100 * MS
+    assert latest_due(150 * MS, 10.0) == 100 * MS
+    assert latest_due(150 * MS, 50.0) == 140 * MS
+    assert latest_due(0, 50.0) is None
+
+
+@given(st.integers(0, 10**12), st.sampled_from([10.0, 15.0, 20.0, 50.0, 100.0]))
+def test_latest_due_is_a_sample_not_after_the_tick(tick: int, rate: float) -> None:
+    due = latest_due(tick, rate)
+    period = round(1e9 / rate)
+    if due is not None:
+        assert due <= tick < due + period and due % period == 0
+
+
+def test_buffer_exact_and_fallback() -> None:
+    buffer = StampedBuffer(keep=3)
+    for stamp in (10, 20, 30, 40):
+        buffer.add(stamp, f'm{stamp}')
+    assert buffer.at(10) is None  # dropped: only the newest 3 are kept
+    assert buffer.at(30) == 'm30'
+    assert buffer.latest_not_after(35) == (30, 'm30')
+    assert buffer.latest_not_after(5) is None
+
+
+def test_pending_tick_overdue() -> None:
+    tick = PendingTick(tick_ns=50 * MS, since_wall_s=10.0)
+    assert not tick.overdue(10.2, 0.3)
+    assert tick.overdue(10.31, 0.3)
