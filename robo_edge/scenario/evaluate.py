@@ -82,6 +82,18 @@ def _check_bounds(scenario: Scenario, record: dict, failures: list[str]) -> None
         )
     if expect.final_pose_within is not None:
         _check_final_pose(expect.final_pose_within, record, failures)
+    if expect.goals_failed is not None:
+        _check_reported_failures(expect.goals_failed, record, failures)
+
+
+def _check_reported_failures(
+    indices: tuple[int, ...], record: dict, failures: list[str]
+) -> None:
+    reported = {g['index'] for g in record.get('planner_goals', []) if g['outcome'] == 'failed'}
+    missing = sorted(set(indices) - reported)
+    if missing:
+        failures.append(f'goals_failed: expected the planner to report goals {missing} failed, '
+                        f'it reported {sorted(reported)}')
 
 
 def _check_final_pose(

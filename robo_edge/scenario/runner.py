@@ -61,7 +61,9 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
         mcap_path.unlink(missing_ok=True)
     world_path = stack.world_file(scenario, work_dir)
     params_file = work_dir / 'params.yaml'
-    params = stack.node_parameters(scenario, world_path, result_path, mcap_path)
+    planner_report = work_dir / 'planner_report.json'
+    planner_report.unlink(missing_ok=True)
+    params = stack.node_parameters(scenario, world_path, result_path, mcap_path, planner_report)
     params_file.write_text(yaml.safe_dump(params), encoding='utf-8')
     bringup = parse_bringup(
         stack.bringup_document(scenario, params_file, options.record), f'scenario {scenario.name}'
@@ -82,7 +84,7 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
             )
         exit_codes = outcome.exit_codes
     wall_time = time.monotonic() - wall_start
-    result = _score(scenario, result_path, exit_codes, wall_time, mcap_path)
+    result = _score(scenario, result_path, exit_codes, wall_time, mcap_path, planner_report)
     _write_reports(scenario, world_path, result, report_dir)
     verdict = 'PASS' if result['passed'] else 'FAIL ' + '; '.join(result['failures'])
     print(f'[{scenario.name}] {verdict} ({result.get("real_time_factor", 0):.2f}x, '
@@ -111,7 +113,7 @@ class ProgressEcho:
 
 def _score(
     scenario: Scenario, result_path: Path, exit_codes: dict, wall_time: float,
-    mcap_path: Path | None,
+    mcap_path: Path | None, planner_report: Path,
 ) -> dict:
     base = {
         'name': scenario.name, 'source': scenario.source, 'seed': scenario.seed,
@@ -123,6 +125,8 @@ def _score(
         return {**base, 'passed': False, 'failures': [failure], 'trajectory': [],
                 'collisions': [], 'real_time_factor': 0.0}
     record = json.loads(result_path.read_text(encoding='utf-8'))
+    if planner_report.exists():
+        record['planner_goals'] = json.loads(planner_report.read_text(encoding='utf-8'))['goals']
     verdict = evaluate(scenario, record)
     waits = np.asarray(record.pop('lockstep_wait_ms') or [0.0])
     return {

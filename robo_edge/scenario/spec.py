@@ -16,7 +16,7 @@ KNOWN_KEYS = {
 }
 EXPECT_KEYS = {
     'collisions', 'goals_reached', 'min_clearance_m', 'min_path_length_m', 'max_path_length_m',
-    'outcome', 'final_pose_within',
+    'outcome', 'final_pose_within', 'goals_failed',
 }
 
 
@@ -31,6 +31,7 @@ class Expectations:
     max_path_length_m: float | None = None
     outcome: str = 'completed'
     final_pose_within: tuple[float, float, float] | None = None  # [x, y, radius]
+    goals_failed: tuple[int, ...] | None = None  # goal indices the planner must report failed
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ def parse_scenario(data: object, source: str) -> Scenario:
     spec = Fields(data, source, '', ScenarioError)
     spec.reject_unknown(KNOWN_KEYS)
     world_ref, world_inline = _world(spec, source)
+    if spec.raw('goals', []) and spec.raw('drive', []):
+        raise spec.fail('drive', 'no scripted drive when goals are given (navigation drives)',
+                        'both goals and drive')
     clock_mode = spec.string('clock_mode', 'lockstep')
     if clock_mode not in ('lockstep', 'free_run'):
         raise spec.fail('clock_mode', 'lockstep or free_run', clock_mode)
@@ -170,7 +174,19 @@ def _expectations(spec: Fields) -> Expectations:
         outcome=outcome,
         final_pose_within=expect.vector('final_pose_within', 3) if expect.raw(
             'final_pose_within', None) is not None else None,
+        goals_failed=_indices(expect, 'goals_failed'),
     )
+
+
+def _indices(fields: Fields, name: str) -> tuple[int, ...] | None:
+    values = fields.raw(name, None)
+    if values is None:
+        return None
+    if not isinstance(values, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values
+    ):
+        raise fields.fail(name, 'a list of goal indices (integers >= 0)', values)
+    return tuple(values)
 
 
 def _optional_number(fields: Fields, name: str) -> float | None:

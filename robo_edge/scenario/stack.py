@@ -8,18 +8,29 @@ from robo_edge import paths
 from robo_edge.scenario.spec import Scenario
 
 INGEST_NODES = ('camera_ingest', 'lidar_ingest', 'imu_ingest')
+NAVIGATION_NODES = ('mapper', 'planner', 'controller', 'safety_gate')
+# Until sensor_guard selects obstacle sources, the validated LiDAR is the safety scan.
+SAFETY_SCAN = {'/safety/scan': '/sensors/scan'}
 INGESTED = ('/scan', '/imu/data')
-RECORDED_ONLY = ('/odom', '/twin/ground_truth')
+ODOM_READERS_IN_NAVIGATION = 3  # mapper, planner, controller
 
 
-def required_subscribers(camera_on: bool, recorded: bool) -> list[str]:
+def required_subscribers(camera_on: bool, recorded: bool, navigating: bool) -> list[str]:
     """Return `topic:count` for every twin topic that must be matched before t = 0."""
-    ingested = [*INGESTED, '/camera/image_raw'] if camera_on else list(INGESTED)
     extra = 1 if recorded else 0
+    ingested = [*INGESTED, '/camera/image_raw'] if camera_on else list(INGESTED)
     required = [f'{topic}:{1 + extra}' for topic in ingested]
+    odom_readers = (ODOM_READERS_IN_NAVIGATION if navigating else 0) + extra
+    if odom_readers:
+        required.append(f'/odom:{odom_readers}')
     if recorded:
-        required += [f'{topic}:1' for topic in RECORDED_ONLY]
+        required.append('/twin/ground_truth:1')
     return required
+
+
+def navigating(scenario: Scenario) -> bool:
+    """Whether the navigation stack drives (goals), rather than the scripted driver."""
+    return bool(scenario.goals)
 
 
 def world_file(scenario: Scenario, work_dir: Path) -> Path:
@@ -47,12 +58,30 @@ def _world_document(world: object) -> dict:
             'obstacles': obstacles}
 
 
+def _driver_parameters(scenario: Scenario, planner_report: Path) -> dict[str, dict]:
+    """Parameters of whatever drives: the navigation stack for goals, else the script."""
+    if not navigating(scenario):
+        return {'drive_script': {
+            'use_sim_time': True, 'segments': scenario.drive.to_flat() or [0.0],
+        }}
+    start = [scenario.start.x, scenario.start.y, scenario.start.yaw]
+    goals = [v for g in scenario.goals for v in (g.x, g.y, g.yaw)]
+    common = {'use_sim_time': True, 'initial_pose': start}
+    return {
+        'mapper': dict(common),
+        'planner': {**common, 'goals': goals, 'report_path': str(planner_report)},
+        'controller': dict(common),
+        'safety_gate': {'use_sim_time': True},
+    }
+
+
 def node_parameters(
-    scenario: Scenario, world: Path, result_path: Path, mcap_path: Path | None
+    scenario: Scenario, world: Path, result_path: Path, mcap_path: Path | None,
+    planner_report: Path,
 ) -> dict[str, dict]:
     """Return the ros__parameters document for every node of the scenario's bringup."""
     camera_on = int(scenario.twin_overrides.get('camera.rate_hz', 15)) > 0
-    required = required_subscribers(camera_on, mcap_path is not None)
+    required = required_subscribers(camera_on, mcap_path is not None, navigating(scenario))
     params: dict[str, dict] = {
         'twin': {
             'world': str(world),
@@ -66,11 +95,8 @@ def node_parameters(
             'required_subscribers': required,
             **scenario.twin_overrides,
         },
-        'drive_script': {
-            'use_sim_time': True,
-            'segments': scenario.drive.to_flat() or [0.0],
-        },
     }
+    params.update(_driver_parameters(scenario, planner_report))
     for name in INGEST_NODES:
         params[name] = {'use_sim_time': True}
     if mcap_path is not None:
@@ -85,19 +111,25 @@ def bringup_document(scenario: Scenario, params_file: Path, record: bool) -> dic
         # The twin ends the run: when it exits (duration reached or failed), all stop.
         _node('twin', [str(params_file)], restart='never', ends=True),
         *[_node(name, [ingest_config, str(params_file)]) for name in INGEST_NODES],
-        _node('drive_script', [str(params_file)]),
     ]
+    if navigating(scenario):
+        navigation_config = str(paths.share_file('config', 'navigation.yaml'))
+        nodes += [_node(name, [navigation_config, str(params_file)], remap=SAFETY_SCAN)
+                  for name in NAVIGATION_NODES]
+    else:
+        nodes.append(_node('drive_script', [str(params_file)]))
     if record:
         nodes.append(_node('recorder', [str(params_file)], restart='never'))
     return {'bringup': {'name': f'scenario_{scenario.name}', 'nodes': nodes}}
 
 
 def _node(name: str, parameters: list[str], restart: str = 'on-failure',
-          ends: bool = False) -> dict:
+          ends: bool = False, remap: dict[str, str] | None = None) -> dict:
     return {
         'name': name,
         'executable': name,
         'parameters': parameters,
         'restart': restart,
         'exit_ends_bringup': ends,
+        'remappings': dict(remap or {}),
     }

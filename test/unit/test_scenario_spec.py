@@ -145,3 +145,35 @@ def test_world_path_relative_to_the_scenario_file(tmp_path: Path) -> None:
     scenario_file.write_text(yaml.safe_dump({**MINIMAL, 'world': 'worlds/mine.yaml'}))
     resolved = world_file(load_scenario(scenario_file), tmp_path)
     assert resolved == (tmp_path / 'worlds' / 'mine.yaml').resolve()
+
+
+def test_goals_and_drive_are_exclusive() -> None:
+    with pytest.raises(ScenarioError, match='"drive"'):
+        parse_scenario({**MINIMAL, 'goals': [[1, 0, 0]],
+                        'drive': [{'for_s': 1, 'linear': 1}]}, 'mem')
+
+
+def test_reported_goal_failures_are_checked() -> None:
+    scenario = parse_scenario({**MINIMAL, 'goals': [[1, 0, 0], [9, 9, 0]],
+                               'expect': {'goals_failed': [1]}}, 'mem')
+    record = {'outcome': 'completed', 'trajectory': [], 'planner_goals': [
+        {'index': 0, 'outcome': 'reached'}, {'index': 1, 'outcome': 'failed'}]}
+    assert evaluate(scenario, record).passed
+    record['planner_goals'][1]['outcome'] = 'pending'
+    verdict = evaluate(scenario, record)
+    assert not verdict.passed and verdict.failures[0].startswith('goals_failed')
+    with pytest.raises(ScenarioError, match='goals_failed'):
+        parse_scenario({**MINIMAL, 'expect': {'goals_failed': ['x']}}, 'mem')
+
+
+def test_navigation_bringup_replaces_the_script(tmp_path: Path) -> None:
+    from robo_edge.scenario.stack import node_parameters, required_subscribers
+
+    scenario = parse_scenario({**MINIMAL, 'start': [1, 2, 0.5], 'goals': [[3, 4, 0]]}, 'mem')
+    params = node_parameters(scenario, tmp_path / 'w.yaml', tmp_path / 'r.json', None,
+                             tmp_path / 'p.json')
+    assert 'drive_script' not in params
+    planner = params['planner']['ros__parameters']
+    assert planner['goals'] == [3.0, 4.0, 0.0] and planner['initial_pose'] == [1.0, 2.0, 0.5]
+    assert required_subscribers(False, False, True) == ['/scan:1', '/imu/data:1', '/odom:3']
+    assert required_subscribers(True, True, False)[-2:] == ['/odom:1', '/twin/ground_truth:1']
