@@ -19,14 +19,20 @@ class Verdict:
     goal_times_s: list[float] = field(default_factory=list)
 
 
-def goals_reached(scenario: Scenario, trajectory: Trajectory) -> list[float]:
-    """Return the time each goal was reached, in order; a goal counts only after the last."""
+def goals_reached(
+    scenario: Scenario, trajectory: Trajectory, given_up: frozenset[int] = frozenset()
+) -> list[float]:
+    """Return the time each goal was reached, in order; a goal counts only after the last.
+
+    Goals the planner reported failed (`given_up`) are skipped, as the robot skipped them.
+    """
+    goals = [g for i, g in enumerate(scenario.goals) if i not in given_up]
     times: list[float] = []
     index = 0
     for t, x, y, yaw in trajectory:
-        if index >= len(scenario.goals):
+        if index >= len(goals):
             break
-        goal = scenario.goals[index]
+        goal = goals[index]
         close = math.hypot(goal.x - x, goal.y - y) <= scenario.goal_tolerance_xy
         aligned = abs(wrap_angle(goal.yaw - yaw)) <= scenario.goal_tolerance_yaw
         if close and aligned:
@@ -47,7 +53,10 @@ def evaluate(scenario: Scenario, record: dict) -> Verdict:
     collisions = len(record.get('collisions', []))
     if expect.collisions is not None and collisions > expect.collisions:
         failures.append(f'collisions: expected at most {expect.collisions}, got {collisions}')
-    times = goals_reached(scenario, record.get('trajectory', []))
+    given_up = frozenset(
+        g['index'] for g in record.get('planner_goals', []) if g['outcome'] == 'failed'
+    )
+    times = goals_reached(scenario, record.get('trajectory', []), given_up)
     _check_goals(scenario, len(times), failures)
     _check_bounds(scenario, record, failures)
     return Verdict(not failures, failures, len(times), times)
