@@ -1,0 +1,191 @@
+"""Navigation in the twin: every world x seeds x its goal list, scored against the true map.
+
+For each run: success (all goals reached), collisions, per-leg path length against the
+shortest collision-free path on the rasterised true map (inflated by the robot radius), time
+to each goal, minimum clearance, and the controller's tick latency (from its diagnostics in
+the recording). Writes bench/results/navigation.json and bench/results/navigation.png.
+"""
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _hostinfo import host_info  # noqa: E402
+from mcap_ros2.reader import read_ros2_messages  # noqa: E402
+
+from robo_edge import paths  # noqa: E402
+from robo_edge.planning.astar import PlannerParams, plan_path  # noqa: E402
+from robo_edge.planning.inflation import InflationParams, inflate  # noqa: E402
+from robo_edge.scenario.plot import draw_world  # noqa: E402
+from robo_edge.scenario.runner import RunOptions, run_scenarios  # noqa: E402
+from robo_edge.scenario.spec import Scenario, load_scenario  # noqa: E402
+from robo_edge.twin.raster import rasterise  # noqa: E402
+from robo_edge.twin.world import load_world  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / 'results'
+SCENARIOS = ('nav_empty_room', 'nav_warehouse', 'nav_corridors', 'nav_cluttered_room')
+ROBOT_RADIUS = 0.2
+
+
+def with_seed(scenario: Scenario, seed: int) -> Scenario:
+    """Return a copy run with another seed under a unique name."""
+    return type(scenario)(**{**scenario.__dict__, 'seed': seed,
+                             'name': f'{scenario.name}__s{seed}'})
+
+
+def optimal_legs(scenario: Scenario, world) -> list[float | None]:
+    """Shortest collision-free length of each leg on the true map (None when impossible)."""
+    costmap = inflate(rasterise(world, 0.05), InflationParams(ROBOT_RADIUS, margin_m=0.0))
+    params = PlannerParams(clearance_weight=0.0)
+    points = [scenario.start, *scenario.goals]
+    legs = []
+    for a, b in zip(points, points[1:], strict=False):
+        result = plan_path(costmap, (a.x, a.y), (b.x, b.y), params)
+        legs.append(result.length_m if result.has_path else None)
+    return legs
+
+
+def driven_legs(result: dict) -> list[float]:
+    """Length driven between consecutive goal arrivals."""
+    trajectory = np.asarray(result.get('trajectory') or [[0, 0, 0, 0]])
+    steps = np.hypot(np.diff(trajectory[:, 1]), np.diff(trajectory[:, 2]))
+    cumulative = np.concatenate([[0.0], np.cumsum(steps)])
+    times = trajectory[:, 0]
+    marks = [0.0] + [float(np.interp(t, times, cumulative)) for t in result['goal_times_s']]
+    return [b - a for a, b in zip(marks, marks[1:], strict=False)]
+
+
+def controller_tick_p99(mcap: str | None) -> float | None:
+    """Return the controller's last reported tick p99 (ms) in a recording."""
+    if not mcap:
+        return None
+    value = None
+    for item in read_ros2_messages(mcap, topics=['/diagnostics']):
+        for status in item.ros_msg.status:
+            if status.name == 'robo_edge/controller':
+                values = {kv.key: kv.value for kv in status.values}
+                value = float(values.get('tick_ms_p99', 'nan'))
+    return value
+
+
+def score(result: dict, scenario: Scenario, optimal: list) -> dict:
+    """Summarise one run."""
+    legs = driven_legs(result)
+    ratios = [d / o for d, o in zip(legs, optimal, strict=False) if o]
+    times = result['goal_times_s']
+    return {
+        'name': result['name'], 'seed': result['seed'], 'passed': result['passed'],
+        'failures': result['failures'], 'goals': f'{result.get("goals_reached", 0)}/'
+        f'{len(scenario.goals)}', 'collisions': result.get('collision_count', 0),
+        'min_clearance_m': result.get('min_clearance_m'),
+        'path_ratio_max': max(ratios) if ratios else None,
+        'time_to_goal_s': [b - a for a, b in zip([0.0, *times], times, strict=False)],
+        'controller_tick_p99_ms': controller_tick_p99(result.get('mcap')),
+        'real_time_factor': result.get('real_time_factor'),
+        'trajectory': result.get('trajectory'),
+    }
+
+
+def percentiles(values: list[float]) -> dict:
+    """p50/p99/max of a list (empty -> nulls)."""
+    if not values:
+        return {'p50': None, 'p99': None, 'max': None, 'count': 0}
+    array = np.asarray(values, dtype=float)
+    return {'p50': float(np.percentile(array, 50)), 'p99': float(np.percentile(array, 99)),
+            'max': float(array.max()), 'count': int(array.size)}
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Aggregate figures against the targets."""
+    ratios = [r['path_ratio_max'] for r in runs if r['path_ratio_max'] is not None]
+    ticks = [t for t in (r['controller_tick_p99_ms'] for r in runs)
+             if t is not None and math.isfinite(t)]
+    clearances = [r['min_clearance_m'] for r in runs if r['min_clearance_m'] is not None]
+    return {
+        'runs': len(runs), 'success_rate': sum(r['passed'] for r in runs) / max(1, len(runs)),
+        'collisions': sum(r['collisions'] for r in runs),
+        'path_ratio': percentiles(ratios),
+        'time_to_goal_s': percentiles([t for r in runs for t in r['time_to_goal_s']]),
+        'min_clearance_m': min(clearances) if clearances else None,
+        'controller_tick_p99_ms': percentiles(ticks),
+    }
+
+
+def plot(per_world: dict, path: Path) -> None:
+    """Trajectories of every run, one panel per world."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(per_world), figsize=(6 * len(per_world), 5), dpi=90)
+    for ax, (name, entry) in zip(np.atleast_1d(axes), per_world.items(), strict=False):
+        draw_world(ax, entry['world'])
+        for run in entry['runs']:
+            trajectory = np.asarray(run['trajectory'] or [[0, 0, 0, 0]])
+            ax.plot(trajectory[:, 1], trajectory[:, 2], linewidth=0.8,
+                    color='tab:blue' if run['passed'] else 'tab:red')
+        for goal in entry['scenario'].goals:
+            ax.plot(goal.x, goal.y, marker='*', color='tab:green', markersize=12)
+        ax.set_title(f'{name}: {entry["summary"]["success_rate"]:.0%} success', fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def _rounded(value: float | None, digits: int) -> str:
+    return 'n/a' if value is None else str(round(value, digits))
+
+
+def main() -> int:
+    """Run the matrix and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--seeds', type=int, default=10)
+    parser.add_argument('--jobs', type=int, default=2)
+    parser.add_argument('scenarios', nargs='*', default=list(SCENARIOS))
+    args = parser.parse_args()
+    start = time.monotonic()
+    per_world: dict[str, dict] = {}
+    all_runs: list[dict] = []
+    for name in args.scenarios:
+        base = load_scenario(paths.resolve(name, 'sim/scenarios'))
+        world = load_world(paths.resolve(base.world_ref, 'sim/worlds'))
+        optimal = optimal_legs(base, world)
+        runs = [with_seed(base, base.seed + i) for i in range(args.seeds)]
+        with tempfile.TemporaryDirectory() as report:
+            results = run_scenarios(runs, RunOptions(Path(report), jobs=args.jobs))
+            scored = [score(r, s, optimal) for r, s in zip(results, runs, strict=True)]
+        per_world[name] = {'world': world, 'scenario': base, 'runs': scored,
+                           'summary': summarise(scored), 'optimal_legs_m': optimal}
+        all_runs += scored
+        print(name, json.dumps(per_world[name]['summary']))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    plot(per_world, RESULTS / 'navigation.png')
+    out = {
+        'benchmark': 'navigation', 'host': host_info(), 'seeds': args.seeds,
+        'wall_s': time.monotonic() - start, 'summary': summarise(all_runs),
+        'targets': {'success_rate': 0.98, 'collisions': 0, 'path_ratio_max': 1.15},
+        'worlds': {n: {'summary': e['summary'], 'optimal_legs_m': e['optimal_legs_m'],
+                       'runs': [{k: v for k, v in r.items() if k != 'trajectory'}
+                                for r in e['runs']]} for n, e in per_world.items()},
+    }
+    (RESULTS / 'navigation.json').write_text(json.dumps(out, indent=1), encoding='utf-8')
+    print(f'{"world":<22} {"success":>8} {"collisions":>10} {"ratio p99":>9} {"clear":>6}')
+    for name, entry in per_world.items():
+        s = entry['summary']
+        ratio, clearance = s['path_ratio']['p99'], s['min_clearance_m']
+        print(f'{name:<22} {s["success_rate"]:>8.0%} {s["collisions"]:>10} '
+              f'{_rounded(ratio, 3):>9} {_rounded(clearance, 2):>6}')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
