@@ -1,0 +1,201 @@
+"""Occupancy mapper: folds every scan, at the odometry pose of its own stamp, into the map.
+
+In lockstep each `/safety/scan` stamped s waits (in wall time, bounded) for the `/odom`
+stamped s, and `/map` goes out stamped s for every scan, so a run maps the same way every time
+(docs/architecture.md, Navigation lockstep). A scan whose odometry does not come within
+`input_wait_s` goes with the newest odometry not later than s, and is counted as late.
+"""
+
+import time
+from collections import deque
+from typing import Any
+
+import numpy as np
+import rclpy.clock
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from nav_msgs.msg import OccupancyGrid, Odometry
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.clock import ClockType
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import LaserScan
+
+from robo_edge.exceptions import MapError
+from robo_edge.mapping.mapper import (
+    MapperParams,
+    OccupancyMapper,
+    centered_geometry,
+    compose_pose,
+)
+from robo_edge.planning.grid import Grid
+from robo_edge.planning.map_server import load_map
+from robo_edge.ros import qos
+from robo_edge.ros.diagnostics import to_array
+from robo_edge.ros.nav_messages import (
+    ExactStampJoin,
+    Joined,
+    grid_msg,
+    map_pose,
+    odom_pose,
+    pose_from_list,
+    resample,
+    stamp_of,
+)
+from robo_edge.ros.params import Param, declare
+from robo_edge.ros.run import spin_node
+
+STATUS_NAME = 'robo_edge/mapper'
+RELEASE_PERIOD_S = 0.01
+OK, WARN, ERROR = 0, 1, 2
+
+PARAMS = [
+    Param('initial_pose', [0.0, 0.0, 0.0], 'Pose of odom in map [x, y, yaw] (the start pose)'),
+    Param('laser_offset', [0.0, 0.0, 0.0], 'Laser mount in base_link [x, y, yaw]'),
+    Param('resolution', 0.1, 'Cell size in metres', 0.01, 1.0),
+    Param('size_m', 40.0, 'Side of the square grid centred on initial_pose (m)', 1.0, 1000.0),
+    Param('max_clear_range', 4.0, 'A no-return beam clears free space this far (m)', 0.0, 100.0),
+    Param('static_map', '', 'nav2 map_server YAML seeding the grid (resampled); empty: none'),
+    Param('input_wait_s', 0.3, 'Wall time a scan waits for its odometry', 0.0, 10.0),
+    Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (steady clock)', 0.05, 60.0),
+]
+
+
+class MapperNode(Node):
+    """Builds the occupancy map from the laser and odometry, one /map per scan.
+
+    Parameters: initial_pose (double[3]), laser_offset (double[3]), resolution (double),
+    size_m (double), max_clear_range (double), static_map (string; setting it at run time
+    reseeds the grid, a file that fails to load is refused and the map kept),
+    input_wait_s (double), diagnostics_period_s (double).
+    Subscriptions: /safety/scan (sensor_msgs/LaserScan, best effort),
+    /odom (nav_msgs/Odometry, best effort depth 10).
+    Publishers: /map (nav_msgs/OccupancyGrid, reliable transient local, frame map, stamped
+    like its scan), /diagnostics (diagnostic_msgs/DiagnosticArray, status robo_edge/mapper).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('mapper', **kwargs)
+        values = declare(self, PARAMS)
+        self.initial_pose = pose_from_list(values['initial_pose'], 'initial_pose')
+        self.laser_offset = pose_from_list(values['laser_offset'], 'laser_offset')
+        geometry = centered_geometry(
+            self.initial_pose.x, self.initial_pose.y, values['size_m'], values['resolution'])
+        self.mapper = OccupancyMapper(
+            geometry, MapperParams(max_clear_range=values['max_clear_range']))
+        self.join = ExactStampJoin(values['input_wait_s'])
+        self.counts = {'updates': 0, 'late_inputs': 0, 'dropped_inputs': 0}
+        self.update_ms: deque[float] = deque(maxlen=200)
+        self.static_map_error = ''
+        self._load_static(values['static_map'])
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._map_pub = self.create_publisher(OccupancyGrid, '/map', qos.LATCHED)
+        self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
+        self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR)
+        self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)
+        steady = rclpy.clock.Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(RELEASE_PERIOD_S, self._release, clock=steady)
+        self.create_timer(values['diagnostics_period_s'], self.publish_diagnostics, clock=steady)
+        self.get_logger().info(
+            f'{geometry.width}x{geometry.height} cells of {geometry.resolution} m, origin '
+            f'({geometry.origin_x:.2f}, {geometry.origin_y:.2f})')
+
+    def _load_static(self, path: str) -> bool:
+        """Seed the grid from a static map; on failure keep the current map and say why."""
+        if not path:
+            return True
+        try:
+            grid = load_map(path)
+        except MapError as e:
+            self.static_map_error = str(e)
+            self.get_logger().error(f'static_map not loaded, keeping the current map: {e}')
+            return False
+        self.mapper.seed_from(resample(grid, self.mapper.geometry))
+        self.static_map_error = ''
+        self.get_logger().info(f'grid seeded from static map {path}')
+        return True
+
+    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
+        for param in params:
+            if param.name == 'static_map' and not self._load_static(str(param.value)):
+                return SetParametersResult(successful=False, reason=self.static_map_error)
+        return SetParametersResult(successful=True)
+
+    def _on_scan(self, msg: LaserScan) -> None:
+        stamp_ns = stamp_of(msg)
+        if not self.join.add_item(stamp_ns, msg, time.monotonic()):
+            self.counts['dropped_inputs'] += 1
+            self.get_logger().warning(f'scan stamped {stamp_ns} ns is out of order: dropped')
+            return
+        self._release()
+
+    def _on_odom(self, msg: Odometry) -> None:
+        self.join.add_pose(stamp_of(msg), map_pose(self.initial_pose, odom_pose(msg)))
+        self._release()
+
+    def _release(self) -> None:
+        for joined in self.join.release(time.monotonic()):
+            self._process(joined)
+
+    def _process(self, joined: Joined) -> None:
+        """Fold one scan into the grid and publish the map stamped like the scan."""
+        scan: LaserScan = joined.item
+        if joined.pose is None:
+            self.counts['dropped_inputs'] += 1
+            self.get_logger().warning(f'no odometry for the scan at {joined.stamp_ns} ns: dropped')
+            return
+        if joined.late:
+            self.counts['late_inputs'] += 1
+            self.get_logger().warning(
+                f'odometry at {joined.stamp_ns} ns did not come: scan used the pose at '
+                f'{joined.pose_stamp_ns} ns', throttle_duration_sec=1.0)
+        laser = compose_pose(joined.pose, self.laser_offset)
+        start = time.perf_counter()
+        try:
+            self.mapper.update(
+                np.asarray(scan.ranges, dtype=np.float64), scan.angle_min, scan.angle_increment,
+                scan.range_min, scan.range_max, laser)
+        except ValueError as e:
+            self.counts['dropped_inputs'] += 1
+            self.get_logger().warning(f'scan at {joined.stamp_ns} ns not used: {e}')
+            return
+        self.counts['updates'] += 1
+        self.update_ms.append((time.perf_counter() - start) * 1e3)
+        self._map_pub.publish(grid_msg(self.grid(), joined.stamp_ns))
+
+    def grid(self) -> Grid:
+        """Return the current map as a Grid."""
+        g = self.mapper.geometry
+        return Grid(g.resolution, g.width, g.height, self.mapper.occupancy(), g.origin_x,
+                    g.origin_y)
+
+    def status(self) -> DiagnosticStatus:
+        """Return the mapper's DiagnosticStatus now."""
+        level, message = OK, 'mapping'
+        if self.counts['late_inputs'] or self.counts['dropped_inputs']:
+            level, message = WARN, 'some scans went without their own odometry'
+        if self.static_map_error:
+            level, message = ERROR, f'static_map not loaded: {self.static_map_error}'
+        ms = np.asarray(self.update_ms) if self.update_ms else np.zeros(1)
+        values = {
+            **{key: str(count) for key, count in self.counts.items()},
+            'pending': str(self.join.pending),
+            'update_ms_p50': f'{np.percentile(ms, 50):.2f}',
+            'update_ms_p99': f'{np.percentile(ms, 99):.2f}',
+            'static_map_error': self.static_map_error,
+        }
+        return DiagnosticStatus(
+            level=bytes([level]), name=STATUS_NAME, message=message, hardware_id='map',
+            values=[KeyValue(key=k, value=v) for k, v in values.items()])
+
+    def publish_diagnostics(self) -> None:
+        """Publish the mapper's status on /diagnostics."""
+        self._diag_pub.publish(to_array([self.status()], self.get_clock().now().nanoseconds))
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the mapper until stopped."""
+    return spin_node(MapperNode, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

@@ -1,0 +1,201 @@
+"""Navigation messages <-> core types, and the exact-stamp join of an input with odometry.
+
+Frames: `map` is the world frame; `initial_pose` is the pose of `odom` in `map`, so the map
+pose of the base is initial_pose composed with the odometry pose. The join holds items (scans,
+maps) until the odometry stamped exactly like them arrives, releasing them in stamp order; one
+that waited longer than its bound goes with the newest odometry not later than its stamp
+(docs/architecture.md, Navigation lockstep).
+"""
+
+import array
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from geometry_msgs.msg import PoseStamped, Quaternion
+from nav_msgs.msg import OccupancyGrid, Odometry, Path
+
+from robo_edge.lockstep import PendingTick, StampedBuffer
+from robo_edge.mapping.mapper import GridGeometry, compose_pose
+from robo_edge.planning.grid import UNKNOWN, Grid
+from robo_edge.ros.stamps import from_msg, to_msg
+from robo_edge.twin.kinematics import Pose2D, wrap_angle, yaw_to_quaternion
+
+FRAME_MAP = 'map'
+Point = tuple[float, float]
+
+
+def quaternion_yaw(q: Quaternion) -> float:
+    """Return the yaw (rotation about z) of a quaternion."""
+    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+
+
+def yaw_quaternion(yaw: float) -> Quaternion:
+    """Return the quaternion of a planar rotation."""
+    x, y, z, w = yaw_to_quaternion(yaw)
+    return Quaternion(x=x, y=y, z=z, w=w)
+
+
+def pose_from_list(values: Sequence[float], name: str) -> Pose2D:
+    """Return the Pose2D of an [x, y, yaw] parameter; raise ValueError naming it otherwise."""
+    floats = [float(v) for v in values]
+    if len(floats) != 3 or not all(map(math.isfinite, floats)):
+        raise ValueError(f'parameter {name} must be [x, y, yaw] (finite), got {floats}')
+    return Pose2D(*floats)
+
+
+def odom_pose(msg: Odometry) -> Pose2D:
+    """Return the base pose an Odometry message holds, in its own frame (odom)."""
+    p = msg.pose.pose
+    return Pose2D(p.position.x, p.position.y, quaternion_yaw(p.orientation))
+
+
+def map_pose(initial_pose: Pose2D, odom: Pose2D) -> Pose2D:
+    """Return the map pose of the base: `odom` seen from `initial_pose` (odom in map)."""
+    pose = compose_pose(initial_pose, odom)
+    return Pose2D(pose.x, pose.y, wrap_angle(pose.yaw))
+
+
+def goal_pose(msg: PoseStamped) -> Pose2D:
+    """Return the planar pose of a PoseStamped (RViz's goal)."""
+    p = msg.pose
+    return Pose2D(p.position.x, p.position.y, quaternion_yaw(p.orientation))
+
+
+def grid_msg(grid: Grid, stamp_ns: int, frame_id: str = FRAME_MAP) -> OccupancyGrid:
+    """Return the OccupancyGrid of a grid, stamped `stamp_ns`."""
+    msg = OccupancyGrid()
+    msg.header.stamp = to_msg(stamp_ns)
+    msg.header.frame_id = frame_id
+    msg.info.map_load_time = to_msg(stamp_ns)
+    msg.info.resolution = float(grid.resolution)
+    msg.info.width, msg.info.height = grid.width, grid.height
+    msg.info.origin.position.x = float(grid.origin_x)
+    msg.info.origin.position.y = float(grid.origin_y)
+    msg.info.origin.orientation = yaw_quaternion(grid.origin_yaw)
+    msg.data = array.array('b', np.ascontiguousarray(grid.data, dtype=np.int8).tobytes())
+    return msg
+
+
+def grid_from_msg(msg: OccupancyGrid) -> Grid:
+    """Return the Grid of an OccupancyGrid (raises GridError when inconsistent)."""
+    info = msg.info
+    data = np.frombuffer(msg.data, dtype=np.int8) if len(msg.data) else np.zeros(0, np.int8)
+    return Grid.from_flat(
+        data, info.width, info.height, info.resolution, info.origin.position.x,
+        info.origin.position.y, quaternion_yaw(info.origin.orientation),
+    )
+
+
+def path_msg(
+    points: Sequence[Point], goal_yaw: float, stamp_ns: int, frame_id: str = FRAME_MAP,
+) -> Path:
+    """Return a Path through `points`: each pose faces the next, the last one the goal yaw."""
+    msg = Path()
+    msg.header.stamp = to_msg(stamp_ns)
+    msg.header.frame_id = frame_id
+    for i, (x, y) in enumerate(points):
+        if i + 1 < len(points):
+            nx, ny = points[i + 1]
+            yaw = math.atan2(ny - y, nx - x)
+        else:
+            yaw = goal_yaw
+        pose = PoseStamped()
+        pose.header = msg.header
+        pose.pose.position.x, pose.pose.position.y = float(x), float(y)
+        pose.pose.orientation = yaw_quaternion(yaw)
+        msg.poses.append(pose)
+    return msg
+
+
+def path_points(msg: Path) -> list[Point]:
+    """Return the (x, y) points of a Path."""
+    return [(p.pose.position.x, p.pose.position.y) for p in msg.poses]
+
+
+def resample(grid: Grid, geometry: GridGeometry) -> np.ndarray:
+    """Return `grid` sampled onto the mapper's `geometry`: int8 (height, width), -1 outside.
+
+    Each target cell takes the highest value of the source cells under a k x k set of samples
+    (k covers a finer source), so a thin wall survives a coarser grid and known beats unknown.
+    """
+    k = max(1, math.ceil(geometry.resolution / grid.resolution - 1e-9))
+    offsets = (np.arange(k) + 0.5) / k
+    cols = np.arange(geometry.width)[:, None] + offsets[None, :]
+    rows = np.arange(geometry.height)[:, None] + offsets[None, :]
+    xs = geometry.origin_x + cols.ravel() * geometry.resolution
+    ys = geometry.origin_y + rows.ravel() * geometry.resolution
+    gx, gy = np.meshgrid(xs, ys)
+    uv = np.floor(grid.world_to_grid(np.stack([gx.ravel(), gy.ravel()], axis=1))).astype(int)
+    inside = ((uv[:, 0] >= 0) & (uv[:, 0] < grid.width)
+              & (uv[:, 1] >= 0) & (uv[:, 1] < grid.height))
+    values = np.full(uv.shape[0], UNKNOWN, dtype=np.int8)
+    values[inside] = grid.data[uv[inside, 1], uv[inside, 0]]
+    samples = values.reshape(geometry.height, k, geometry.width, k)
+    return samples.max(axis=(1, 3)).astype(np.int8)
+
+
+@dataclass(frozen=True)
+class Joined:
+    """An item released with the pose it goes with; `pose` None: no odometry to use."""
+
+    stamp_ns: int
+    item: object
+    pose: Pose2D | None
+    pose_stamp_ns: int | None
+
+    @property
+    def late(self) -> bool:
+        """Whether the item went with other odometry than its own stamp's (or none)."""
+        return self.pose_stamp_ns != self.stamp_ns
+
+
+class ExactStampJoin:
+    """Items waiting for the pose stamped exactly like them, released in stamp order."""
+
+    def __init__(self, wait_s: float, keep: int = 256) -> None:
+        self.wait_s = wait_s
+        self.poses = StampedBuffer(keep=keep)
+        self._pending: list[tuple[PendingTick, object]] = []
+        self._last_ns: int | None = None
+
+    @property
+    def pending(self) -> int:
+        """Return how many items are waiting."""
+        return len(self._pending)
+
+    def add_pose(self, stamp_ns: int, pose: Pose2D) -> None:
+        """Hold a pose for the items stamped like it."""
+        self.poses.add(stamp_ns, pose)
+
+    def add_item(self, stamp_ns: int, item: object, now_wall_s: float) -> bool:
+        """Queue an item; False (not queued) when it is not newer than every earlier one."""
+        newest = self._pending[-1][0].tick_ns if self._pending else self._last_ns
+        if newest is not None and stamp_ns <= newest:
+            return False
+        self._pending.append((PendingTick(stamp_ns, now_wall_s), item))
+        return True
+
+    def release(self, now_wall_s: float) -> list[Joined]:
+        """Return the items whose pose is here or whose wait is over, oldest first."""
+        out: list[Joined] = []
+        while self._pending:
+            tick, item = self._pending[0]
+            pose = self.poses.at(tick.tick_ns)
+            if pose is not None:
+                out.append(Joined(tick.tick_ns, item, pose, tick.tick_ns))
+            elif tick.overdue(now_wall_s, self.wait_s):
+                fallback = self.poses.latest_not_after(tick.tick_ns)
+                stamp, pose = fallback if fallback is not None else (None, None)
+                out.append(Joined(tick.tick_ns, item, pose, stamp))
+            else:
+                break
+            self._pending.pop(0)
+            self._last_ns = tick.tick_ns
+        return out
+
+
+def stamp_of(msg: object) -> int:
+    """Return the header stamp of a message in nanoseconds."""
+    return from_msg(msg.header.stamp)
