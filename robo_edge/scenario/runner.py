@@ -64,7 +64,7 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
     planner_report = work_dir / 'planner_report.json'
     planner_report.unlink(missing_ok=True)
     params = stack.node_parameters(scenario, world_path, result_path, mcap_path, planner_report)
-    params_file.write_text(yaml.safe_dump(params), encoding='utf-8')
+    params_file.write_text(yaml.dump(params, Dumper=NoAliasDumper), encoding='utf-8')
     bringup = parse_bringup(
         stack.bringup_document(scenario, params_file, options.record), f'scenario {scenario.name}'
     )
@@ -90,6 +90,14 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
     print(f'[{scenario.name}] {verdict} ({result.get("real_time_factor", 0):.2f}x, '
           f'{wall_time:.1f} s wall)', flush=True)
     return result
+
+
+class NoAliasDumper(yaml.SafeDumper):
+    """A YAML dumper that writes shared values out again: rcl's parser has no aliases."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        """Never emit an anchor."""
+        return True
 
 
 class ProgressEcho:

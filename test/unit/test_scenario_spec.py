@@ -177,3 +177,14 @@ def test_navigation_bringup_replaces_the_script(tmp_path: Path) -> None:
     assert planner['goals'] == [3.0, 4.0, 0.0] and planner['initial_pose'] == [1.0, 2.0, 0.5]
     assert required_subscribers(False, False, True) == ['/scan:1', '/imu/data:1', '/odom:3']
     assert required_subscribers(True, True, False)[-2:] == ['/odom:1', '/twin/ground_truth:1']
+
+
+def test_parameter_file_has_no_yaml_aliases(tmp_path: Path) -> None:
+    from robo_edge.scenario.runner import NoAliasDumper
+    from robo_edge.scenario.stack import node_parameters
+
+    scenario = parse_scenario({**MINIMAL, 'goals': [[3, 4, 0]]}, 'mem')
+    params = node_parameters(scenario, tmp_path / 'w.yaml', tmp_path / 'r.json', None,
+                             tmp_path / 'p.json')
+    text = yaml.dump(params, Dumper=NoAliasDumper)
+    assert '&id' not in text and '*id' not in text  # rcl cannot parse YAML aliases
