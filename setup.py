@@ -12,6 +12,10 @@ NODES = (
     'imu_ingest',
     'drive_script',
     'recorder',
+    'mapper',
+    'planner',
+    'controller',
+    'safety_gate',
 )
 
 

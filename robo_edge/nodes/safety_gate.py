@@ -1,0 +1,288 @@
+"""Safety gate: the last word before the base, and the twin's only lockstep partner.
+
+For each tick t_k it needs `/cmd_vel_raw` stamped exactly t_k and the scan stamped
+latest_due(t_k, 10 Hz). A tick missing one waits, retried on every arrival, and a steady 10 ms
+timer releases it after `input_wait_s` (wall) with the newest inputs not later than t_k: a
+missing command is then simply not fresh, and the core's `command_timeout_s` (sim time) ramps
+the base to zero. So a dead controller yields decelerating commands, never a frozen clock.
+With `tick_source: timer` (a robot) a wall timer ticks and the newest inputs are used at once.
+"""
+
+import time
+from collections import Counter, deque
+from typing import Any
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import TwistStamped
+from rclpy.clock import Clock, ClockType
+from rclpy.node import Node
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rosgraph_msgs.msg import Clock as ClockMsg
+from sensor_msgs.msg import LaserScan
+from std_msgs.msg import Float64
+
+from robo_edge.control.scan_geometry import ScanLayout, scan_points
+from robo_edge.exceptions import ConfigError
+from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due
+from robo_edge.ros import qos
+from robo_edge.ros.nav_messages import pose_from_list
+from robo_edge.ros.params import Param, declare
+from robo_edge.ros.run import spin_node
+from robo_edge.ros.stamps import from_msg, to_msg
+from robo_edge.safety.gate import (
+    GateConfig,
+    GateInputs,
+    GateReason,
+    GateResult,
+    GateState,
+    ScanPoints,
+    tick,
+)
+from robo_edge.twin.kinematics import BaseLimits, Pose2D, Velocity
+
+NODE_NAME = 'safety_gate'
+STATUS_NAME = 'robo_edge/safety_gate'
+# The controller answers once per tick; a short queue keeps a burst after a stall whole.
+RAW_COMMAND_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE
+)
+SERVICE_PERIOD_S = 0.01
+OK, WARN = 0, 1
+# Reasons that mean the gate is covering for a fault, not just shaping a command.
+FAULT_REASONS = {GateReason.COMMAND_TIMEOUT, GateReason.INVALID_COMMAND,
+                 GateReason.NO_SCAN_CRAWL, GateReason.NO_SCAN_STOP, GateReason.HARD_STOP}
+
+GATE_FIELDS = ('decel', 'angular_decel', 'command_timeout_s', 'scan_timeout_s', 'crawl_speed',
+               'robot_radius', 'width_margin', 'length_margin', 'max_up_dt_s')
+LIMIT_FIELDS = ('max_linear', 'max_angular', 'max_linear_accel', 'max_angular_accel',
+                'wheel_separation', 'max_wheel_speed')
+
+PARAMS = [
+    Param('tick_source', 'clock', 'clock: answer each /clock tick; timer: own wall timer'),
+    Param('rate_hz', 20.0, 'Tick rate (timer) and the interval assumed on the first tick',
+          1.0, 200.0),
+    Param('input_wait_s', 0.3, 'Wall time a tick waits for its inputs (< the twin 1 s)',
+          0.0, 0.9),
+    Param('startup_wait_s', 5.0, 'Wall time the first tick waits (the twin allows more)',
+          0.0, 600.0),
+    Param('scan_rate_hz', 10.0, 'Rate of /safety/scan (its schedule in lockstep)', 0.1, 100.0),
+    Param('decel', 1.0, 'Braking deceleration (m/s^2)', 0.01, 20.0),
+    Param('angular_decel', 3.0, 'Yaw braking deceleration (rad/s^2)', 0.01, 50.0),
+    Param('command_timeout_s', 0.25, 'Command age (sim) after which the base ramps to zero',
+          0.001, 10.0),
+    Param('scan_timeout_s', 0.3, 'Scan age (sim) after which there is no obstacle information',
+          0.001, 10.0),
+    Param('stop_without_scan', False, 'Stop (true) or crawl (false) without a fresh scan'),
+    Param('crawl_speed', 0.1, 'Speed without a fresh scan (m/s)', 0.0, 5.0),
+    Param('robot_radius', 0.2, 'Radius of the base footprint (m)', 0.01, 5.0),
+    Param('width_margin', 0.05, 'Margin added to the radius for the envelope (m)', 0.0, 2.0),
+    Param('length_margin', 0.1, 'Margin added to the braking distance (m)', 0.0, 5.0),
+    Param('max_up_dt_s', 0.1, 'Longest interval credited for speeding up (s)', 0.001, 10.0),
+    Param('laser_offset', [0.0, 0.0, 0.0], 'Laser mount in base_link [x, y, yaw]'),
+    Param('keep_too_close', False, 'Count -inf returns (closer than range_min) as points'),
+    Param('max_linear', 0.8, 'Base speed limit (m/s)', 0.0, 10.0),
+    Param('max_angular', 2.0, 'Base yaw-rate limit (rad/s)', 0.0, 20.0),
+    Param('max_linear_accel', 1.0, 'Base acceleration limit (m/s^2)', 0.01, 20.0),
+    Param('max_angular_accel', 3.0, 'Base yaw acceleration limit (rad/s^2)', 0.01, 50.0),
+    Param('wheel_separation', 0.32, 'Distance between the wheels (m)', 0.01, 5.0),
+    Param('max_wheel_speed', 1.0, 'Wheel rim speed limit (m/s)', 0.01, 20.0),
+    Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (s, steady)', 0.05, 60.0),
+]
+
+
+def gate_config(values: dict[str, Any]) -> GateConfig:
+    """Return the core's configuration from the node parameters."""
+    try:
+        return GateConfig(
+            limits=BaseLimits(**{name: float(values[name]) for name in LIMIT_FIELDS}),
+            stop_without_scan=bool(values['stop_without_scan']),
+            tick_period_s=1.0 / float(values['rate_hz']),
+            **{name: float(values[name]) for name in GATE_FIELDS},
+        )
+    except ValueError as e:
+        raise ConfigError(f'{NODE_NAME} parameters', 'decel/angular_decel',
+                          'within the base acceleration limits', str(e)) from e
+
+
+def laser_offset(values: list[float]) -> Pose2D:
+    """Return the laser mount pose of the `laser_offset` parameter."""
+    try:
+        return pose_from_list(values, 'laser_offset')
+    except ValueError as e:
+        raise ConfigError(f'{NODE_NAME} parameters', 'laser_offset', '[x, y, yaw] (finite)',
+                          list(values)) from e
+
+
+def speed_cap(value: float) -> float | None:
+    """Return the cap of a /robo_edge/speed_limit value: <= 0 means none (NaN stops)."""
+    return None if value <= 0.0 else value
+
+
+class SafetyGateNode(Node):
+    """Answers each tick with a /cmd_vel the gate core allows, stamped exactly t_k.
+
+    Parameters: see PARAMS (tick_source, rate_hz, input_wait_s, startup_wait_s, scan_rate_hz,
+    the GateConfig fields, laser_offset, keep_too_close, base limits, diagnostics_period_s).
+    Subscriptions: /clock (rosgraph_msgs/Clock, tick_source clock), /cmd_vel_raw
+    (geometry_msgs/TwistStamped, reliable), /safety/scan (sensor_msgs/LaserScan, best effort),
+    /robo_edge/speed_limit (std_msgs/Float64 m/s, reliable transient local).
+    Publishers: /cmd_vel (geometry_msgs/TwistStamped, reliable depth 1, frame base_link),
+    /diagnostics (diagnostic_msgs/DiagnosticArray, status robo_edge/safety_gate).
+    """
+
+    def __init__(self, **node_kwargs: Any) -> None:
+        super().__init__(NODE_NAME, **node_kwargs)
+        v = self.values = declare(self, PARAMS)
+        source = str(v['tick_source'])
+        if source not in ('clock', 'timer'):
+            raise ConfigError(f'{NODE_NAME} parameters', 'tick_source', 'clock or timer', source)
+        self._exact = source == 'clock'
+        self.config = gate_config(v)
+        self._laser = laser_offset(v['laser_offset'])
+        self.state = GateState()
+        self.cap: float | None = None
+        self._commands, self._scans = StampedBuffer(32), StampedBuffer(8)
+        self._pending: deque[PendingTick] = deque()
+        self._last_tick_ns = -1
+        self.reasons: Counter[str] = Counter()
+        self.ticks, self.late_ticks = 0, 0
+        self._last: GateResult | None = None
+        self._latency_ms: deque[float] = deque(maxlen=400)
+        self._publisher = self.create_publisher(TwistStamped, '/cmd_vel', qos.COMMAND)
+        self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics',
+                                                  qos.DIAGNOSTICS)
+        self.create_subscription(TwistStamped, '/cmd_vel_raw', self._on_command, RAW_COMMAND_QOS)
+        self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR)
+        self.create_subscription(Float64, '/robo_edge/speed_limit', self._on_cap, qos.LATCHED)
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(SERVICE_PERIOD_S, self._service, clock=steady)
+        self.create_timer(float(v['diagnostics_period_s']), self.publish_diagnostics,
+                          clock=steady)
+        if self._exact:
+            self.create_subscription(ClockMsg, '/clock', self._on_clock, qos.CLOCK)
+        else:
+            self.create_timer(1.0 / float(v['rate_hz']), self._on_timer)
+
+    # -- inputs -----------------------------------------------------------------------------
+    def _on_command(self, msg: TwistStamped) -> None:
+        command = Velocity(msg.twist.linear.x, msg.twist.angular.z)
+        self._commands.add(from_msg(msg.header.stamp), command)
+        self._service()
+
+    def _on_scan(self, msg: LaserScan) -> None:
+        layout = ScanLayout(msg.angle_min, msg.angle_increment, msg.range_min, msg.range_max)
+        x, y = scan_points(msg.ranges, layout, self._laser,
+                           keep_too_close=bool(self.values['keep_too_close']))
+        stamp_ns = from_msg(msg.header.stamp)
+        self._scans.add(stamp_ns, ScanPoints(x, y, stamp_ns))
+        self._service()
+
+    def _on_cap(self, msg: Float64) -> None:
+        self.cap = speed_cap(float(msg.data))
+
+    # -- ticks ------------------------------------------------------------------------------
+    def _on_clock(self, msg: ClockMsg) -> None:
+        self._enqueue(from_msg(msg.clock))
+
+    def _on_timer(self) -> None:
+        self._enqueue(self.get_clock().now().nanoseconds)
+
+    def _enqueue(self, tick_ns: int) -> None:
+        if tick_ns == self._last_tick_ns:
+            return  # a re-sent tick, already pending or answered
+        if tick_ns < self._last_tick_ns:
+            self.get_logger().warning(f'clock went back to {tick_ns / 1e9:.3f} s: starting over')
+            self._pending.clear()
+            self.state = GateState()
+            for buffer in (self._commands, self._scans):
+                buffer.items = {s: item for s, item in buffer.items.items() if s <= tick_ns}
+        self._last_tick_ns = tick_ns
+        self._pending.append(PendingTick(tick_ns, time.monotonic()))
+        self._service()
+
+    def _service(self) -> None:
+        """Answer pending ticks in order: each when its inputs are held, or once overdue."""
+        now = time.monotonic()
+        # The first tick also waits for the controller's publisher to match ours.
+        wait_s = float(self.values['startup_wait_s' if self.ticks == 0 else 'input_wait_s'])
+        while self._pending:
+            head = self._pending[0]
+            inputs = self._exact_inputs(head.tick_ns) if self._exact else None
+            if inputs is None:
+                if self._exact and not head.overdue(now, wait_s):
+                    return
+                inputs = self._newest_inputs(head.tick_ns)
+            self._pending.popleft()
+            self._answer(head, inputs)
+
+    def _exact_inputs(self, tick_ns: int) -> GateInputs | None:
+        command = self._commands.at(tick_ns)
+        if command is None:
+            return None
+        scan_due = latest_due(tick_ns, float(self.values['scan_rate_hz']))
+        scan = self._scans.at(scan_due)
+        if scan_due is not None and scan is None:
+            return None
+        return GateInputs(tick_ns, command, tick_ns, self.cap, scan)
+
+    def _newest_inputs(self, tick_ns: int) -> GateInputs:
+        command = self._commands.latest_not_after(tick_ns)
+        scan = self._scans.latest_not_after(tick_ns)
+        if self._exact:
+            self.late_ticks += 1
+            self.get_logger().warning(
+                f'tick {tick_ns / 1e9:.3f} s released after {self.values["input_wait_s"]} s '
+                f'(command {"held" if self._commands.at(tick_ns) else "missing"}): '
+                'answered with the newest inputs', throttle_duration_sec=1.0)
+        return GateInputs(tick_ns, command[1] if command else None,
+                          command[0] if command else None, self.cap,
+                          scan[1] if scan else None)
+
+    def _answer(self, pending: PendingTick, inputs: GateInputs) -> None:
+        result = tick(self.state, inputs, self.config)
+        self.state, self._last = result.state, result
+        self.reasons.update(reason.value for reason in result.reasons)
+        out = TwistStamped()
+        out.header.stamp = to_msg(pending.tick_ns)
+        out.header.frame_id = 'base_link'
+        out.twist.linear.x = result.velocity.linear
+        out.twist.angular.z = result.velocity.angular
+        self._publisher.publish(out)
+        self.ticks += 1
+        self._latency_ms.append((time.monotonic() - pending.since_wall_s) * 1e3)
+
+    # -- diagnostics ------------------------------------------------------------------------
+    def publish_diagnostics(self) -> None:
+        """Publish the gate's DiagnosticStatus: reasons so far, late ticks, the last output."""
+        last = self._last
+        reasons = [r.value for r in last.reasons] if last else []
+        faults = [r for r in reasons if GateReason(r) in FAULT_REASONS]
+        latency = np.asarray(self._latency_ms) if self._latency_ms else np.zeros(1)
+        values = {
+            'ticks': str(self.ticks), 'late_ticks': str(self.late_ticks),
+            'last_linear': f'{last.velocity.linear:.3f}' if last else '0.000',
+            'last_angular': f'{last.velocity.angular:.3f}' if last else '0.000',
+            'last_reasons': ','.join(reasons),
+            'speed_cap': 'none' if self.cap is None else f'{self.cap:.3f}',
+            'gap_ahead': f'{last.gap_ahead:.3f}' if last else 'inf',
+            'tick_ms_p50': f'{np.percentile(latency, 50):.2f}',
+            'tick_ms_p99': f'{np.percentile(latency, 99):.2f}',
+            **{f'reason_{r.value}': str(self.reasons[r.value]) for r in GateReason},
+        }
+        status = DiagnosticStatus(
+            level=bytes([WARN if faults else OK]), name=STATUS_NAME,
+            hardware_id=self.get_name(), message=', '.join(faults) or 'ok',
+            values=[KeyValue(key=k, value=value) for k, value in values.items()])
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = self.get_clock().now().to_msg()
+        self._diagnostics.publish(array)
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the safety gate until stopped."""
+    return spin_node(SafetyGateNode, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
