@@ -22,7 +22,7 @@ from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry, Path
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import LaserScan
 
@@ -60,8 +60,11 @@ from robo_edge.twin.kinematics import (
 NODE_NAME = 'controller'
 STATUS_NAME = 'robo_edge/controller'
 # Every plan matters (each is keyed by its stamp): reliable, a short queue, volatile.
+# Transient local like the planner's latched publisher: a controller that matches the planner
+# late still receives the newest plan.
 PLAN_QOS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE
+    history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )
 RAW_COMMAND_QOS = qos.COMMAND
 SERVICE_PERIOD_S = 0.01
@@ -92,7 +95,7 @@ PARAMS = [
     Param('rate_hz', 20.0, 'Tick rate with tick_source timer', 1.0, 200.0),
     Param('odom_rate_hz', 50.0, 'Rate of /odom (its schedule in lockstep)', 1.0, 1000.0),
     Param('scan_rate_hz', 10.0, 'Rate of /safety/scan and /plan', 0.1, 100.0),
-    Param('input_wait_s', 0.3, 'Wall time a tick waits for its inputs', 0.0, 0.9),
+    Param('input_wait_s', 0.3, 'Wall time a tick waits for its inputs', 0.0, 10.0),
     Param('control_period_s', 0.05, 'Tick interval assumed by the controller (dt)', 0.001, 1.0),
     Param('desired_speed', 0.5, 'Cruise speed (m/s)', 0.0, 5.0),
     Param('lookahead_time', 1.5, 'Lookahead distance per m/s (s)', 0.0, 10.0),

@@ -35,6 +35,7 @@ from robo_edge.navigation.goals import (
     nearest_segment,
 )
 from robo_edge.planning.astar import GridPlanner, PlannerParams, PlanResult, PlanStatus
+from robo_edge.planning.grid import Grid
 from robo_edge.planning.inflation import CostMap, InflationParams, inflate
 from robo_edge.planning.path_checks import distance_to_path, path_blocked
 from robo_edge.ros import qos
@@ -122,6 +123,7 @@ class PlannerNode(Node):
         self.create_timer(RELEASE_PERIOD_S, self._release, clock=steady)
         self.create_timer(values['diagnostics_period_s'], self.publish_diagnostics, clock=steady)
         self.write_report()
+        warm_up_planner(self.inflation, self.planner_params)
         self.get_logger().info(f'{len(self.goals.records)} goals')
 
     def _on_map(self, msg: OccupancyGrid) -> None:
@@ -300,6 +302,19 @@ class PlannerNode(Node):
     def publish_diagnostics(self) -> None:
         """Publish the planner's status on /diagnostics."""
         self._diag_pub.publish(to_array([self.status()], self.get_clock().now().nanoseconds))
+
+
+WARM_UP_CELLS = 400  # the mapper's default grid (40 m at 0.1 m)
+
+
+def warm_up_planner(inflation: InflationParams, params: PlannerParams) -> None:
+    """Plan once on a small empty grid, so imports and first calls are paid before t = 0.
+
+    In lockstep the first real plan must arrive within the controller's bounded wait.
+    """
+    size = WARM_UP_CELLS
+    grid = Grid(0.1, size, size, np.zeros((size, size), dtype=np.int8))
+    GridPlanner(inflate(grid, inflation), params).plan((0.5, 0.5), (size * 0.1 - 0.5, 1.0))
 
 
 def main(args: list[str] | None = None) -> int:

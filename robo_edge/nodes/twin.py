@@ -46,6 +46,9 @@ PARAMS = [
     Param('result_path', '', 'Where to write the run record JSON at the end; empty: none'),
     Param('progress_period_s', 10.0, 'Simulated seconds between progress logs', 0.1, 1e6),
     Param('startup_timeout_s', 30.0, 'Wall time for the graph to come up before t=0', 0.1, 600.0),
+    Param('startup_settle_s', 1.0,
+          'Wall time after the required subscribers match before t=0 (reader-side discovery)',
+          0.0, 60.0),
     Param('required_subscribers', [''],
           'topic:count pairs that must be matched before t=0, e.g. /scan:2'),
     *[Param(k, list(v) if isinstance(v, tuple) else v, f'Twin setting {k}')
@@ -169,6 +172,12 @@ class TwinNode(LifecycleNode):
                 raise LockstepTimeout(f'graph not up after startup_timeout_s: missing {missing}')
             executor.spin_once(timeout_sec=0.05)
             missing = self.out.unmatched(required)
+        # A writer sees its readers match before each reader has matched the writer, and a
+        # reader drops samples from writers it does not know yet: neither side can observe the
+        # other's discovery, so the first samples get a bounded grace (DDS discovery latency).
+        settle_until = time.monotonic() + float(self.values['startup_settle_s'])
+        while time.monotonic() < settle_until and not stop['requested']:
+            executor.spin_once(timeout_sec=0.05)
 
     def _duration_reached(self) -> bool:
         duration = float(self.values['duration_s'])

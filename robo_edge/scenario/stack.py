@@ -13,6 +13,9 @@ NAVIGATION_NODES = ('mapper', 'planner', 'controller', 'safety_gate')
 SAFETY_SCAN = {'/safety/scan': '/sensors/scan'}
 INGESTED = ('/scan', '/imu/data')
 ODOM_READERS_IN_NAVIGATION = 3  # mapper, planner, controller
+NAV_INPUT_WAIT_S = 0.8
+GATE_INPUT_WAIT_S = 1.2
+NAV_LOCKSTEP_TIMEOUT_S = 2.0  # above the gate's wait, so a dead controller is not a failed run
 
 
 def required_subscribers(camera_on: bool, recorded: bool, navigating: bool) -> list[str]:
@@ -66,12 +69,15 @@ def _driver_parameters(scenario: Scenario, planner_report: Path) -> dict[str, di
         }}
     start = [scenario.start.x, scenario.start.y, scenario.start.yaw]
     goals = [v for g in scenario.goals for v in (g.x, g.y, g.yaw)]
-    common = {'use_sim_time': True, 'initial_pose': start}
+    # Bounded waits for exact inputs: long enough that a loaded machine still answers every
+    # tick from the inputs the schedule says exist (repeatable), short enough that the gate
+    # answers within the twin's lockstep timeout even when the controller is dead.
+    common = {'use_sim_time': True, 'initial_pose': start, 'input_wait_s': NAV_INPUT_WAIT_S}
     return {
         'mapper': dict(common),
         'planner': {**common, 'goals': goals, 'report_path': str(planner_report)},
         'controller': dict(common),
-        'safety_gate': {'use_sim_time': True},
+        'safety_gate': {'use_sim_time': True, 'input_wait_s': GATE_INPUT_WAIT_S},
     }
 
 
@@ -89,10 +95,14 @@ def node_parameters(
             'start': [scenario.start.x, scenario.start.y, scenario.start.yaw],
             'duration_s': scenario.duration_s,
             'clock_mode': scenario.clock_mode,
-            'lockstep_timeout_s': scenario.lockstep_timeout_s,
+            'lockstep_timeout_s': max(scenario.lockstep_timeout_s, NAV_LOCKSTEP_TIMEOUT_S)
+            if navigating(scenario) else scenario.lockstep_timeout_s,
             'result_path': str(result_path),
             'progress_period_s': max(5.0, scenario.duration_s / 10),
             'required_subscribers': required,
+            # Processes inside the stack discover each other too; the twin cannot see those
+            # matches, so a navigation run gives discovery longer before t = 0.
+            'startup_settle_s': 2.0 if navigating(scenario) else 1.0,
             **scenario.twin_overrides,
         },
     }
