@@ -78,7 +78,8 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
             echo=None if options.echo_logs else ProgressEcho(scenario.name),
         )
         # Each node's CPU and memory go on /diagnostics too, and so into the recording.
-        with DiagnosticsPublisher(supervisor.resource_stats, lease.domain_id):
+        with DiagnosticsPublisher(supervisor.resource_stats, lease.domain_id,
+                                  node_name=f'robo_edge_supervisor_{lease.domain_id}'):
             outcome = supervisor.run(
                 timeout_s=STARTUP_ALLOWANCE_S + WALL_PER_SIM_S * scenario.duration_s
             )
