@@ -61,3 +61,30 @@ class PendingTick:
     def overdue(self, now_wall_s: float, bound_s: float) -> bool:
         """Whether the wait has exceeded its bound: compute with what is there, and say so."""
         return now_wall_s - self.since_wall_s > bound_s
+
+
+class TickEvent:
+    """What enqueueing a tick did."""
+
+    REPEAT = 'repeat'  # a re-sent tick, already pending or answered: ignored
+    QUEUED = 'queued'
+    RESTART = 'restart'  # the clock went back (a new run): the caller drops its state first
+
+
+@dataclass
+class TickQueue:
+    """Control ticks waiting to be answered, in order; re-sent ticks are ignored."""
+
+    pending: list[PendingTick] = field(default_factory=list)
+    last_tick_ns: int = -1
+
+    def enqueue(self, tick_ns: int, now_wall_s: float) -> str:
+        """Queue a tick and return a TickEvent value."""
+        if tick_ns == self.last_tick_ns:
+            return TickEvent.REPEAT
+        event = TickEvent.RESTART if tick_ns < self.last_tick_ns else TickEvent.QUEUED
+        if event == TickEvent.RESTART:
+            self.pending.clear()
+        self.last_tick_ns = tick_ns
+        self.pending.append(PendingTick(tick_ns, now_wall_s))
+        return event

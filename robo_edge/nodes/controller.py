@@ -34,7 +34,7 @@ from robo_edge.control.scan_geometry import (
     scan_points,
 )
 from robo_edge.exceptions import ConfigError
-from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due
+from robo_edge.lockstep import PendingTick, StampedBuffer, TickEvent, TickQueue, latest_due
 from robo_edge.navigation import progress
 from robo_edge.navigation.progress import NavInputs, NavState, RecoveryConfig
 from robo_edge.ros import qos
@@ -260,8 +260,7 @@ class ControllerNode(Node):
                                    _pose_param(v, 'initial_pose'))
         self._odom, self._scans, self._plans = (StampedBuffer(64), StampedBuffer(16),
                                                 StampedBuffer(16))
-        self._pending: deque[PendingTick] = deque()
-        self._last_tick_ns = -1
+        self._ticks = TickQueue()
         self.late_inputs, self.ticks = 0, 0
         self._latency_ms: deque[float] = deque(maxlen=400)
         self._report = NavReport(FollowStatus.NO_PATH.value, 'idle', math.inf)
@@ -311,17 +310,15 @@ class ControllerNode(Node):
         self._enqueue(self.get_clock().now().nanoseconds)
 
     def _enqueue(self, tick_ns: int) -> None:
-        if tick_ns == self._last_tick_ns:
-            return  # a re-sent tick, already pending or answered
-        if tick_ns < self._last_tick_ns:
+        event = self._ticks.enqueue(tick_ns, time.monotonic())
+        if event == TickEvent.REPEAT:
+            return
+        if event == TickEvent.RESTART:
             self.get_logger().warning(f'clock went back to {tick_ns / 1e9:.3f} s: starting over')
             self._start_over(tick_ns)
-        self._last_tick_ns = tick_ns
-        self._pending.append(PendingTick(tick_ns, time.monotonic()))
         self._service()
 
     def _start_over(self, tick_ns: int) -> None:
-        self._pending.clear()
         self.navigator.reset()
         for buffer in (self._odom, self._scans, self._plans):
             buffer.items = {s: item for s, item in buffer.items.items() if s <= tick_ns}
@@ -330,14 +327,14 @@ class ControllerNode(Node):
         """Answer pending ticks in order: each when its inputs are held, or once overdue."""
         now = time.monotonic()
         wait_s = float(self.values['input_wait_s'])
-        while self._pending:
-            head = self._pending[0]
+        while self._ticks.pending:
+            head = self._ticks.pending[0]
             inputs = self._exact_inputs(head.tick_ns) if self._exact else None
             if inputs is None:
                 if self._exact and not head.overdue(now, wait_s):
                     return
                 inputs = self._newest_inputs(head.tick_ns)
-            self._pending.popleft()
+            self._ticks.pending.pop(0)
             self._answer(head, inputs)
 
     def _exact_inputs(self, tick_ns: int) -> TickInputs | None:
@@ -397,7 +394,7 @@ class ControllerNode(Node):
             'status': report.status, 'phase': report.phase,
             'distance_to_goal': f'{report.distance_to_goal:.3f}',
             'late_inputs': str(self.late_inputs), 'ticks': str(self.ticks),
-            'pending': str(len(self._pending)),
+            'pending': str(len(self._ticks.pending)),
             'tick_ms_p50': f'{np.percentile(latency, 50):.2f}',
             'tick_ms_p99': f'{np.percentile(latency, 99):.2f}',
         }

@@ -24,7 +24,7 @@ from std_msgs.msg import Float64
 
 from robo_edge.control.scan_geometry import ScanLayout, scan_points
 from robo_edge.exceptions import ConfigError
-from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due
+from robo_edge.lockstep import PendingTick, StampedBuffer, TickEvent, TickQueue, latest_due
 from robo_edge.ros import qos
 from robo_edge.ros.nav_messages import pose_from_list
 from robo_edge.ros.params import Param, declare
@@ -144,8 +144,7 @@ class SafetyGateNode(Node):
         self.state = GateState()
         self.cap: float | None = None
         self._commands, self._scans = StampedBuffer(32), StampedBuffer(8)
-        self._pending: deque[PendingTick] = deque()
-        self._last_tick_ns = -1
+        self._ticks = TickQueue()
         self.reasons: Counter[str] = Counter()
         self.ticks, self.late_ticks = 0, 0
         self._last: GateResult | None = None
@@ -190,16 +189,14 @@ class SafetyGateNode(Node):
         self._enqueue(self.get_clock().now().nanoseconds)
 
     def _enqueue(self, tick_ns: int) -> None:
-        if tick_ns == self._last_tick_ns:
-            return  # a re-sent tick, already pending or answered
-        if tick_ns < self._last_tick_ns:
+        event = self._ticks.enqueue(tick_ns, time.monotonic())
+        if event == TickEvent.REPEAT:
+            return
+        if event == TickEvent.RESTART:
             self.get_logger().warning(f'clock went back to {tick_ns / 1e9:.3f} s: starting over')
-            self._pending.clear()
             self.state = GateState()
             for buffer in (self._commands, self._scans):
                 buffer.items = {s: item for s, item in buffer.items.items() if s <= tick_ns}
-        self._last_tick_ns = tick_ns
-        self._pending.append(PendingTick(tick_ns, time.monotonic()))
         self._service()
 
     def _service(self) -> None:
@@ -207,14 +204,14 @@ class SafetyGateNode(Node):
         now = time.monotonic()
         # The first tick also waits for the controller's publisher to match ours.
         wait_s = float(self.values['startup_wait_s' if self.ticks == 0 else 'input_wait_s'])
-        while self._pending:
-            head = self._pending[0]
+        while self._ticks.pending:
+            head = self._ticks.pending[0]
             inputs = self._exact_inputs(head.tick_ns) if self._exact else None
             if inputs is None:
                 if self._exact and not head.overdue(now, wait_s):
                     return
                 inputs = self._newest_inputs(head.tick_ns)
-            self._pending.popleft()
+            self._ticks.pending.pop(0)
             self._answer(head, inputs)
 
     def _exact_inputs(self, tick_ns: int) -> GateInputs | None:

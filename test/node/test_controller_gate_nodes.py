@@ -244,8 +244,9 @@ def test_controller_waits_for_the_plan_of_the_due_stamp(context) -> None:
         # t = 200 ms: its plan never comes, so the tick is released once overdue.
         t = 4 * TICK_NS
         assert probe.tick(3 * TICK_NS, 'raw', twin.publish_inputs(3 * TICK_NS))
-        answer = probe.tick(t, 'raw', twin.publish_inputs(t, plan=False), timeout_s=1.0)
-        assert answer is not None and 0.4 <= answer[1] < 0.6
+        answer = probe.tick(t, 'raw', twin.publish_inputs(t, plan=False), timeout_s=2.0)
+        # Released after the 0.4 s wait, not before; the upper bound leaves room for a loaded CI.
+        assert answer is not None and 0.4 <= answer[1] < 1.2
         assert controller.late_inputs == 1
         assert answer[0].linear > 0.0  # the newest plan (100 ms) is followed
     finally:

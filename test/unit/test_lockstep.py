@@ -38,3 +38,15 @@ def test_pending_tick_overdue() -> None:
     tick = PendingTick(tick_ns=50 * MS, since_wall_s=10.0)
     assert not tick.overdue(10.2, 0.3)
     assert tick.overdue(10.31, 0.3)
+
+
+def test_tick_queue_ignores_repeats_and_restarts_on_a_clock_going_back() -> None:
+    from robo_edge.lockstep import TickEvent, TickQueue
+
+    ticks = TickQueue()
+    assert ticks.enqueue(0, 1.0) == TickEvent.QUEUED
+    assert ticks.enqueue(0, 1.1) == TickEvent.REPEAT  # the twin re-sends /clock while waiting
+    assert ticks.enqueue(50 * MS, 1.2) == TickEvent.QUEUED
+    assert [t.tick_ns for t in ticks.pending] == [0, 50 * MS]
+    assert ticks.enqueue(0, 2.0) == TickEvent.RESTART
+    assert [t.tick_ns for t in ticks.pending] == [0]
