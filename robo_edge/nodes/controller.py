@@ -23,7 +23,6 @@ from nav_msgs.msg import Odometry, Path
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import LaserScan
 
 from robo_edge.control.pure_pursuit import FollowStatus, PursuitConfig, RegulatedPurePursuit
@@ -34,7 +33,7 @@ from robo_edge.control.scan_geometry import (
     scan_points,
 )
 from robo_edge.exceptions import ConfigError
-from robo_edge.lockstep import PendingTick, StampedBuffer, TickEvent, TickQueue, latest_due
+from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due
 from robo_edge.navigation import progress
 from robo_edge.navigation.progress import NavInputs, NavState, RecoveryConfig
 from robo_edge.ros import qos
@@ -48,6 +47,7 @@ from robo_edge.ros.nav_messages import (
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg, to_msg
+from robo_edge.ros.ticks import TickDriven
 from robo_edge.twin.kinematics import (
     BaseLimits,
     Pose2D,
@@ -239,7 +239,7 @@ def _same_goal(a: tuple[float, float, float | None], b: tuple[float, float, floa
     return abs(wrap_angle(a[2] - b[2])) <= tolerance_rad
 
 
-class ControllerNode(Node):
+class ControllerNode(TickDriven, Node):
     """Answers each tick with a TwistStamped from pure pursuit and the recovery state machine.
 
     Parameters: see PARAMS (initial_pose, laser_offset, tick_source, rate_hz, odom_rate_hz,
@@ -260,7 +260,6 @@ class ControllerNode(Node):
                                    _pose_param(v, 'initial_pose'))
         self._odom, self._scans, self._plans = (StampedBuffer(64), StampedBuffer(16),
                                                 StampedBuffer(16))
-        self._ticks = TickQueue()
         self.late_inputs, self.ticks = 0, 0
         self._latency_ms: deque[float] = deque(maxlen=400)
         self._report = NavReport(FollowStatus.NO_PATH.value, 'idle', math.inf)
@@ -274,10 +273,7 @@ class ControllerNode(Node):
         self.create_timer(SERVICE_PERIOD_S, self._service, clock=steady)
         self.create_timer(float(v['diagnostics_period_s']), self.publish_diagnostics,
                           clock=steady)
-        if self._exact:
-            self.create_subscription(ClockMsg, '/clock', self._on_clock, qos.CLOCK)
-        else:
-            self.create_timer(1.0 / float(v['rate_hz']), self._on_timer)
+        self.create_tick_source(self._exact, float(v['rate_hz']))
 
     @property
     def report(self) -> NavReport:
@@ -303,21 +299,6 @@ class ControllerNode(Node):
         self._service()
 
     # -- ticks ------------------------------------------------------------------------------
-    def _on_clock(self, msg: ClockMsg) -> None:
-        self._enqueue(from_msg(msg.clock))
-
-    def _on_timer(self) -> None:
-        self._enqueue(self.get_clock().now().nanoseconds)
-
-    def _enqueue(self, tick_ns: int) -> None:
-        event = self._ticks.enqueue(tick_ns, time.monotonic())
-        if event == TickEvent.REPEAT:
-            return
-        if event == TickEvent.RESTART:
-            self.get_logger().warning(f'clock went back to {tick_ns / 1e9:.3f} s: starting over')
-            self._start_over(tick_ns)
-        self._service()
-
     def _start_over(self, tick_ns: int) -> None:
         self.navigator.reset()
         for buffer in (self._odom, self._scans, self._plans):

@@ -18,18 +18,18 @@ from geometry_msgs.msg import TwistStamped
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Float64
 
 from robo_edge.control.scan_geometry import ScanLayout, scan_points
 from robo_edge.exceptions import ConfigError
-from robo_edge.lockstep import PendingTick, StampedBuffer, TickEvent, TickQueue, latest_due
+from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due
 from robo_edge.ros import qos
 from robo_edge.ros.nav_messages import pose_from_list
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg, to_msg
+from robo_edge.ros.ticks import TickDriven
 from robo_edge.safety.gate import (
     GateConfig,
     GateInputs,
@@ -120,7 +120,7 @@ def speed_cap(value: float) -> float | None:
     return None if value <= 0.0 else value
 
 
-class SafetyGateNode(Node):
+class SafetyGateNode(TickDriven, Node):
     """Answers each tick with a /cmd_vel the gate core allows, stamped exactly t_k.
 
     Parameters: see PARAMS (tick_source, rate_hz, input_wait_s, startup_wait_s, scan_rate_hz,
@@ -144,7 +144,6 @@ class SafetyGateNode(Node):
         self.state = GateState()
         self.cap: float | None = None
         self._commands, self._scans = StampedBuffer(32), StampedBuffer(8)
-        self._ticks = TickQueue()
         self.reasons: Counter[str] = Counter()
         self.ticks, self.late_ticks = 0, 0
         self._last: GateResult | None = None
@@ -159,10 +158,7 @@ class SafetyGateNode(Node):
         self.create_timer(SERVICE_PERIOD_S, self._service, clock=steady)
         self.create_timer(float(v['diagnostics_period_s']), self.publish_diagnostics,
                           clock=steady)
-        if self._exact:
-            self.create_subscription(ClockMsg, '/clock', self._on_clock, qos.CLOCK)
-        else:
-            self.create_timer(1.0 / float(v['rate_hz']), self._on_timer)
+        self.create_tick_source(self._exact, float(v['rate_hz']))
 
     # -- inputs -----------------------------------------------------------------------------
     def _on_command(self, msg: TwistStamped) -> None:
@@ -182,22 +178,10 @@ class SafetyGateNode(Node):
         self.cap = speed_cap(float(msg.data))
 
     # -- ticks ------------------------------------------------------------------------------
-    def _on_clock(self, msg: ClockMsg) -> None:
-        self._enqueue(from_msg(msg.clock))
-
-    def _on_timer(self) -> None:
-        self._enqueue(self.get_clock().now().nanoseconds)
-
-    def _enqueue(self, tick_ns: int) -> None:
-        event = self._ticks.enqueue(tick_ns, time.monotonic())
-        if event == TickEvent.REPEAT:
-            return
-        if event == TickEvent.RESTART:
-            self.get_logger().warning(f'clock went back to {tick_ns / 1e9:.3f} s: starting over')
-            self.state = GateState()
-            for buffer in (self._commands, self._scans):
-                buffer.items = {s: item for s, item in buffer.items.items() if s <= tick_ns}
-        self._service()
+    def _start_over(self, tick_ns: int) -> None:
+        self.state = GateState()
+        for buffer in (self._commands, self._scans):
+            buffer.items = {s: item for s, item in buffer.items.items() if s <= tick_ns}
 
     def _service(self) -> None:
         """Answer pending ticks in order: each when its inputs are held, or once overdue."""
