@@ -31,7 +31,10 @@ from robo_edge.twin.raster import rasterise  # noqa: E402
 from robo_edge.twin.world import load_world  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / 'results'
-SCENARIOS = ('nav_empty_room', 'nav_warehouse', 'nav_corridors', 'nav_cluttered_room')
+# Two goal lists per world.
+SCENARIOS = tuple(f'nav_{world}{goal_list}' for world in
+                  ('empty_room', 'warehouse', 'corridors', 'cluttered_room')
+                  for goal_list in ('', '_b'))
 ROBOT_RADIUS = 0.2
 
 

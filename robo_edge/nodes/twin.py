@@ -11,6 +11,7 @@ from pathlib import Path
 
 import rclpy
 from geometry_msgs.msg import TwistStamped
+from nav_msgs.msg import Path as PathMsg
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rosgraph_msgs.msg import Clock
@@ -24,6 +25,7 @@ from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.ros.twin_publishers import TwinPublishers
 from robo_edge.twin.config import flatten_defaults, from_flat
 from robo_edge.twin.kinematics import Pose2D, Velocity
+from robo_edge.twin.run_end import EndAfterGoals
 from robo_edge.twin.run_record import RunRecord
 from robo_edge.twin.sim import Twin
 from robo_edge.twin.world import load_world
@@ -41,6 +43,9 @@ PARAMS = [
     Param('clock_mode', 'lockstep', 'lockstep (repeatable) or free_run'),
     Param('lockstep_timeout_s', 1.0, 'Wall time to wait for the command of a period', 0.01, 60.0),
     Param('duration_s', 0.0, 'Simulated seconds to run; 0 runs until stopped', 0.0, 1e6),
+    Param('end_after_goals_s', 0.0,
+          'Simulated seconds to run on once the planner has no goal left (an empty /plan after '
+          'a non-empty one); 0 runs to duration_s', 0.0, 1e4),
     Param('max_real_time_factor', 0.0, 'free_run pacing; 0 is as fast as possible', 0.0, 1e3),
     Param('cmd_timeout_s', 0.5, 'free_run: stop the base when commands are older', 0.0, 10.0),
     Param('result_path', '', 'Where to write the run record JSON at the end; empty: none'),
@@ -61,7 +66,8 @@ class TwinNode(LifecycleNode):
 
     Parameters: see PARAMS (world, seed, start, clock_mode, lockstep_timeout_s, duration_s,
     result_path, and every twin setting such as `scan.rate_hz`, `camera.rate_hz`).
-    Subscriptions: /cmd_vel (geometry_msgs/TwistStamped, reliable).
+    Subscriptions: /cmd_vel (geometry_msgs/TwistStamped, reliable); /plan (nav_msgs/Path,
+    transient local) only when end_after_goals_s > 0.
     Publishers: /clock (rosgraph_msgs/Clock), /scan (sensor_msgs/LaserScan),
     /camera/image_raw (sensor_msgs/Image), /camera/camera_info (sensor_msgs/CameraInfo),
     /imu/data (sensor_msgs/Imu), /odom (nav_msgs/Odometry), /twin/ground_truth (Odometry).
@@ -78,6 +84,7 @@ class TwinNode(LifecycleNode):
         self.exit_code = EXIT_OK
         self.finished = False
         self._next_progress_ns = int(float(self.values['progress_period_s']) * 1e9)
+        self.end_after_goals = EndAfterGoals(int(float(self.values['end_after_goals_s']) * 1e9))
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Load the world and robot into a new PyBullet client and create the publishers."""
@@ -97,6 +104,8 @@ class TwinNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         self.clock_pub = self.create_publisher(Clock, '/clock', qos.CLOCK)
         self.create_subscription(TwistStamped, '/cmd_vel', self._on_command, qos.COMMAND)
+        if self.end_after_goals.hold_ns > 0:
+            self.create_subscription(PathMsg, '/plan', self._on_plan, qos.LATCHED)
         v = self.values
         self.record = RunRecord(str(v['world']), int(v['seed']), str(v['clock_mode']))
         return TransitionCallbackReturn.SUCCESS
@@ -133,6 +142,9 @@ class TwinNode(LifecycleNode):
         self.commands[stamp] = command
         if stamp >= self.latest_command[0]:
             self.latest_command = (stamp, command)
+
+    def _on_plan(self, msg: PathMsg) -> None:
+        self.end_after_goals.on_plan(from_msg(msg.header.stamp), bool(msg.poses))
 
     # -- the run loop -----------------------------------------------------------------------
     def run(self, executor: SingleThreadedExecutor, stop: dict[str, bool]) -> int:
@@ -181,7 +193,10 @@ class TwinNode(LifecycleNode):
 
     def _duration_reached(self) -> bool:
         duration = float(self.values['duration_s'])
-        return duration > 0 and self.twin.time_ns >= int(duration * 1e9)
+        now = self.twin.time_ns
+        if self.end_after_goals.due(now):
+            return True
+        return duration > 0 and now >= int(duration * 1e9)
 
     def _control_boundary(self, executor: SingleThreadedExecutor, wall_start: float) -> None:
         twin = self.twin

@@ -16,6 +16,7 @@ ODOM_READERS_IN_NAVIGATION = 3  # mapper, planner, controller
 NAV_INPUT_WAIT_S = 0.8
 GATE_INPUT_WAIT_S = 1.2
 NAV_LOCKSTEP_TIMEOUT_S = 2.0  # above the gate's wait, so a dead controller is not a failed run
+END_AFTER_GOALS_S = 2.0  # simulated seconds a goal run goes on after its last goal ended
 
 
 def required_subscribers(camera_on: bool, recorded: bool, navigating: bool) -> list[str]:
@@ -103,6 +104,8 @@ def node_parameters(
             # Processes inside the stack discover each other too; the twin cannot see those
             # matches, so a navigation run gives discovery longer before t = 0.
             'startup_settle_s': 2.0 if navigating(scenario) else 1.0,
+            # A goal run ends 2 s after its last goal ended instead of idling to duration_s.
+            'end_after_goals_s': END_AFTER_GOALS_S if navigating(scenario) else 0.0,
             **scenario.twin_overrides,
         },
     }
