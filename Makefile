@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check robo_edge test bench launch setup.py
 
 demo: build
-	$(ROS_ENV) && robo-edge scenario run sim/scenarios/demo_scripted_warehouse.yaml --report $(REPORT)
+	$(ROS_ENV) && robo-edge scenario run sim/scenarios/demo_warehouse.yaml --report $(REPORT)
 
 scenarios: build
 	$(ROS_ENV) && robo-edge scenario run sim/scenarios/*.yaml --report reports/scenarios --jobs $(JOBS)

@@ -31,6 +31,8 @@ from robo_edge.twin.raster import rasterise  # noqa: E402
 from robo_edge.twin.world import load_world  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / 'results'
+# Per-scenario runs with trajectories, so that a long matrix can resume (git-ignored).
+RUNS_CACHE = RESULTS / 'navigation_runs'
 # Two goal lists per world.
 SCENARIOS = tuple(f'nav_{world}{goal_list}' for world in
                   ('empty_room', 'warehouse', 'corridors', 'cluttered_room')
@@ -129,8 +131,13 @@ def plot(per_world: dict, path: Path) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, len(per_world), figsize=(6 * len(per_world), 5), dpi=90)
-    for ax, (name, entry) in zip(np.atleast_1d(axes), per_world.items(), strict=False):
+    columns = min(4, len(per_world))
+    rows = math.ceil(len(per_world) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(6 * columns, 5 * rows), dpi=80,
+                                squeeze=False)
+    for ax in axes.flat[len(per_world):]:
+        ax.set_visible(False)
+    for ax, (name, entry) in zip(axes.flat, per_world.items(), strict=False):
         draw_world(ax, entry['world'])
         for run in entry['runs']:
             trajectory = np.asarray(run['trajectory'] or [[0, 0, 0, 0]])
@@ -148,11 +155,31 @@ def _rounded(value: float | None, digits: int) -> str:
     return 'n/a' if value is None else str(round(value, digits))
 
 
+def run_or_resume(base: Scenario, optimal: list, args: argparse.Namespace) -> list[dict]:
+    """Run a scenario's seeds, or reuse a finished matrix cell when resuming."""
+    cache = RUNS_CACHE / f'{base.name}.json'
+    if args.resume and cache.exists():
+        cached = json.loads(cache.read_text(encoding='utf-8'))
+        if cached['seeds'] == args.seeds:
+            print(f'{base.name}: {args.seeds} seeds reused from {cache}', flush=True)
+            return cached['runs']
+    runs = [with_seed(base, base.seed + i) for i in range(args.seeds)]
+    with tempfile.TemporaryDirectory() as report:
+        results = run_scenarios(runs, RunOptions(Path(report), jobs=args.jobs))
+        scored = [score(r, s, optimal) for r, s in zip(results, runs, strict=True)]
+    RUNS_CACHE.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({'seeds': args.seeds, 'runs': scored}), encoding='utf-8')
+    return scored
+
+
 def main() -> int:
     """Run the matrix and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, default=10)
     parser.add_argument('--jobs', type=int, default=2)
+    parser.add_argument('--resume', action='store_true',
+                        help=f'reuse the runs of scenarios already done with as many seeds '
+                             f'({RUNS_CACHE})')
     parser.add_argument('scenarios', nargs='*', default=list(SCENARIOS))
     args = parser.parse_args()
     start = time.monotonic()
@@ -162,10 +189,7 @@ def main() -> int:
         base = load_scenario(paths.resolve(name, 'sim/scenarios'))
         world = load_world(paths.resolve(base.world_ref, 'sim/worlds'))
         optimal = optimal_legs(base, world)
-        runs = [with_seed(base, base.seed + i) for i in range(args.seeds)]
-        with tempfile.TemporaryDirectory() as report:
-            results = run_scenarios(runs, RunOptions(Path(report), jobs=args.jobs))
-            scored = [score(r, s, optimal) for r, s in zip(results, runs, strict=True)]
+        scored = run_or_resume(base, optimal, args)
         per_world[name] = {'world': world, 'scenario': base, 'runs': scored,
                            'summary': summarise(scored), 'optimal_legs_m': optimal}
         all_runs += scored

@@ -30,7 +30,7 @@ from robo_edge.twin.sim import Twin  # noqa: E402
 from robo_edge.twin.world import load_world  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / 'results'
-SCENARIO = 'demo_scripted_warehouse'
+SCENARIO = 'warehouse_scripted_lap'
 
 
 def core_variant(name: str, sim_s: float, sense: bool, camera_hz: int) -> dict:

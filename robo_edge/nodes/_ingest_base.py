@@ -23,6 +23,7 @@ from robo_edge.ingest.verdict import Verdict
 from robo_edge.ros.diagnostics import to_array, to_status
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.qos import DIAGNOSTICS
+from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.stamps import NS_PER_S, from_msg
 
 DIAGNOSTICS_TOPIC = '/diagnostics'
@@ -96,9 +97,9 @@ class IngestNode(Node, Generic[MsgT], metaclass=ABCMeta):
         self._level: Level | None = None
         self._output = self.create_publisher(spec.msg_type, self.params['output_topic'], spec.qos)
         self._diagnostics = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, DIAGNOSTICS)
-        self.create_subscription(
-            spec.msg_type, self.params['input_topic'], self._on_message, spec.qos
-        )
+        self.inputs = [self.create_subscription(
+            spec.msg_type, self.params['input_topic'], self._on_message, spec.qos)]
+        self.readiness = ReadinessReporter(self, self.inputs)
         self.create_timer(self.params['diagnostics_period_s'], self.publish_diagnostics)
         self.create_timer(self.params['level_check_period_s'], self._on_level_timer)
 

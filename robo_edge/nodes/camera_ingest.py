@@ -46,7 +46,8 @@ class CameraIngest(IngestNode[Image]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('camera_ingest', SPEC, EXTRA_PARAMS, **kwargs)
         self._expected: ImageSize | None = None
-        self.create_subscription(CameraInfo, self.params['info_topic'], self._on_info, SENSOR)
+        self.inputs.append(
+            self.create_subscription(CameraInfo, self.params['info_topic'], self._on_info, SENSOR))
 
     @property
     def expected_size(self) -> ImageSize | None:

@@ -45,6 +45,7 @@ from robo_edge.ros.nav_messages import (
     quaternion_yaw,
 )
 from robo_edge.ros.params import Param, declare
+from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.ros.ticks import TickDriven
@@ -266,9 +267,10 @@ class ControllerNode(TickDriven, Node):
         self._publisher = self.create_publisher(TwistStamped, '/cmd_vel_raw', RAW_COMMAND_QOS)
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics',
                                                   qos.DIAGNOSTICS)
-        self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)
-        self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR)
-        self.create_subscription(Path, '/plan', self._on_plan, PLAN_QOS)
+        self.readiness = ReadinessReporter(self, [
+            self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST),
+            self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR),
+            self.create_subscription(Path, '/plan', self._on_plan, PLAN_QOS)])
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(SERVICE_PERIOD_S, self._service, clock=steady)
         self.create_timer(float(v['diagnostics_period_s']), self.publish_diagnostics,

@@ -42,6 +42,7 @@ from robo_edge.ros.nav_messages import (
     stamp_of,
 )
 from robo_edge.ros.params import Param, declare
+from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 
 STATUS_NAME = 'robo_edge/mapper'
@@ -90,8 +91,9 @@ class MapperNode(Node):
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._map_pub = self.create_publisher(OccupancyGrid, '/map', qos.LATCHED)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
-        self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR)
-        self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)
+        self.readiness = ReadinessReporter(self, [
+            self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR),
+            self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)])
         steady = rclpy.clock.Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(RELEASE_PERIOD_S, self._release, clock=steady)
         self.create_timer(values['diagnostics_period_s'], self.publish_diagnostics, clock=steady)

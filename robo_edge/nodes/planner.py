@@ -53,6 +53,7 @@ from robo_edge.ros.nav_messages import (
     stamp_of,
 )
 from robo_edge.ros.params import Param, declare
+from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 from robo_edge.twin.kinematics import Pose2D
 
@@ -116,8 +117,9 @@ class PlannerNode(Node):
         self.step_ms: deque[float] = deque(maxlen=200)
         self._plan_pub = self.create_publisher(Path, '/plan', qos.LATCHED)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
-        self.create_subscription(OccupancyGrid, '/map', self._on_map, qos.LATCHED)
-        self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)
+        self.readiness = ReadinessReporter(self, [
+            self.create_subscription(OccupancyGrid, '/map', self._on_map, qos.LATCHED),
+            self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)])
         self.create_subscription(PoseStamped, '/goal_pose', self._on_goal, qos.COMMAND)
         steady = rclpy.clock.Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(RELEASE_PERIOD_S, self._release, clock=steady)

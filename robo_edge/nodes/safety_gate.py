@@ -27,6 +27,7 @@ from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due
 from robo_edge.ros import qos
 from robo_edge.ros.nav_messages import pose_from_list
 from robo_edge.ros.params import Param, declare
+from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.ros.ticks import TickDriven
@@ -151,8 +152,11 @@ class SafetyGateNode(TickDriven, Node):
         self._publisher = self.create_publisher(TwistStamped, '/cmd_vel', qos.COMMAND)
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics',
                                                   qos.DIAGNOSTICS)
-        self.create_subscription(TwistStamped, '/cmd_vel_raw', self._on_command, RAW_COMMAND_QOS)
-        self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR)
+        # The speed limit is optional (no writer until the circuit breakers run).
+        self.readiness = ReadinessReporter(self, [
+            self.create_subscription(TwistStamped, '/cmd_vel_raw', self._on_command,
+                                     RAW_COMMAND_QOS),
+            self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR)])
         self.create_subscription(Float64, '/robo_edge/speed_limit', self._on_cap, qos.LATCHED)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(SERVICE_PERIOD_S, self._service, clock=steady)

@@ -15,11 +15,13 @@ from nav_msgs.msg import Path as PathMsg
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rosgraph_msgs.msg import Clock
+from std_msgs.msg import String
 
 from robo_edge import paths
 from robo_edge.exceptions import ConfigError, LockstepTimeout, RoboEdgeError
 from robo_edge.ros import qos
 from robo_edge.ros.params import Param, declare
+from robo_edge.ros.readiness import READY_QOS, READY_TOPIC
 from robo_edge.ros.run import install_stop_handlers
 from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.ros.twin_publishers import TwinPublishers
@@ -56,6 +58,9 @@ PARAMS = [
           0.0, 60.0),
     Param('required_subscribers', [''],
           'topic:count pairs that must be matched before t=0, e.g. /scan:2'),
+    Param('required_ready', [''],
+          'Nodes that must report their inputs matched on /robo_edge/ready before t=0; when '
+          'set, a lockstep twin also waits for a /cmd_vel writer'),
     *[Param(k, list(v) if isinstance(v, tuple) else v, f'Twin setting {k}')
       for k, v in flatten_defaults().items()],
 ]
@@ -103,7 +108,11 @@ class TwinNode(LifecycleNode):
             self.exit_code = EXIT_CONFIG
             return TransitionCallbackReturn.FAILURE
         self.clock_pub = self.create_publisher(Clock, '/clock', qos.CLOCK)
-        self.create_subscription(TwistStamped, '/cmd_vel', self._on_command, qos.COMMAND)
+        self._command_sub = self.create_subscription(TwistStamped, '/cmd_vel', self._on_command,
+                                                     qos.COMMAND)
+        self.required_ready = {name for name in self.values['required_ready'] if name}
+        self.ready: set[str] = set()
+        self.create_subscription(String, READY_TOPIC, self._on_ready, READY_QOS)
         if self.end_after_goals.hold_ns > 0:
             self.create_subscription(PathMsg, '/plan', self._on_plan, qos.LATCHED)
         v = self.values
@@ -143,6 +152,9 @@ class TwinNode(LifecycleNode):
         if stamp >= self.latest_command[0]:
             self.latest_command = (stamp, command)
 
+    def _on_ready(self, msg: String) -> None:
+        self.ready.add(msg.data)
+
     def _on_plan(self, msg: PathMsg) -> None:
         self.end_after_goals.on_plan(from_msg(msg.header.stamp), bool(msg.poses))
 
@@ -176,20 +188,28 @@ class TwinNode(LifecycleNode):
 
     def _wait_for_graph(self, executor: SingleThreadedExecutor, stop: dict[str, bool]) -> None:
         """Hold t=0 until the required subscribers are matched, bounded in wall time."""
-        required = self.required
         deadline = time.monotonic() + float(self.values['startup_timeout_s'])
-        missing = self.out.unmatched(required)
+        missing = self._graph_missing()
         while missing and not stop['requested']:
             if time.monotonic() > deadline:
                 raise LockstepTimeout(f'graph not up after startup_timeout_s: missing {missing}')
-            executor.spin_once(timeout_sec=0.05)
-            missing = self.out.unmatched(required)
+            executor.spin_once(timeout_sec=0.02)
+            missing = self._graph_missing()
         # A writer sees its readers match before each reader has matched the writer, and a
         # reader drops samples from writers it does not know yet: neither side can observe the
         # other's discovery, so the first samples get a bounded grace (DDS discovery latency).
         settle_until = time.monotonic() + float(self.values['startup_settle_s'])
         while time.monotonic() < settle_until and not stop['requested']:
             executor.spin_once(timeout_sec=0.05)
+
+    def _graph_missing(self) -> list[str]:
+        """List what t = 0 still waits for: unmatched readers, unready nodes, no command writer."""
+        missing = [f'{topic} readers' for topic in self.out.unmatched(self.required)]
+        missing += [f'ready:{name}' for name in sorted(self.required_ready - self.ready)]
+        lockstep = self.values['clock_mode'] == 'lockstep'
+        if lockstep and self.required_ready and self._command_sub.get_publisher_count() < 1:
+            missing.append('/cmd_vel writer')
+        return missing
 
     def _duration_reached(self) -> bool:
         duration = float(self.values['duration_s'])

@@ -13,9 +13,9 @@ NAVIGATION_NODES = ('mapper', 'planner', 'controller', 'safety_gate')
 SAFETY_SCAN = {'/safety/scan': '/sensors/scan'}
 INGESTED = ('/scan', '/imu/data')
 ODOM_READERS_IN_NAVIGATION = 3  # mapper, planner, controller
-NAV_INPUT_WAIT_S = 0.8
-GATE_INPUT_WAIT_S = 1.2
-NAV_LOCKSTEP_TIMEOUT_S = 2.0  # above the gate's wait, so a dead controller is not a failed run
+NAV_INPUT_WAIT_S = 1.5
+GATE_INPUT_WAIT_S = 2.5
+NAV_LOCKSTEP_TIMEOUT_S = 3.5  # above the gate's wait, so a dead controller is not a failed run
 END_AFTER_GOALS_S = 2.0  # simulated seconds a goal run goes on after its last goal ended
 
 
@@ -30,6 +30,12 @@ def required_subscribers(camera_on: bool, recorded: bool, navigating: bool) -> l
     if recorded:
         required.append('/twin/ground_truth:1')
     return required
+
+
+def required_ready(camera_on: bool, navigating: bool) -> list[str]:
+    """Return the nodes whose inputs must have matched their writers before t = 0."""
+    ingest = [n for n in INGEST_NODES if camera_on or n != 'camera_ingest']
+    return ingest + (list(NAVIGATION_NODES) if navigating else [])
 
 
 def navigating(scenario: Scenario) -> bool:
@@ -101,9 +107,10 @@ def node_parameters(
             'result_path': str(result_path),
             'progress_period_s': max(5.0, scenario.duration_s / 10),
             'required_subscribers': required,
-            # Processes inside the stack discover each other too; the twin cannot see those
-            # matches, so a navigation run gives discovery longer before t = 0.
-            'startup_settle_s': 2.0 if navigating(scenario) else 1.0,
+            # Every node reports when its own readers have matched their writers; the settle
+            # only covers the recorder, whose first samples do not steer the run.
+            'required_ready': required_ready(camera_on, navigating(scenario)),
+            'startup_settle_s': 0.25,
             # A goal run ends 2 s after its last goal ended instead of idling to duration_s.
             'end_after_goals_s': END_AFTER_GOALS_S if navigating(scenario) else 0.0,
             **scenario.twin_overrides,
