@@ -3,7 +3,7 @@
 For each run: success (all goals reached), collisions, per-leg path length against the
 shortest collision-free path on the rasterised true map (inflated by the robot radius), time
 to each goal, minimum clearance, and the controller's tick latency (from its diagnostics in
-the recording). Writes bench/results/navigation.json and bench/results/navigation.png.
+the recording). Writes bench/results/navigation.json and .png (`--output` renames them).
 """
 
 import argparse
@@ -180,6 +180,8 @@ def main() -> int:
     parser.add_argument('--resume', action='store_true',
                         help=f'reuse the runs of scenarios already done with as many seeds '
                              f'({RUNS_CACHE})')
+    parser.add_argument('--output', default='navigation',
+                        help='name of the JSON and PNG written under bench/results/')
     parser.add_argument('scenarios', nargs='*', default=list(SCENARIOS))
     args = parser.parse_args()
     start = time.monotonic()
@@ -195,7 +197,7 @@ def main() -> int:
         all_runs += scored
         print(name, json.dumps(per_world[name]['summary']))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    plot(per_world, RESULTS / 'navigation.png')
+    plot(per_world, RESULTS / f'{args.output}.png')
     out = {
         'benchmark': 'navigation', 'host': host_info(), 'seeds': args.seeds,
         'wall_s': time.monotonic() - start, 'summary': summarise(all_runs),
@@ -204,7 +206,7 @@ def main() -> int:
                        'runs': [{k: v for k, v in r.items() if k != 'trajectory'}
                                 for r in e['runs']]} for n, e in per_world.items()},
     }
-    (RESULTS / 'navigation.json').write_text(json.dumps(out, indent=1), encoding='utf-8')
+    (RESULTS / f'{args.output}.json').write_text(json.dumps(out, indent=1), encoding='utf-8')
     print(f'{"world":<22} {"success":>8} {"collisions":>10} {"ratio p99":>9} {"clear":>6}')
     for name, entry in per_world.items():
         s = entry['summary']
