@@ -145,6 +145,7 @@ class Breaker:
         self._healthy_since_ns = start_ns
         self._opens: deque[int] = deque()
         self._reported: Fault | None = None
+        self._status: BreakerStatus | None = None
 
     def on_message(self, now_ns: int, stamp_ns: int, digest: bytes = b'',
                    valid: bool = True) -> None:
@@ -190,6 +191,7 @@ class Breaker:
     def reset(self, now_ns: int) -> None:
         """Clear a latch (an operator's decision): the breaker probes again (HALF_OPEN)."""
         self.latched = False
+        self._status = None
         self._opens.clear()
         if self.state is not BreakerState.CLOSED:
             self._move(now_ns, BreakerState.HALF_OPEN, 'reset')
@@ -197,13 +199,16 @@ class Breaker:
 
     def status(self) -> BreakerStatus:
         """Return the current status."""
-        return BreakerStatus(self.source, self.state, self.since_ns, self.latched,
-                             self.last_trip, self.trip_count)
+        if self._status is None:
+            self._status = BreakerStatus(self.source, self.state, self.since_ns, self.latched,
+                                         self.last_trip, self.trip_count)
+        return self._status
 
     def _on_fault(self, now_ns: int, fault: Fault) -> None:
         if self.state is BreakerState.OPEN:
             return
         trip = Trip(fault.reason, fault.detail, now_ns)
+        self._status = None
         self.last_trip = trip
         self.trips.append(trip)
         self.trip_count += 1
@@ -221,6 +226,7 @@ class Breaker:
         self._move(now_ns, BreakerState.OPEN, detail)
 
     def _move(self, now_ns: int, after: BreakerState, detail: str) -> None:
+        self._status = None
         self.transitions.append(Transition(now_ns, self.state, after, detail))
         self.state = after
         self.since_ns = now_ns

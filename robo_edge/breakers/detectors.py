@@ -97,40 +97,38 @@ class FrozenDetector:
 class InvalidDetector:
     """The share of invalid messages among the arrivals of the last `window_ns`."""
 
-    __slots__ = ('window_ns', 'max_fraction', 'min_messages', 'times', 'invalid_times')
+    __slots__ = ('window_ns', 'max_fraction', 'min_messages', 'arrivals', 'invalid')
 
     def __init__(self, window_ns: int, max_fraction: float, min_messages: int) -> None:
         self.window_ns = window_ns
         self.max_fraction = max_fraction
         self.min_messages = min_messages
-        self.times: deque[int] = deque()
-        self.invalid_times: deque[int] = deque()
+        self.arrivals: deque[tuple[int, bool]] = deque()
+        self.invalid = 0  # invalid arrivals in `arrivals`
 
     def observe(self, now_ns: int, valid: bool) -> None:
         """Record an arrival and whether it was valid."""
         if self.window_ns <= 0:
             return
-        self.times.append(now_ns)
-        if not valid:
-            self.invalid_times.append(now_ns)
+        self.arrivals.append((now_ns, valid))
+        self.invalid += not valid
         self._prune(now_ns)
 
     def check(self, now_ns: int) -> Fault | None:
         """Return INVALID when the invalid share in the window exceeds the limit."""
-        if self.window_ns <= 0:
+        if self.window_ns <= 0 or not self.invalid:
             return None
         self._prune(now_ns)
-        total, bad = len(self.times), len(self.invalid_times)
+        total, bad = len(self.arrivals), self.invalid
         if total >= self.min_messages and bad > self.max_fraction * total:
             return Fault(TripReason.INVALID, f'{bad} of {total} messages invalid in '
                                              f'{_ms(self.window_ns)}')
         return None
 
     def _prune(self, now_ns: int) -> None:
-        oldest = now_ns - self.window_ns
-        for queue in (self.times, self.invalid_times):
-            while queue and queue[0] < oldest:
-                queue.popleft()
+        oldest, arrivals = now_ns - self.window_ns, self.arrivals
+        while arrivals and arrivals[0][0] < oldest:
+            self.invalid -= not arrivals.popleft()[1]
 
 
 class StreamDetectors:

@@ -144,5 +144,7 @@ class ModeManager:
 
     def _keep(self, reason: str) -> ModeOutput:
         out = self._output
+        if not out.changed and out.reason == reason:
+            return out
         self._output = ModeOutput(out.mode, reason, out.speed_cap, out.since_ns, False)
         return self._output

@@ -52,12 +52,12 @@ def merged(seconds, rng):
 
 
 @given(seed=st.integers(0, 2**32 - 1))
-@settings(max_examples=4, deadline=None)
-def test_a_minute_of_every_stream_keeps_both_guards_nominal(seed):
+@settings(max_examples=3, deadline=None)
+def test_40_s_of_every_stream_keeps_both_guards_nominal(seed):
     rng = np.random.default_rng(seed)
     guards = [BreakerGuard(GuardConfig(), T0), BaselineGuard(BaselineConfig(), T0)]
     next_tick = T0
-    for i, (now, source) in enumerate(merged(60.0, rng)):
+    for i, (now, source) in enumerate(merged(40.0, rng)):
         while next_tick <= now:  # 20 Hz updates, as the nodes' check timers
             for guard in guards:
                 out = guard.update(next_tick)
@@ -67,4 +67,4 @@ def test_a_minute_of_every_stream_keeps_both_guards_nominal(seed):
         for guard in guards:
             guard.on_message(source, now, now - 5 * MS, i.to_bytes(4, 'little'))
     assert all(b.trip_count == 0 for b in guards[0].breakers.values())
-    assert next_tick > T0 + 59 * S
+    assert next_tick > T0 + 39 * S
