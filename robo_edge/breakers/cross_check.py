@@ -1,0 +1,232 @@
+"""Cross-checks that find a lying source: LiDAR vs the perception virtual scan, IMU vs odometry.
+
+Scans: both are put on common bearings about base_link (bins of `bin_deg`; each bin holds its
+nearest return), only where both look (the overlap of their fields of view). Normal
+disagreement is tolerated by robust statistics: the median absolute difference over bins where
+both see something within `max_range`, and the share of bins where one sees an obstacle within
+`obstacle_range` while the other sees nothing within `obstacle_range + free_margin`. Without a
+third source a contradiction cannot say who lies; the rule believes the more cautious one: the
+scan that misses obstacles, or reports them farther, is the suspect. Ranges follow REP 117
+(NaN invalid, +inf no return, -inf closer than `range_min`, kept at `range_min`).
+"""
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+from robo_edge.breakers.faults import NS_PER_S, Fault, Source, TripReason
+from robo_edge.breakers.params import param
+from robo_edge.twin.kinematics import Pose2D
+
+_ORIGIN = Pose2D(0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class BeamScan:
+    """A planar scan (LaserScan's fields) and its sensor's mount in base_link."""
+
+    angle_min: float
+    angle_increment: float
+    ranges: np.ndarray
+    range_min: float = 0.0
+    range_max: float = math.inf
+    mount: Pose2D = field(default=_ORIGIN)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanCheckConfig:
+    """Thresholds of the LiDAR / virtual scan comparison (metres, seconds)."""
+
+    bin_deg: float = param(2.0, 'width of the common bearing bins (deg)', 0.1, 90.0)
+    max_range: float = param(5.0, 'ranges compared for the median difference (m)', 0.1)
+    obstacle_range: float = param(3.0, 'an obstacle within this (m) must be seen by both', 0.1)
+    free_margin: float = param(1.0, '...the other misses it when it sees nothing within '
+                                    'obstacle_range + this (m)', 0.0)
+    max_median_diff: float = param(0.3, 'suspect above this median |difference| (m)', 0.0)
+    max_miss_fraction: float = param(0.5, 'suspect above this share of missed obstacle bins',
+                                     0.0, 1.0)
+    min_bins: int = param(5, 'bins needed for a conclusive comparison', 1)
+    fail_count: int = param(5, 'consecutive failing comparisons before blaming', 1)
+    window_s: float = param(1.0, 'failures older than this are forgotten', 0.0)
+
+
+class ScanVerdict(Enum):
+    """The outcome of one comparison."""
+
+    AGREE = 'agree'
+    LIDAR_SUSPECT = 'lidar_suspect'
+    VIRTUAL_SUSPECT = 'virtual_suspect'
+    INCONCLUSIVE = 'inconclusive'
+
+
+@dataclass(frozen=True, slots=True)
+class ScanComparison:
+    """One comparison: the verdict and the statistics behind it."""
+
+    verdict: ScanVerdict
+    overlap_bins: int
+    compared_bins: int
+    median_abs_diff: float
+    median_diff: float  # LiDAR minus virtual: > 0 when the LiDAR sees things farther
+    lidar_miss_fraction: float
+    virtual_miss_fraction: float
+
+    def detail(self) -> str:
+        """Return the statistics as one line."""
+        return (f'{self.verdict.value}: median |diff| {self.median_abs_diff:.2f} m over '
+                f'{self.compared_bins} bins, lidar misses {self.lidar_miss_fraction:.0%}, '
+                f'virtual misses {self.virtual_miss_fraction:.0%}')
+
+
+def bin_scan(scan: BeamScan, bin_rad: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return per bearing bin about base_link: the nearest return (inf: none) and 'looked'."""
+    bins = int(math.ceil(2 * math.pi / bin_rad))
+    r = np.asarray(scan.ranges, dtype=np.float64)
+    angles = scan.angle_min + scan.angle_increment * np.arange(r.size) + scan.mount.yaw
+    r = np.where(np.isneginf(r), scan.range_min, r)
+    finite = np.isfinite(r) & (r >= scan.range_min) & (r <= scan.range_max)
+    free = np.isposinf(r)
+    x = scan.mount.x + np.where(finite, r, 0.0) * np.cos(angles)
+    y = scan.mount.y + np.where(finite, r, 0.0) * np.sin(angles)
+    bearing = np.where(finite, np.arctan2(y, x), angles)
+    index = np.floor((bearing + math.pi) / bin_rad).astype(np.int64) % bins
+    looked = np.zeros(bins, dtype=bool)
+    looked[index[finite | free]] = True
+    nearest = np.full(bins, np.inf)
+    np.minimum.at(nearest, index[finite], np.hypot(x[finite], y[finite]))
+    return nearest, looked
+
+
+def compare_scans(lidar: BeamScan, virtual: BeamScan, config: ScanCheckConfig) -> ScanComparison:
+    """Compare a LiDAR scan with the perception virtual scan where both look."""
+    bin_rad = math.radians(config.bin_deg)
+    near_l, looked_l = bin_scan(lidar, bin_rad)
+    near_v, looked_v = bin_scan(virtual, bin_rad)
+    both = looked_l & looked_v
+    near_l, near_v = near_l[both], near_v[both]
+    free_beyond = config.obstacle_range + config.free_margin
+    l_sees, v_sees = near_l <= config.obstacle_range, near_v <= config.obstacle_range
+    lidar_misses = _share(v_sees & (near_l > free_beyond), v_sees, config.min_bins)
+    virtual_misses = _share(l_sees & (near_v > free_beyond), l_sees, config.min_bins)
+    compared = (near_l <= config.max_range) & (near_v <= config.max_range)
+    diffs = near_l[compared] - near_v[compared]
+    mad = float(np.median(np.abs(diffs))) if diffs.size else math.nan
+    median = float(np.median(diffs)) if diffs.size else math.nan
+    enough = diffs.size >= config.min_bins
+    if lidar_misses > config.max_miss_fraction:
+        verdict = ScanVerdict.LIDAR_SUSPECT
+    elif virtual_misses > config.max_miss_fraction:
+        verdict = ScanVerdict.VIRTUAL_SUSPECT
+    elif enough and mad > config.max_median_diff:
+        verdict = ScanVerdict.LIDAR_SUSPECT if median > 0 else ScanVerdict.VIRTUAL_SUSPECT
+    elif enough or not (math.isnan(lidar_misses) and math.isnan(virtual_misses)):
+        verdict = ScanVerdict.AGREE
+    else:
+        verdict = ScanVerdict.INCONCLUSIVE
+    return ScanComparison(verdict, int(both.sum()), int(diffs.size), mad, median,
+                          lidar_misses, virtual_misses)
+
+
+def _share(hits: np.ndarray, among: np.ndarray, min_bins: int) -> float:
+    """Return hits / among, NaN (no evidence) when `among` counts fewer than `min_bins`."""
+    total = int(among.sum())
+    return int(hits.sum()) / total if total >= min_bins else math.nan
+
+
+class ScanCrossCheck:
+    """Blames a scan after `fail_count` failing comparisons in a row (agreement clears)."""
+
+    def __init__(self, config: ScanCheckConfig) -> None:
+        self.config = config
+        self._window_ns = round(config.window_s * NS_PER_S)
+        self._suspect: ScanVerdict | None = None
+        self._count = 0
+        self._last_fail_ns = 0
+        self.last: ScanComparison | None = None
+
+    def observe(self, now_ns: int, comparison: ScanComparison) -> tuple[Source, Fault] | None:
+        """Take one comparison; return (the blamed source, its fault) once the blame holds."""
+        self.last = comparison
+        verdict = comparison.verdict
+        if verdict is ScanVerdict.INCONCLUSIVE:
+            return None
+        if verdict is ScanVerdict.AGREE:
+            self._suspect, self._count = None, 0
+            return None
+        expired = now_ns - self._last_fail_ns > self._window_ns
+        if verdict is not self._suspect or expired:
+            self._suspect, self._count = verdict, 0
+        self._count += 1
+        self._last_fail_ns = now_ns
+        if self._count < self.config.fail_count:
+            return None
+        source = Source.LIDAR if verdict is ScanVerdict.LIDAR_SUSPECT else Source.PERCEPTION
+        return source, Fault(TripReason.CROSS_CHECK,
+                             f'{self._count} scan comparisons failed; {comparison.detail()}')
+
+
+@dataclass(frozen=True, slots=True)
+class YawCheckConfig:
+    """Thresholds of the IMU / odometry yaw-rate comparison."""
+
+    window_s: float = param(1.0, 'window of the mean |difference| (s)', 0.01)
+    max_mean_abs_diff: float = param(0.2, 'fault above this mean |yaw rate difference| '
+                                          '(rad/s; 0: off)', 0.0)
+    min_samples: int = param(10, 'odometry samples needed in the window', 1)
+    blame: Source = param(Source.ODOMETRY, 'the breaker a disagreement opens')
+
+
+class YawRateCrossCheck:
+    """Windowed mean |IMU yaw rate - odometry yaw rate|; a Detector (attach it to `blame`)."""
+
+    def __init__(self, config: YawCheckConfig) -> None:
+        self.config = config
+        self._window_ns = round(config.window_s * NS_PER_S)
+        self._imu: deque[tuple[int, float]] = deque()
+        self._odom: deque[tuple[int, float]] = deque()
+
+    def on_imu(self, stamp_ns: int, yaw_rate: float) -> None:
+        """Record an IMU yaw rate (rad/s) at its stamp."""
+        self._add(self._imu, stamp_ns, yaw_rate)
+
+    def on_odom(self, stamp_ns: int, yaw_rate: float) -> None:
+        """Record an odometry yaw rate (rad/s) at its stamp."""
+        self._add(self._odom, stamp_ns, yaw_rate)
+
+    def mean_abs_diff(self, now_ns: int) -> tuple[float, int]:
+        """Return the mean |difference| over the window and the samples it used (NaN: none)."""
+        oldest = now_ns - self._window_ns
+        imu = [(t, w) for t, w in self._imu if t >= oldest]
+        if len(imu) < 2:
+            return math.nan, 0
+        t_imu = np.array([t for t, _ in imu], dtype=np.float64)
+        w_imu = np.array([w for _, w in imu])
+        odom = [(t, w) for t, w in self._odom if t_imu[0] <= t <= t_imu[-1]]
+        if not odom:
+            return math.nan, 0
+        t_odom = np.array([t for t, _ in odom], dtype=np.float64)
+        w_odom = np.array([w for _, w in odom])
+        diff = np.abs(np.interp(t_odom, t_imu, w_imu) - w_odom)
+        return float(diff.mean()), len(odom)
+
+    def check(self, now_ns: int) -> Fault | None:
+        """Return CROSS_CHECK when the rates disagree over the window."""
+        limit = self.config.max_mean_abs_diff
+        if limit <= 0:
+            return None
+        mean, samples = self.mean_abs_diff(now_ns)
+        if samples < self.config.min_samples or not mean > limit:
+            return None
+        return Fault(TripReason.CROSS_CHECK, f'IMU and odometry yaw rates differ by {mean:.2f} '
+                                             f'rad/s on average over {samples} samples')
+
+    def _add(self, queue: deque[tuple[int, float]], stamp_ns: int, value: float) -> None:
+        if not math.isfinite(value):
+            return  # invalid readings are the stream detectors' business
+        queue.append((stamp_ns, value))
+        oldest = stamp_ns - 2 * self._window_ns
+        while queue and queue[0][0] < oldest:
+            queue.popleft()
