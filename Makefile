@@ -9,7 +9,7 @@ JOBS ?= 2
 # Everything that runs ROS in this shell sees the built package and the tuned Fast DDS profile.
 ROS_ENV := source $(VENV)/bin/activate && source install/setup.bash
 
-.PHONY: all venv build test lint demo scenarios bench clean
+.PHONY: all venv build test lint demo scenarios bench model clean
 
 all: build
 
@@ -41,6 +41,15 @@ scenarios: build
 
 bench: build
 	$(ROS_ENV) && python bench/transport.py && python bench/twin.py && python bench/repeatability.py
+
+# The floor-segmentation model: render the dataset from the twin (data/, git-ignored), train on
+# CPU with PyTorch (train-time only), export models/floor_seg.onnx, score it with onnxruntime.
+DATA := data/perception
+model: $(STAMP)
+	$(PY) -m pip install --quiet -r requirements/train.txt -c requirements/constraints.txt
+	$(PY) tools/generate_dataset.py --out $(DATA) --jobs $(JOBS)
+	OMP_NUM_THREADS=1 $(PY) tools/train_segmentation.py --data $(DATA) --out models/floor_seg.onnx
+	$(PY) tools/evaluate_segmentation.py --model models/floor_seg.onnx --data $(DATA)
 
 clean:
 	rm -rf build install log reports

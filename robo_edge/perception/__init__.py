@@ -1,0 +1,1 @@
+"""On-device perception: floor segmentation data, model contract and evaluation."""
