@@ -1,0 +1,1 @@
+"""robo_edge.perception: floor segmentation pre/post-processing and the virtual scan (no ROS)."""
