@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cv2
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.executors import SingleThreadedExecutor
@@ -119,6 +120,9 @@ class PerceptionNode(LifecycleNode):
             self.publish_diagnostics()
             return TransitionCallbackReturn.FAILURE
         spec = self.model.spec
+        # The resize takes tens of microseconds: OpenCV's thread pool would cost more in
+        # hand-offs than it saves, and compete with onnxruntime's threads for the cores.
+        cv2.setNumThreads(1)
         self._normalise = Normaliser(spec.input)
         self.get_logger().info(
             f'model {self.model.path} version {spec.version}, input {spec.input.width}x'

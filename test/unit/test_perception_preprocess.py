@@ -5,7 +5,13 @@ import pytest
 
 from robo_edge.ingest.image import ImageFrame, ImageSize
 from robo_edge.perception.model import InputSpec
-from robo_edge.perception.preprocess import Normaliser, check_image, image_array, segment
+from robo_edge.perception.preprocess import (
+    Normaliser,
+    check_image,
+    image_array,
+    segment,
+    segment_softmax,
+)
 
 SPEC = InputSpec('image', 120, 160, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
@@ -89,3 +95,15 @@ def test_segment_margin_with_three_classes_uses_the_strongest_other():
     probs = np.exp([1.0, 2.0, 0.0]) / np.exp([1.0, 2.0, 0.0]).sum()
     assert seg.floor_margin[0, 0] == pytest.approx(probs[0] - probs[1], rel=1e-5)
     assert seg.mask[0, 0] == 1
+
+
+@pytest.mark.parametrize('floor_index', [0, 1])
+def test_two_class_closed_form_agrees_with_the_softmax(floor_index):
+    logits = np.random.default_rng(floor_index).normal(0, 3, (1, 2, 30, 40)).astype(np.float32)
+    logits[0, 1, 0, :5] = logits[0, 0, 0, :5]  # ties
+    fast = segment(logits, floor_index)
+    slow = segment_softmax(logits[0].copy(), floor_index)
+    np.testing.assert_array_equal(fast.mask, slow.mask)
+    np.testing.assert_allclose(fast.floor_margin, slow.floor_margin, atol=1e-6)
+    assert fast.confidence_mean == pytest.approx(slow.confidence_mean, rel=1e-6)
+    assert fast.floor_fraction == slow.floor_fraction
