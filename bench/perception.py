@@ -427,7 +427,7 @@ def bench_e2e(model: Path, args: argparse.Namespace) -> dict[str, Any]:
             procs['pub'].stdin.flush()
             _wait_for(pub_lines, 'SENT', args.duration * 2 + START_TIMEOUT_S)
             node_cpu = _cpu_seconds(procs['node'].pid) - node_cpu
-            time.sleep(2.0)  # drain: the last scans are still in flight, not synchronisation
+            time.sleep(2.0)  # let the last scans arrive before the listener stops (bounded)
             for name in ('pub', 'listen', 'node'):
                 _stop(procs.get(name))
         finally:
@@ -457,6 +457,9 @@ def summarise_e2e(sent: list[int], listened: dict[str, Any], node_cpu_s: float,
         'loss_percent': 100.0 * lost / len(sent) if sent else None,
         'latency_ms': percentiles(latency),
         'node_cpu_percent': 100.0 * node_cpu_s / args.duration,
+        # CPU the node spends per processed frame (receive, segment, publish): what the
+        # latency would approach on an idle core.
+        'node_cpu_ms_per_frame': 1e3 * node_cpu_s / len(latency) if latency else None,
         'node_status': {'level': status.get('level'), 'message': status.get('message'),
                         **{k: values.get(k) for k in (
                             'providers_in_use', 'model_version', 'latency_p50_ms',

@@ -334,7 +334,8 @@ def main(args: list[str] | None = None) -> int:
         while rclpy.ok() and not stop['requested']:
             executor.spin_once(timeout_sec=0.1)
     finally:
-        node.trigger_shutdown()
+        if rclpy.ok():
+            node.trigger_shutdown()  # releases the session, whatever the state
         executor.remove_node(node)
         node.destroy_node()
         if rclpy.ok():
