@@ -174,12 +174,12 @@ def boundary_rows(floor_margin: np.ndarray, min_obstacle_rows: int = 1) -> np.nd
     starts at the bottom row gives the bottom edge, H - 0.5.
     """
     height, width = floor_margin.shape
-    floor = floor_margin > 0
-    run = max(1, int(min_obstacle_rows))
-    # Rows above the image count as non-floor, so a run may end at the top edge.
-    padded = np.vstack([np.zeros((run - 1, width), np.int32), floor.astype(np.int32)])
-    sums = np.vstack([np.zeros((1, width), np.int32), np.cumsum(padded, axis=0)])
-    obstacle_run = (sums[run:] - sums[:-run]) == 0  # (H, W): rows r-run+1..r all non-floor
+    non_floor = ~(floor_margin > 0)
+    # obstacle_run[r]: rows r-run+1..r all non-floor; rows above the image count as non-floor,
+    # so a run may end at the top edge.
+    obstacle_run = non_floor.copy()
+    for k in range(1, max(1, int(min_obstacle_rows))):
+        obstacle_run[k:] &= non_floor[:-k]
     from_bottom = obstacle_run[::-1]
     first = from_bottom.argmax(axis=0)
     found = from_bottom[first, np.arange(width)]
