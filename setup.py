@@ -16,6 +16,7 @@ NODES = (
     'planner',
     'controller',
     'safety_gate',
+    'perception',
 )
 
 

@@ -45,3 +45,7 @@ class MapError(ConfigError):
 
 class GridError(RoboEdgeError, ValueError):
     """An occupancy grid's size, shape or cell values are inconsistent."""
+
+
+class ModelError(RoboEdgeError):
+    """A perception model file is missing, unreadable, or breaks the model-file contract."""

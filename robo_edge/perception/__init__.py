@@ -1,1 +1,1 @@
-"""On-device perception: floor segmentation data, model contract and evaluation."""
+"""On-device perception without ROS: dataset, model contract, pre/post-processing, virtual scan."""
