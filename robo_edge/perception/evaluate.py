@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import pybullet as pb
 
 from robo_edge.perception.virtual_scan import (
     CameraGeometry,
@@ -22,6 +21,7 @@ from robo_edge.perception.virtual_scan import (
 from robo_edge.twin import camera
 from robo_edge.twin.kinematics import Pose2D
 from robo_edge.twin.readings import ImageReading, ScanReading
+from robo_edge.twin.scene import place_robot
 from robo_edge.twin.sim import Twin
 
 MIN_CLEARANCE_M = 0.3
@@ -54,20 +54,8 @@ class ScanErrors:
 
 
 def teleport(twin: Twin, pose: Pose2D) -> None:
-    """Place the robot with base_link on the floor at `pose` (PyBullet takes the inertial frame).
-
-    `resetBasePositionAndOrientation` positions the base's centre of mass, which the URDF puts
-    0.13 m above base_link; twin.scene.place_robot passes z = 0 and so sinks the robot (and its
-    sensors) by that much. Here the inertial offset is applied, so the camera and LiDAR stand at
-    their URDF heights.
-    """
-    body, client = twin.frames.body, twin.client
-    offset = pb.getDynamicsInfo(body, -1, physicsClientId=client)[3]
-    c, s = np.cos(pose.yaw), np.sin(pose.yaw)
-    position = (pose.x + c * offset[0] - s * offset[1], pose.y + s * offset[0] + c * offset[1],
-                offset[2])
-    orientation = pb.getQuaternionFromEuler((0.0, 0.0, pose.yaw))
-    pb.resetBasePositionAndOrientation(body, position, orientation, physicsClientId=client)
+    """Place the robot, base_link on the floor, at `pose` without stepping the twin."""
+    place_robot(twin.client, twin.frames, pose)
     twin.pose = pose
 
 

@@ -21,6 +21,7 @@ class RobotFrames:
     links: dict[str, int]
     wheel_separation: float
     max_wheel_speed: float
+    inertial_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)  # base_link -> its COM
 
 
 def build_world(client: int, world: World) -> dict[int, str]:
@@ -93,6 +94,7 @@ def load_robot(client: int, urdf: Path, start: Pose2D) -> RobotFrames:
         links=links,
         wheel_separation=abs(wheel_y[0] - wheel_y[1]),
         max_wheel_speed=min(wheel_speed),
+        inertial_offset=tuple(pb.getDynamicsInfo(body, -1, physicsClientId=client)[3]),
     )
 
 
@@ -124,9 +126,16 @@ def link_pose(client: int, frames: RobotFrames, name: str) -> tuple[tuple, tuple
 
 
 def place_robot(client: int, frames: RobotFrames, pose: Pose2D) -> None:
-    """Teleport the robot base to a planar pose on the floor."""
+    """Teleport the robot so that base_link lies on the floor at a planar pose.
+
+    PyBullet places a base by its centre of mass (the URDF's inertial origin), not by the link
+    frame that `loadURDF` takes, so the inertial offset is applied here; without it every
+    sensor would sit that much (0.13 m) lower after the first step than on the real mount.
+    """
+    ox, oy, oz = frames.inertial_offset
+    c, s = math.cos(pose.yaw), math.sin(pose.yaw)
     pb.resetBasePositionAndOrientation(
-        frames.body, (pose.x, pose.y, 0.0),
+        frames.body, (pose.x + c * ox - s * oy, pose.y + s * ox + c * oy, oz),
         pb.getQuaternionFromEuler((0.0, 0.0, pose.yaw)), physicsClientId=client,
     )
 

@@ -10,6 +10,7 @@ from robo_edge.twin import camera
 from robo_edge.twin.config import TwinConfig, from_flat
 from robo_edge.twin.kinematics import Pose2D, Velocity
 from robo_edge.twin.readings import ImageReading, ImuReading, ScanReading
+from robo_edge.twin.scene import link_pose
 from robo_edge.twin.sim import Twin
 from robo_edge.twin.world import load_world, parse_world
 
@@ -180,3 +181,18 @@ def test_analytic_floor_matches_a_full_render(name: str, pose: tuple) -> None:
     differs = np.abs(composite - full).max(axis=2) > 3
     assert differs.mean() < 0.005, f'{differs.mean():.2%} of pixels differ'
     twin.close()
+
+
+def test_sensors_stay_at_their_urdf_heights_while_driving() -> None:
+    """PyBullet places a base by its centre of mass: moving must keep base_link on the floor."""
+    twin = make_twin(start=Pose2D(-2.0, -2.0, 0.3))
+    try:
+        twin.set_command(Velocity(0.5, 0.2))
+        for _ in range(200):
+            twin.step(sense=False)
+        camera_xyz, _ = link_pose(twin.client, twin.frames, 'camera_link')
+        laser_xyz, _ = link_pose(twin.client, twin.frames, 'laser')
+        assert camera_xyz[2] == pytest.approx(0.42, abs=1e-6)
+        assert laser_xyz[2] == pytest.approx(0.27, abs=1e-6)
+    finally:
+        twin.close()
