@@ -38,6 +38,11 @@ def required_ready(camera_on: bool, navigating: bool) -> list[str]:
     return ingest + (list(NAVIGATION_NODES) if navigating else [])
 
 
+def renders_camera(scenario: Scenario) -> bool:
+    """Whether the twin renders the camera in this scenario (15 Hz unless overridden)."""
+    return int(scenario.twin_overrides.get('camera.rate_hz', 15)) > 0
+
+
 def navigating(scenario: Scenario) -> bool:
     """Whether the navigation stack drives (goals), rather than the scripted driver."""
     return bool(scenario.goals)
@@ -93,8 +98,8 @@ def node_parameters(
     planner_report: Path,
 ) -> dict[str, dict]:
     """Return the ros__parameters document for every node of the scenario's bringup."""
-    camera_on = int(scenario.twin_overrides.get('camera.rate_hz', 15)) > 0
-    required = required_subscribers(camera_on, mcap_path is not None, navigating(scenario))
+    camera = renders_camera(scenario)
+    required = required_subscribers(camera, mcap_path is not None, navigating(scenario))
     params: dict[str, dict] = {
         'twin': {
             'world': str(world),
@@ -109,7 +114,7 @@ def node_parameters(
             'required_subscribers': required,
             # Every node reports when its own readers have matched their writers; the settle
             # only covers the recorder, whose first samples do not steer the run.
-            'required_ready': required_ready(camera_on, navigating(scenario)),
+            'required_ready': required_ready(camera, navigating(scenario)),
             'startup_settle_s': 0.25,
             # A goal run ends 2 s after its last goal ended instead of idling to duration_s.
             'end_after_goals_s': END_AFTER_GOALS_S if navigating(scenario) else 0.0,
@@ -119,6 +124,8 @@ def node_parameters(
     params.update(_driver_parameters(scenario, planner_report))
     for name in INGEST_NODES:
         params[name] = {'use_sim_time': True}
+    if camera:
+        params['perception'] = {'use_sim_time': True}
     if mcap_path is not None:
         params['recorder'] = {'use_sim_time': True, 'output_path': str(mcap_path)}
     return {name: {'ros__parameters': values} for name, values in params.items()}
@@ -132,6 +139,11 @@ def bringup_document(scenario: Scenario, params_file: Path, record: bool) -> dic
         _node('twin', [str(params_file)], restart='never', ends=True),
         *[_node(name, [ingest_config, str(params_file)]) for name in INGEST_NODES],
     ]
+    if renders_camera(scenario):
+        # Perception is not yet an input of the control loop (the circuit breakers will make
+        # its virtual scan a fallback), so the twin does not wait for it at start-up.
+        perception_config = str(paths.share_file('config', 'perception.yaml'))
+        nodes.append(_node('perception', [perception_config, str(params_file)]))
     if navigating(scenario):
         navigation_config = str(paths.share_file('config', 'navigation.yaml'))
         nodes += [_node(name, [navigation_config, str(params_file)], remap=SAFETY_SCAN)

@@ -36,6 +36,9 @@ def test_smoke_scenario_passes_with_reports_and_recording(tmp_path: Path) -> Non
     assert counts['/imu/data'] >= 1000 and counts['/sensors/imu'] >= 1000
     assert counts['/cmd_vel'] >= 240 and counts['/clock'] >= 240
     assert any(name.startswith('robo_edge/supervisor/') for name in statuses)  # CPU, RSS
+    # Perception runs in the graph whenever the camera does: a virtual scan per kept frame.
+    assert counts['/perception/scan'] >= 100 and counts['/perception/mask'] >= 100
+    assert statuses['robo_edge/perception']['model_version'].startswith('floor_seg')
     lidar = statuses['robo_edge/ingest/lidar']
     assert int(lidar['drops']) == 0 and float(lidar['rate_hz']) == pytest.approx(10, rel=0.2)
 
