@@ -7,6 +7,7 @@ the recording). Writes bench/results/navigation.json and .png (`--output` rename
 """
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -19,6 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _hostinfo import host_info  # noqa: E402
+from _stats import percentiles  # noqa: E402
 from mcap_ros2.reader import read_ros2_messages  # noqa: E402
 
 from robo_edge import paths  # noqa: E402
@@ -42,8 +44,7 @@ ROBOT_RADIUS = 0.2
 
 def with_seed(scenario: Scenario, seed: int) -> Scenario:
     """Return a copy run with another seed under a unique name."""
-    return type(scenario)(**{**scenario.__dict__, 'seed': seed,
-                             'name': f'{scenario.name}__s{seed}'})
+    return dataclasses.replace(scenario, seed=seed, name=f'{scenario.name}__s{seed}')
 
 
 def optimal_legs(scenario: Scenario, world) -> list[float | None]:
@@ -97,15 +98,6 @@ def score(result: dict, scenario: Scenario, optimal: list) -> dict:
         'real_time_factor': result.get('real_time_factor'),
         'trajectory': result.get('trajectory'),
     }
-
-
-def percentiles(values: list[float]) -> dict:
-    """p50/p99/max of a list (empty -> nulls)."""
-    if not values:
-        return {'p50': None, 'p99': None, 'max': None, 'count': 0}
-    array = np.asarray(values, dtype=float)
-    return {'p50': float(np.percentile(array, 50)), 'p99': float(np.percentile(array, 99)),
-            'max': float(array.max()), 'count': int(array.size)}
 
 
 def summarise(runs: list[dict]) -> dict:

@@ -21,15 +21,13 @@ share/robo_edge/models/floor_seg.onnx.
 import argparse
 import json
 import os
-import queue
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +35,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from _children import interrupt, line_reader, stop_flag, wait_for  # noqa: E402
 from _hostinfo import host_info  # noqa: E402
+from _stats import percentiles  # noqa: E402
 
 from robo_edge import paths  # noqa: E402
 from robo_edge.perception import evaluate  # noqa: E402
@@ -77,16 +77,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--count', type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument('--result-file', type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def percentiles(values_ms: list[float] | np.ndarray) -> dict[str, float | int | None]:
-    """Return p50, p90, p99, max and count of a list of milliseconds."""
-    data = np.asarray(values_ms, dtype=float)
-    if data.size == 0:
-        return {'p50': None, 'p90': None, 'p99': None, 'max': None, 'count': 0}
-    p50, p90, p99 = np.percentile(data, [50, 90, 99])
-    return {'p50': float(p50), 'p90': float(p90), 'p99': float(p99), 'max': float(data.max()),
-            'count': int(data.size)}
 
 
 # ---------------------------------------------------------------- rendering
@@ -221,13 +211,6 @@ def fmt_m(value: float | None) -> str:
 # ---------------------------------------------------------------- e2e children
 
 
-def _stop_flag() -> threading.Event:
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    return stop
-
-
 def run_publisher(args: argparse.Namespace) -> int:
     """Publish warm-up frames until GO, then `count` measured frames; write their stamps."""
     import rclpy
@@ -235,7 +218,7 @@ def run_publisher(args: argparse.Namespace) -> int:
 
     from robo_edge.ros.qos import SENSOR
 
-    stop = _stop_flag()
+    stop = stop_flag()
     go = threading.Event()
     threading.Thread(target=lambda: sys.stdin.readline() and go.set(), daemon=True).start()
     data = np.load(args.frames_file)
@@ -302,7 +285,7 @@ def run_listener(args: argparse.Namespace) -> int:
     from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import LaserScan
 
-    stop = _stop_flag()
+    stop = stop_flag()
     rclpy.init(signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     node = rclpy.create_node('bench_scan_listener')
     received: list[tuple[int, int]] = []
@@ -341,43 +324,6 @@ def run_listener(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- e2e orchestration
 
 
-def _line_reader(stream: TextIO) -> 'queue.Queue[str]':
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        for line in stream:
-            lines.put(line.rstrip('\n'))
-        lines.put('')
-
-    threading.Thread(target=pump, daemon=True).start()
-    return lines
-
-
-def _wait_for(lines: 'queue.Queue[str]', token: str, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    seen: list[str] = []
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            line = lines.get(timeout=left)
-        except queue.Empty:
-            break
-        seen.append(line)
-        if line.startswith(token):
-            return
-    raise RuntimeError(f'child did not print {token} within {timeout_s} s: {seen[-5:]}')
-
-
-def _stop(proc: subprocess.Popen | None, timeout_s: float = 10.0) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5.0)
-
-
 def e2e_env(args: argparse.Namespace) -> dict[str, str]:
     """Return the environment of the three processes: shipped profile, the bench's domain."""
     from robo_edge.supervisor.transport import dds_environment
@@ -414,25 +360,25 @@ def bench_e2e(model: Path, args: argparse.Namespace) -> dict[str, Any]:
             procs['listen'] = subprocess.Popen(
                 [*me, '--role', 'listen', '--result-file', str(tmp_path / 'listen.json')],
                 env=env, text=True, stdout=subprocess.PIPE)
-            listen_lines = _line_reader(procs['listen'].stdout)
-            _wait_for(listen_lines, READY, START_TIMEOUT_S)
+            listen_lines = line_reader(procs['listen'].stdout)
+            wait_for(listen_lines, READY, START_TIMEOUT_S)
             procs['pub'] = subprocess.Popen(
                 [*me, '--role', 'pub', '--count', str(count),
                  '--result-file', str(tmp_path / 'pub.json')],
                 env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-            pub_lines = _line_reader(procs['pub'].stdout)
-            _wait_for(listen_lines, WARM, START_TIMEOUT_S)
+            pub_lines = line_reader(procs['pub'].stdout)
+            wait_for(listen_lines, WARM, START_TIMEOUT_S)
             node_cpu = _cpu_seconds(procs['node'].pid)
             procs['pub'].stdin.write(GO + '\n')
             procs['pub'].stdin.flush()
-            _wait_for(pub_lines, 'SENT', args.duration * 2 + START_TIMEOUT_S)
+            wait_for(pub_lines, 'SENT', args.duration * 2 + START_TIMEOUT_S)
             node_cpu = _cpu_seconds(procs['node'].pid) - node_cpu
             time.sleep(2.0)  # let the last scans arrive before the listener stops (bounded)
             for name in ('pub', 'listen', 'node'):
-                _stop(procs.get(name))
+                interrupt(procs.get(name))
         finally:
             for proc in procs.values():
-                _stop(proc)
+                interrupt(proc)
         sent = json.loads((tmp_path / 'pub.json').read_text())['sent']
         listened = json.loads((tmp_path / 'listen.json').read_text())
     return summarise_e2e(sent, listened, node_cpu, args)

@@ -13,9 +13,7 @@ import argparse
 import array
 import json
 import os
-import queue
 import resource
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,12 +21,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from _children import interrupt, line_reader, stop_flag, wait_for  # noqa: E402
 from _hostinfo import host_info  # noqa: E402
 
 TOPIC = '/bench/image'
@@ -88,13 +87,6 @@ def _qos(reliability: str, depth: int) -> Any:
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=kind)
 
 
-def _stop_flag() -> threading.Event:
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    return stop
-
-
 def _make_image(args: argparse.Namespace) -> Any:
     from sensor_msgs.msg import Image
 
@@ -115,7 +107,7 @@ def run_publisher(args: argparse.Namespace) -> int:
     import rclpy
     from sensor_msgs.msg import Image
 
-    stop = _stop_flag()
+    stop = stop_flag()
     go = threading.Event()
     threading.Thread(target=lambda: sys.stdin.readline() and go.set(), daemon=True).start()
     rclpy.init(signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
@@ -152,7 +144,7 @@ def run_subscriber(args: argparse.Namespace) -> int:
     from rclpy.executors import SingleThreadedExecutor
     from sensor_msgs.msg import Image
 
-    stop = _stop_flag()
+    stop = stop_flag()
     rclpy.init(signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     node = rclpy.create_node('bench_image_sub')
     latencies: list[int] = []
@@ -188,33 +180,6 @@ def run_subscriber(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- orchestration
 
 
-def _line_reader(stream: TextIO) -> 'queue.Queue[str]':
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        for line in stream:
-            lines.put(line.rstrip('\n'))
-        lines.put('')
-
-    threading.Thread(target=pump, daemon=True).start()
-    return lines
-
-
-def _wait_for(lines: 'queue.Queue[str]', token: str, timeout_s: float) -> list[str]:
-    """Wait for a line starting with `token`; return every line seen up to it."""
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout_s
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            line = lines.get(timeout=left)
-        except queue.Empty:
-            break
-        seen.append(line)
-        if line.startswith(token):
-            return seen
-    raise RuntimeError(f'child did not print {token} within {timeout_s} s: {seen[-5:]}')
-
-
 def variant_env(variant: Variant, args: argparse.Namespace) -> dict[str, str]:
     """Return the environment of both processes of a variant."""
     from robo_edge.supervisor.transport import PROFILE_ENV, dds_environment
@@ -243,12 +208,7 @@ def _finish(proc: subprocess.Popen, timeout_s: float) -> None:
     try:
         proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=5.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5.0)
+        interrupt(proc, 5.0)
 
 
 def run_variant(variant: Variant, args: argparse.Namespace) -> dict[str, Any]:
@@ -259,16 +219,16 @@ def run_variant(variant: Variant, args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix='bench_transport_') as tmp:
         result = Path(tmp) / 'sub.json'
         sub = _child('sub', variant, args, count, result, env)
-        sub_lines = _line_reader(sub.stdout)
+        sub_lines = line_reader(sub.stdout)
         pub = None
         try:
-            _wait_for(sub_lines, READY, START_TIMEOUT_S)
+            wait_for(sub_lines, READY, START_TIMEOUT_S)
             pub = _child('pub', variant, args, count, result, env)
-            pub_lines = _line_reader(pub.stdout)
-            _wait_for(sub_lines, WARM, START_TIMEOUT_S)
+            pub_lines = line_reader(pub.stdout)
+            wait_for(sub_lines, WARM, START_TIMEOUT_S)
             pub.stdin.write(GO + '\n')
             pub.stdin.flush()
-            sent_line = _wait_for(pub_lines, 'SENT', args.duration * 2 + START_TIMEOUT_S)[-1]
+            sent_line = wait_for(pub_lines, 'SENT', args.duration * 2 + START_TIMEOUT_S)[-1]
             sent = int(sent_line.split()[1])
             _finish(sub, DRAIN_TIMEOUT_S)
             _finish(pub, DRAIN_TIMEOUT_S)

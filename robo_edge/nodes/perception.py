@@ -15,7 +15,7 @@ import cv2
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.lifecycle import State, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
@@ -37,6 +37,7 @@ from robo_edge.perception.virtual_scan import (
 )
 from robo_edge.ros import perception_messages as pm
 from robo_edge.ros.diagnostics import to_array
+from robo_edge.ros.lifecycle import CleanLifecycleNode
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.qos import DIAGNOSTICS, SENSOR
 from robo_edge.ros.run import install_stop_handlers
@@ -69,7 +70,7 @@ PARAMS = [
 ]
 
 
-class PerceptionNode(LifecycleNode):
+class PerceptionNode(CleanLifecycleNode):
     """Segments camera images with an ONNX model into a mask, a virtual scan and markers.
 
     Parameters: see PARAMS (model_path, providers, intra_op_threads, budget_ms, range_min,

@@ -13,13 +13,14 @@ import rclpy
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Path as PathMsg
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
+from rclpy.lifecycle import State, TransitionCallbackReturn
 from rosgraph_msgs.msg import Clock
 from std_msgs.msg import String
 
 from robo_edge import paths
 from robo_edge.exceptions import ConfigError, LockstepTimeout, RoboEdgeError
 from robo_edge.ros import qos
+from robo_edge.ros.lifecycle import CleanLifecycleNode
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.readiness import READY_QOS, READY_TOPIC
 from robo_edge.ros.run import install_stop_handlers
@@ -66,7 +67,7 @@ PARAMS = [
 ]
 
 
-class TwinNode(LifecycleNode):
+class TwinNode(CleanLifecycleNode):
     """Publishes the twin's sensors and clock and drives its base from `/cmd_vel`.
 
     Parameters: see PARAMS (world, seed, start, clock_mode, lockstep_timeout_s, duration_s,

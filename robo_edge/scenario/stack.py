@@ -6,6 +6,7 @@ import yaml
 
 from robo_edge import paths
 from robo_edge.scenario.spec import Scenario
+from robo_edge.twin.config import CameraConfig
 
 INGEST_NODES = ('camera_ingest', 'lidar_ingest', 'imu_ingest')
 NAVIGATION_NODES = ('mapper', 'planner', 'controller', 'safety_gate')
@@ -39,8 +40,8 @@ def required_ready(camera_on: bool, navigating: bool) -> list[str]:
 
 
 def renders_camera(scenario: Scenario) -> bool:
-    """Whether the twin renders the camera in this scenario (15 Hz unless overridden)."""
-    return int(scenario.twin_overrides.get('camera.rate_hz', 15)) > 0
+    """Whether the twin renders the camera in this scenario (on unless overridden)."""
+    return int(scenario.twin_overrides.get('camera.rate_hz', CameraConfig.rate_hz)) > 0
 
 
 def navigating(scenario: Scenario) -> bool:

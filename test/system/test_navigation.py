@@ -1,5 +1,6 @@
 """Navigation in the twin: every world and goal list, and an unreachable goal reported."""
 
+import dataclasses
 from pathlib import Path
 
 from robo_edge import paths
@@ -14,7 +15,7 @@ def test_every_world_and_goal_list_and_an_unreachable_goal(tmp_path: Path) -> No
     suite = [paths.share_file('sim', 'scenarios', f'nav_{world}{goal_list}.yaml')
              for world in WORLDS for goal_list in ('', '_b')]
     runs = [load_scenario(path) for path in suite]
-    rerun = type(runs[0])(**{**runs[0].__dict__, 'name': f'{runs[0].name}_rerun'})
+    rerun = dataclasses.replace(runs[0], name=f'{runs[0].name}_rerun')
     runs += [rerun, load_scenario(SCENARIOS / 'nav_unreachable.yaml')]
     results = {r['name']: r for r in run_scenarios(runs, RunOptions(tmp_path, jobs=2,
                                                                      record=False))}
