@@ -17,6 +17,8 @@ NODES = (
     'controller',
     'safety_gate',
     'perception',
+    'sensor_guard',
+    'mode_manager',
 )
 
 

@@ -4,10 +4,16 @@ For each tick t_k it needs `/cmd_vel_raw` stamped exactly t_k and the scan stamp
 latest_due(t_k, 10 Hz). A tick missing one waits, retried on every arrival, and a steady 10 ms
 timer releases it after `input_wait_s` (wall) with the newest inputs not later than t_k: a
 missing command is then simply not fresh, and the core's `command_timeout_s` (sim time) ramps
-the base to zero. So a dead controller yields decelerating commands, never a frozen clock.
+the base to zero. So a dead controller yields decelerating commands, never a frozen clock; and
+once the newest command is older than `command_timeout_s` the controller counts as lost and ticks
+stop waiting for it (until its commands come back), so a dead controller does not slow the run.
+A scan with every beam NaN (sensor_guard's "no information") satisfies the wait but carries the
+last informative scan, which keeps ageing. A speed limit that stops arriving (the mode manager
+is dead) becomes a stop after `speed_limit_timeout_s`.
 With `tick_source: timer` (a robot) a wall timer ticks and the newest inputs are used at once.
 """
 
+import math
 import time
 from collections import Counter, deque
 from typing import Any
@@ -81,6 +87,9 @@ PARAMS = [
     Param('width_margin', 0.05, 'Margin added to the radius for the envelope (m)', 0.0, 2.0),
     Param('length_margin', 0.1, 'Margin added to the braking distance (m)', 0.0, 5.0),
     Param('max_up_dt_s', 0.1, 'Longest interval credited for speeding up (s)', 0.001, 10.0),
+    Param('speed_limit_timeout_s', 1.0,
+          'Once a speed limit has arrived, its age (sim) beyond which the gate stops (0: never)',
+          0.0, 60.0),
     Param('laser_offset', [0.0, 0.0, 0.0], 'Laser mount in base_link [x, y, yaw]'),
     Param('keep_too_close', False, 'Count -inf returns (closer than range_min) as points'),
     Param('max_linear', 0.8, 'Base speed limit (m/s)', 0.0, 10.0),
@@ -144,9 +153,12 @@ class SafetyGateNode(TickDriven, Node):
         self._laser = laser_offset(v['laser_offset'])
         self.state = GateState()
         self.cap: float | None = None
+        self._cap_time_ns: int | None = None
+        self._informative: ScanPoints | None = None
+        self.uninformative_scans = 0
         self._commands, self._scans = StampedBuffer(32), StampedBuffer(8)
         self.reasons: Counter[str] = Counter()
-        self.ticks, self.late_ticks = 0, 0
+        self.ticks, self.late_ticks, self.lost_controller_ticks = 0, 0, 0
         self._last: GateResult | None = None
         self._latency_ms: deque[float] = deque(maxlen=400)
         self._publisher = self.create_publisher(TwistStamped, '/cmd_vel', qos.COMMAND)
@@ -171,15 +183,40 @@ class SafetyGateNode(TickDriven, Node):
         self._service()
 
     def _on_scan(self, msg: LaserScan) -> None:
-        layout = ScanLayout(msg.angle_min, msg.angle_increment, msg.range_min, msg.range_max)
-        x, y = scan_points(msg.ranges, layout, self._laser,
-                           keep_too_close=bool(self.values['keep_too_close']))
         stamp_ns = from_msg(msg.header.stamp)
-        self._scans.add(stamp_ns, ScanPoints(x, y, stamp_ns))
+        ranges = np.asarray(msg.ranges, dtype=np.float32)
+        if ranges.size and np.all(np.isnan(ranges)):
+            # No information: the slot is answered, with the last informative scan (or none).
+            self.uninformative_scans += 1
+            self._scans.add(stamp_ns, self._informative)
+            self._service()
+            return
+        layout = ScanLayout(msg.angle_min, msg.angle_increment, msg.range_min, msg.range_max)
+        x, y = scan_points(ranges, layout, self._laser,
+                           keep_too_close=bool(self.values['keep_too_close']))
+        self._informative = ScanPoints(x, y, stamp_ns)
+        self._scans.add(stamp_ns, self._informative)
         self._service()
 
     def _on_cap(self, msg: Float64) -> None:
         self.cap = speed_cap(float(msg.data))
+        self._cap_time_ns = self.get_clock().now().nanoseconds
+
+    def current_cap(self, now_ns: int) -> float | None:
+        """Return the cap now: NaN (stop) once a cap writer has gone silent too long."""
+        timeout_s = float(self.values['speed_limit_timeout_s'])
+        if self._cap_time_ns is None or timeout_s <= 0:
+            return self.cap
+        if now_ns - self._cap_time_ns > timeout_s * 1e9:
+            return math.nan
+        return self.cap
+
+    def _controller_lost(self, tick_ns: int) -> bool:
+        """Return True when the newest command is older than the command timeout."""
+        newest = self._commands.latest_not_after(tick_ns)
+        if newest is None:
+            return self.ticks > 0
+        return tick_ns - newest[0] > self.config.command_timeout_s * 1e9
 
     # -- ticks ------------------------------------------------------------------------------
     def _start_over(self, tick_ns: int) -> None:
@@ -204,13 +241,19 @@ class SafetyGateNode(TickDriven, Node):
 
     def _exact_inputs(self, tick_ns: int) -> GateInputs | None:
         command = self._commands.at(tick_ns)
-        if command is None:
+        lost = command is None and self._controller_lost(tick_ns)
+        if command is None and not lost:
             return None
         scan_due = latest_due(tick_ns, float(self.values['scan_rate_hz']))
-        scan = self._scans.at(scan_due)
-        if scan_due is not None and scan is None:
+        if scan_due is not None and scan_due not in self._scans.items:
             return None
-        return GateInputs(tick_ns, command, tick_ns, self.cap, scan)
+        scan = self._scans.at(scan_due)
+        if lost:
+            self.lost_controller_ticks += 1
+            newest = self._commands.latest_not_after(tick_ns)
+            return GateInputs(tick_ns, newest[1] if newest else None,
+                              newest[0] if newest else None, self.current_cap(tick_ns), scan)
+        return GateInputs(tick_ns, command, tick_ns, self.current_cap(tick_ns), scan)
 
     def _newest_inputs(self, tick_ns: int) -> GateInputs:
         command = self._commands.latest_not_after(tick_ns)
@@ -222,7 +265,7 @@ class SafetyGateNode(TickDriven, Node):
                 f'(command {"held" if self._commands.at(tick_ns) else "missing"}): '
                 'answered with the newest inputs', throttle_duration_sec=1.0)
         return GateInputs(tick_ns, command[1] if command else None,
-                          command[0] if command else None, self.cap,
+                          command[0] if command else None, self.current_cap(tick_ns),
                           scan[1] if scan else None)
 
     def _answer(self, pending: PendingTick, inputs: GateInputs) -> None:
@@ -247,6 +290,8 @@ class SafetyGateNode(TickDriven, Node):
         latency = np.asarray(self._latency_ms) if self._latency_ms else np.zeros(1)
         values = {
             'ticks': str(self.ticks), 'late_ticks': str(self.late_ticks),
+            'lost_controller_ticks': str(self.lost_controller_ticks),
+            'uninformative_scans': str(self.uninformative_scans),
             'last_linear': f'{last.velocity.linear:.3f}' if last else '0.000',
             'last_angular': f'{last.velocity.angular:.3f}' if last else '0.000',
             'last_reasons': ','.join(reasons),

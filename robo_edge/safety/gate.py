@@ -5,7 +5,8 @@ latest scan as points in base_link with its stamp) and `now` in integer nanoseco
 
 1. No command, or one older than `command_timeout_s`: the target is zero (ramp at `decel`).
 2. The command is saturated to the base limits and scaled, keeping its curvature, under the
-   cap; the yaw-rate cap is proportional: cap / max_linear * max_angular.
+   cap; the yaw-rate cap is proportional: cap / max_linear * max_angular. A NaN cap asks for a
+   stop (SAFE_STOP, or a mode manager gone silent): the target is zero, reached at `decel`.
 3. A scan older than `scan_timeout_s` is no obstacle information: crawl (`crawl_speed`) or stop
    (`stop_without_scan`).
 4. Braking envelope: the round footprint inflated by `width_margin` (a strip of the robot's
@@ -17,7 +18,7 @@ latest scan as points in base_link with its stamp) and `now` in integer nanoseco
    distance travelled since the scan stamp.
 5. The output follows the target at the base's acceleration (slowing at `decel`, speeding up
    over at most `max_up_dt_s` per tick), keeps both wheels within limits, and is clamped to the
-   cap; a cap that drops, and a hard stop, apply at once: they are the only steps larger
+   cap; a (finite) cap that drops, and a hard stop, apply at once: they are the only steps larger
    than the acceleration limits allow, and both only reduce speed.
 """
 
@@ -42,6 +43,7 @@ class GateReason(Enum):
     NO_SCAN_STOP = 'no_scan_stop'
     OBSTACLE_SLOW = 'obstacle_slow'
     HARD_STOP = 'hard_stop'
+    STOP_REQUESTED = 'stop_requested'  # the cap says stop (SAFE_STOP): ramp to zero, hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,11 +262,19 @@ def clamp_to_cap(velocity: Velocity, cap: float, config: GateConfig,
     return clamped
 
 
+def stop_requested(speed_cap: float | None) -> bool:
+    """Return True for the cap that means stop (NaN: SAFE_STOP, or a cap gone silent)."""
+    return speed_cap is not None and math.isnan(speed_cap)
+
+
 def tick(state: GateState, inputs: GateInputs, config: GateConfig) -> GateResult:
     """Return the command to send now and the next state."""
     reasons: list[GateReason] = []
     previous = state.output
     cap = linear_cap(inputs.speed_cap, config.limits)
+    stopping = stop_requested(inputs.speed_cap)
+    if stopping:
+        reasons.append(GateReason.STOP_REQUESTED)
     scan_fresh = inputs.scan is not None and is_fresh(inputs.scan.stamp_ns, inputs.now_ns,
                                                       config.scan_timeout_s)
     gaps = scan_gaps(inputs, previous, config) if scan_fresh else (math.inf, math.inf)
@@ -272,5 +282,8 @@ def tick(state: GateState, inputs: GateInputs, config: GateConfig) -> GateResult
                           reasons)
     target = obstacle_target(target, gaps, config, reasons)
     output = ramp(previous, target, elapsed_s(state, inputs.now_ns, config), config)
-    output = clamp_to_cap(hard_stop(output, gaps, reasons), cap, config, reasons)
+    # A stop request ramps down at `decel` (the target is zero); any other cap clamps at once.
+    output = hard_stop(output, gaps, reasons)
+    if not stopping:
+        output = clamp_to_cap(output, cap, config, reasons)
     return GateResult(output, tuple(reasons), GateState(output, inputs.now_ns), *gaps)

@@ -10,10 +10,13 @@ from robo_edge.twin.config import CameraConfig
 
 INGEST_NODES = ('camera_ingest', 'lidar_ingest', 'imu_ingest')
 NAVIGATION_NODES = ('mapper', 'planner', 'controller', 'safety_gate')
-# Until sensor_guard selects obstacle sources, the validated LiDAR is the safety scan.
-SAFETY_SCAN = {'/safety/scan': '/sensors/scan'}
+# The circuit breakers: sensor_guard publishes /safety/scan, mode_manager the speed cap.
+BREAKER_NODES = ('sensor_guard', 'mode_manager')
 INGESTED = ('/scan', '/imu/data')
-ODOM_READERS_IN_NAVIGATION = 3  # mapper, planner, controller
+ODOM_READERS_IN_NAVIGATION = 4  # mapper, planner, controller, sensor_guard
+GUARD_INPUT_WAIT_S = 0.75  # well under the navigation nodes' wait for /safety/scan
+BREAKER_EVENTS = 'breaker_events.jsonl'
+MODE_EVENTS = 'mode_events.jsonl'
 NAV_INPUT_WAIT_S = 1.5
 GATE_INPUT_WAIT_S = 2.5
 NAV_LOCKSTEP_TIMEOUT_S = 3.5  # above the gate's wait, so a dead controller is not a failed run
@@ -36,7 +39,7 @@ def required_subscribers(camera_on: bool, recorded: bool, navigating: bool) -> l
 def required_ready(camera_on: bool, navigating: bool) -> list[str]:
     """Return the nodes whose inputs must have matched their writers before t = 0."""
     ingest = [n for n in INGEST_NODES if camera_on or n != 'camera_ingest']
-    return ingest + (list(NAVIGATION_NODES) if navigating else [])
+    return ingest + ([*NAVIGATION_NODES, *BREAKER_NODES] if navigating else [])
 
 
 def renders_camera(scenario: Scenario) -> bool:
@@ -94,6 +97,18 @@ def _driver_parameters(scenario: Scenario, planner_report: Path) -> dict[str, di
     }
 
 
+def _breaker_parameters(scenario: Scenario, run_dir: Path) -> dict[str, dict]:
+    """Parameters of sensor_guard and mode_manager: the sources this run has, event files."""
+    sources = ['lidar', 'imu', 'odometry', 'controller']
+    if renders_camera(scenario):
+        sources += ['camera', 'perception']
+    return {
+        'sensor_guard': {'use_sim_time': True, 'input_wait_s': GUARD_INPUT_WAIT_S,
+                         'sources': sources, 'events_path': str(run_dir / BREAKER_EVENTS)},
+        'mode_manager': {'use_sim_time': True, 'events_path': str(run_dir / MODE_EVENTS)},
+    }
+
+
 def node_parameters(
     scenario: Scenario, world: Path, result_path: Path, mcap_path: Path | None,
     planner_report: Path,
@@ -123,6 +138,8 @@ def node_parameters(
         },
     }
     params.update(_driver_parameters(scenario, planner_report))
+    if navigating(scenario):
+        params.update(_breaker_parameters(scenario, result_path.parent))
     for name in INGEST_NODES:
         params[name] = {'use_sim_time': True}
     if camera:
@@ -147,7 +164,9 @@ def bringup_document(scenario: Scenario, params_file: Path, record: bool) -> dic
         nodes.append(_node('perception', [perception_config, str(params_file)]))
     if navigating(scenario):
         navigation_config = str(paths.share_file('config', 'navigation.yaml'))
-        nodes += [_node(name, [navigation_config, str(params_file)], remap=SAFETY_SCAN)
+        breakers_config = str(paths.share_file('config', 'breakers.yaml'))
+        nodes += [_node(name, [breakers_config, str(params_file)]) for name in BREAKER_NODES]
+        nodes += [_node(name, [navigation_config, str(params_file)])
                   for name in NAVIGATION_NODES]
     else:
         nodes.append(_node('drive_script', [str(params_file)]))

@@ -175,7 +175,11 @@ def test_navigation_bringup_replaces_the_script(tmp_path: Path) -> None:
     assert 'drive_script' not in params
     planner = params['planner']['ros__parameters']
     assert planner['goals'] == [3.0, 4.0, 0.0] and planner['initial_pose'] == [1.0, 2.0, 0.5]
-    assert required_subscribers(False, False, True) == ['/scan:1', '/imu/data:1', '/odom:3']
+    assert required_subscribers(False, False, True) == ['/scan:1', '/imu/data:1', '/odom:4']
+    guard = params['sensor_guard']['ros__parameters']
+    assert guard['sources'] == ['lidar', 'imu', 'odometry', 'controller']  # no camera here
+    assert guard['events_path'].endswith('breaker_events.jsonl')
+    assert 'mode_manager' in params
     assert required_subscribers(True, True, False)[-2:] == ['/odom:1', '/twin/ground_truth:1']
 
 

@@ -1,0 +1,329 @@
+"""sensor_guard: a circuit breaker per source, the cross-checks, and `/safety/scan`.
+
+Every arrival of a watched stream is recorded by its breaker (arrival time: the node's clock,
+never earlier than the stamp). At each tick the breakers are updated; at each LiDAR slot
+(latest_due(t_k, scan_rate_hz) == t_k) the guard publishes one `/safety/scan` stamped t_k from
+the live source of the fallback chain (robo_edge/breakers/safety_scan.py). In lockstep a slot
+whose LiDAR is trusted waits, bounded in wall time, for the LiDAR scan stamped t_k, so the relay
+is exact and runs repeat; with the LiDAR not CLOSED nothing waits for it.
+"""
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import TwistStamped
+from nav_msgs.msg import Odometry
+from rclpy.clock import Clock, ClockType
+from rclpy.node import Node
+from sensor_msgs.msg import Image, Imu, LaserScan
+from std_msgs.msg import String
+from std_srvs.srv import Trigger
+
+from robo_edge.breakers.breaker import default_config
+from robo_edge.breakers.cross_check import ScanCheckConfig, YawCheckConfig
+from robo_edge.breakers.events import EventLog, breaker_events, selection_event
+from robo_edge.breakers.faults import BreakerState, Source
+from robo_edge.breakers.guard import BreakerGuard, sensor_guard_sections
+from robo_edge.breakers.model_health import ModelHealthConfig
+from robo_edge.breakers.params import describe, to_params
+from robo_edge.breakers.safety_scan import BeamLayout, SafetyScan, no_information, rebin_virtual
+from robo_edge.exceptions import ConfigError
+from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due
+from robo_edge.ros import guard_inputs as gi
+from robo_edge.ros import qos
+from robo_edge.ros.breaker_messages import breakers_array
+from robo_edge.ros.nav_messages import pose_from_list
+from robo_edge.ros.params import Param, declare
+from robo_edge.ros.readiness import ReadinessReporter
+from robo_edge.ros.run import spin_node
+from robo_edge.ros.stamps import from_msg, to_msg
+from robo_edge.ros.ticks import TickDriven
+from robo_edge.twin.kinematics import Pose2D
+
+NODE_NAME = 'sensor_guard'
+SERVICE_PERIOD_S = 0.01
+VIRTUAL_MOUNT = Pose2D(0.0, 0.0, 0.0)  # the virtual scan is in base_link
+
+NODE_PARAMS = [
+    Param('tick_source', 'clock', 'clock: answer each /clock tick; timer: own wall timer'),
+    Param('rate_hz', 20.0, 'Tick rate with tick_source timer', 1.0, 200.0),
+    Param('scan_rate_hz', 10.0, 'LiDAR rate: /safety/scan goes out on its schedule', 0.1, 100.0),
+    Param('input_wait_s', 0.75, 'Wall time a slot waits for a trusted LiDAR scan (lockstep)',
+          0.0, 10.0),
+    Param('sources', [s.value for s in Source], 'Breakers run and reported (others ignored)'),
+    Param('max_nan_fraction', 0.5, 'A scan with more NaN beams than this is invalid', 0.0, 1.0),
+    Param('max_virtual_age_s', 0.3, 'Oldest virtual scan used as the fallback (sim s)',
+          0.0, 10.0),
+    Param('laser_offset', [0.0, 0.0, 0.0], 'Laser mount in base_link [x, y, yaw]'),
+    Param('lidar_topic', '/sensors/scan', 'Validated LiDAR scans'),
+    Param('virtual_topic', '/perception/scan', 'Perception virtual scans (base_link)'),
+    Param('events_path', '', 'JSON-lines file of breaker and source changes; empty: none'),
+    Param('diagnostics_period_s', 1.0, 'Period of /diagnostics (steady clock)', 0.05, 60.0),
+]
+
+
+def breaker_params() -> list[Param]:
+    """Return a Param per breaker, model, cross-check setting (defaults from the cores)."""
+    sections: list[tuple[str, Any]] = [(s.value, default_config(s)) for s in Source]
+    sections += [('model', ModelHealthConfig()), ('scan_check', ScanCheckConfig()),
+                 ('yaw_check', YawCheckConfig())]
+    params = []
+    for prefix, config in sections:
+        docs = describe(type(config))
+        for key, value in to_params(config, prefix).items():
+            doc, low, high = docs[key.split('.', 1)[1]]
+            bounded = isinstance(value, int | float) and not isinstance(value, bool)
+            params.append(Param(key, float(value) if isinstance(value, float) else value, doc,
+                                low if bounded and math.isfinite(low) else None,
+                                high if bounded and math.isfinite(high) else None))
+    return params
+
+
+class SensorGuardNode(TickDriven, Node):
+    """Breakers on every source, the fallback chain, and the obstacle scan the graph uses.
+
+    Parameters: NODE_PARAMS and, per source (lidar, camera, imu, odometry, perception,
+    controller), `<source>.<BreakerConfig field>`; `model.*`, `scan_check.*`, `yaw_check.*`
+    (config/breakers.yaml documents each).
+    Subscriptions: /clock, lidar_topic and virtual_topic (LaserScan), /sensors/camera/image
+    (Image), /sensors/imu (Imu), /odom (Odometry), /cmd_vel_raw (TwistStamped).
+    Publishers: /safety/scan (LaserScan, frame laser), /robo_edge/obstacle_source (String,
+    latched), /robo_edge/breakers (DiagnosticArray, each tick), /diagnostics (the same array).
+    Services: ~/reset (std_srvs/Trigger): clears latched breakers.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        v = self.values = declare(self, NODE_PARAMS)
+        breaker_values = declare(self, breaker_params())
+        self.sources = self._sources(v['sources'])
+        self.guard = BreakerGuard(sensor_guard_sections(breaker_values), 0)
+        self._started = False
+        self._laser = pose_from_list(v['laser_offset'], 'laser_offset')
+        self.layout = BeamLayout()
+        self._lidar = StampedBuffer(16)
+        self._virtual = StampedBuffer(16)
+        self._previous: dict[Source, BreakerState] = {}
+        self._last_relayed_ns: int | None = None
+        self.events = EventLog(Path(v['events_path']) if v['events_path'] else None)
+        self.counts = {'slots': 0, 'late_slots': 0, 'relayed': 0, 'fallback': 0, 'none': 0}
+        self._exact = str(v['tick_source']) == 'clock'
+        self._make_publishers()
+        self.readiness = ReadinessReporter(self, self._make_subscriptions())
+        self.create_service(Trigger, '~/reset', self._on_reset)
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(SERVICE_PERIOD_S, self._service, clock=steady)
+        self.create_timer(float(v['diagnostics_period_s']), self._publish_diagnostics,
+                          clock=steady)
+        self.create_tick_source(self._exact, float(v['rate_hz']))
+
+    @staticmethod
+    def _sources(names: list[str]) -> set[Source]:
+        try:
+            return {Source(name) for name in names}
+        except ValueError as e:
+            raise ConfigError(f'{NODE_NAME} parameters', 'sources',
+                              f'names among {[s.value for s in Source]}', names) from e
+
+    def _make_publishers(self) -> None:
+        self._scan_pub = self.create_publisher(LaserScan, '/safety/scan', qos.SENSOR)
+        self._source_pub = self.create_publisher(String, '/robo_edge/obstacle_source',
+                                                 qos.LATCHED)
+        self._breakers_pub = self.create_publisher(DiagnosticArray, '/robo_edge/breakers',
+                                                   qos.DIAGNOSTICS)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, '/diagnostics',
+                                                      qos.DIAGNOSTICS)
+
+    def _make_subscriptions(self) -> list:
+        v = self.values
+        required = [self.create_subscription(LaserScan, v['lidar_topic'], self._on_lidar,
+                                             qos.SENSOR),
+                    self.create_subscription(Odometry, '/odom', self._on_odom,
+                                             qos.SENSOR_BURST)]
+        self.create_subscription(LaserScan, v['virtual_topic'], self._on_virtual, qos.SENSOR)
+        self.create_subscription(Image, '/sensors/camera/image', self._on_image, qos.SENSOR)
+        self.create_subscription(Imu, '/sensors/imu', self._on_imu, qos.SENSOR_BURST)
+        self.create_subscription(TwistStamped, '/cmd_vel_raw', self._on_command, qos.COMMAND)
+        return required
+
+    # -- arrivals ---------------------------------------------------------------------------
+    def _arrival(self, stamp_ns: int) -> int:
+        return max(stamp_ns, self.get_clock().now().nanoseconds)
+
+    def _record(self, source: Source, stamp_ns: int, payload: bytes, valid: bool) -> None:
+        self.guard.on_message(source, self._arrival(stamp_ns), stamp_ns, payload, valid)
+
+    def _on_lidar(self, msg: LaserScan) -> None:
+        stamp, ranges = from_msg(msg.header.stamp), gi.scan_ranges(msg)
+        valid = gi.scan_valid(ranges, float(self.values['max_nan_fraction']))
+        self._record(Source.LIDAR, stamp, gi.digest(ranges.tobytes()), valid)
+        if valid:
+            self.layout = gi.layout_of(msg, ranges.size)
+        self._lidar.add(stamp, (msg, ranges))
+        self._service()
+
+    def _on_virtual(self, msg: LaserScan) -> None:
+        stamp, ranges = from_msg(msg.header.stamp), gi.scan_ranges(msg)
+        valid = bool(np.any(~np.isnan(ranges)))
+        self._record(Source.PERCEPTION, stamp, gi.digest(ranges.tobytes()), valid)
+        self._virtual.add(stamp, gi.beam_scan(msg, ranges, VIRTUAL_MOUNT))
+
+    def _on_image(self, msg: Image) -> None:
+        self._record(Source.CAMERA, from_msg(msg.header.stamp), gi.digest(bytes(msg.data)),
+                     gi.image_valid(msg))
+
+    def _on_imu(self, msg: Imu) -> None:
+        stamp = from_msg(msg.header.stamp)
+        payload, valid, yaw_rate = gi.imu_payload(msg)
+        self._record(Source.IMU, stamp, payload, valid)
+        if valid:
+            self.guard.on_yaw_rate(Source.IMU, stamp, yaw_rate)
+
+    def _on_odom(self, msg: Odometry) -> None:
+        stamp = from_msg(msg.header.stamp)
+        payload, valid, yaw_rate = gi.odom_payload(msg)
+        self._record(Source.ODOMETRY, stamp, payload, valid)
+        if valid:
+            self.guard.on_yaw_rate(Source.ODOMETRY, stamp, yaw_rate)
+
+    def _on_command(self, msg: TwistStamped) -> None:
+        self._record(Source.CONTROLLER, from_msg(msg.header.stamp), b'', gi.command_valid(msg))
+
+    def _on_reset(self, _request: Trigger.Request, response: Trigger.Response
+                  ) -> Trigger.Response:
+        now = self.get_clock().now().nanoseconds
+        for source in Source:
+            self.guard.reset(source, now)
+        response.success, response.message = True, 'breakers reset (latches cleared)'
+        return response
+
+    # -- ticks ------------------------------------------------------------------------------
+    def _start_over(self, tick_ns: int) -> None:
+        for buffer in (self._lidar, self._virtual):
+            buffer.items = {s: item for s, item in buffer.items.items() if s <= tick_ns}
+
+    def _service(self) -> None:
+        """Answer pending ticks in order; a LiDAR slot waits (bounded) for a trusted scan."""
+        now = time.monotonic()
+        while self._ticks.pending:
+            head = self._ticks.pending[0]
+            if not self._inputs_held(head) and not head.overdue(
+                    now, float(self.values['input_wait_s'])):
+                return
+            self._ticks.pending.pop(0)
+            self._answer(head)
+
+    def _slot(self, tick_ns: int) -> bool:
+        return latest_due(tick_ns, float(self.values['scan_rate_hz'])) == tick_ns
+
+    def _inputs_held(self, pending: PendingTick) -> bool:
+        if not self._exact or not self._slot(pending.tick_ns):
+            return True
+        if self.guard.breakers[Source.LIDAR].state is not BreakerState.CLOSED:
+            return True
+        return self._lidar.at(pending.tick_ns) is not None
+
+    def _answer(self, pending: PendingTick) -> None:
+        tick_ns = pending.tick_ns
+        if not self._started:
+            self.guard = BreakerGuard(self.guard.config, tick_ns)  # grace from the first tick
+            self._started = True
+        lidar = self._lidar_for(tick_ns)
+        slot = self._slot(tick_ns) if self._exact else self._new_data(lidar)
+        if slot and lidar is not None:
+            self._cross_check(tick_ns, lidar)
+        output = self.guard.update(tick_ns)
+        statuses = {s: st for s, st in output.statuses.items() if s in self.sources}
+        self.events.write(breaker_events(self._previous, statuses, tick_ns)
+                          + selection_event(output.selection, tick_ns))
+        self._previous = {s: st.state for s, st in statuses.items()}
+        if output.selection.changed or self.counts['slots'] == 0:
+            self._source_pub.publish(String(data=output.selection.name))
+        if slot:
+            self._publish_scan(tick_ns, self._safety_scan(tick_ns, output.selection.source,
+                                                          lidar), lidar)
+        self._breakers_pub.publish(breakers_array(statuses, output.selection, self._extra(),
+                                                  tick_ns))
+
+    def _new_data(self, lidar: tuple[LaserScan, np.ndarray] | None) -> bool:
+        """On a robot (timer ticks): publish once per new LiDAR scan, or each tick without."""
+        stamp = from_msg(lidar[0].header.stamp) if lidar is not None else None
+        if stamp is not None and stamp == self._last_relayed_ns:
+            return False
+        self._last_relayed_ns = stamp
+        return True
+
+    def _lidar_for(self, tick_ns: int) -> tuple[LaserScan, np.ndarray] | None:
+        if self._exact:
+            return self._lidar.at(tick_ns) if self._slot(tick_ns) else None
+        newest = self._lidar.latest_not_after(tick_ns)
+        return newest[1] if newest else None
+
+    def _cross_check(self, tick_ns: int, lidar: tuple[LaserScan, np.ndarray]) -> None:
+        newest = self._virtual.latest_not_after(tick_ns)
+        if newest is None or tick_ns - newest[0] > self.values['max_virtual_age_s'] * 1e9:
+            return
+        if Source.PERCEPTION in self.sources:
+            self.guard.on_scans(tick_ns, gi.beam_scan(lidar[0], lidar[1], self._laser),
+                                newest[1])
+
+    def _safety_scan(self, tick_ns: int, source: Source | None,
+                     lidar: tuple[LaserScan, np.ndarray] | None) -> SafetyScan:
+        self.counts['slots'] += 1
+        if source is Source.LIDAR and lidar is not None:
+            self.counts['relayed'] += 1
+            return SafetyScan(lidar[1], 'lidar')
+        if source is Source.LIDAR:
+            self.counts['late_slots'] += 1
+        if source is Source.PERCEPTION:
+            newest = self._virtual.latest_not_after(tick_ns)
+            if newest and tick_ns - newest[0] <= self.values['max_virtual_age_s'] * 1e9:
+                self.counts['fallback'] += 1
+                return rebin_virtual(newest[1], self.layout, self._laser)
+        self.counts['none'] += 1
+        return no_information(self.layout)
+
+    def _publish_scan(self, tick_ns: int, scan: SafetyScan,
+                      lidar: tuple[LaserScan, np.ndarray] | None) -> None:
+        if scan.origin == 'lidar' and lidar is not None:
+            msg = lidar[0]
+        else:
+            layout = self.layout
+            msg = LaserScan(angle_min=layout.angle_min, angle_increment=layout.angle_increment,
+                            angle_max=layout.angle_min + layout.angle_increment
+                            * (layout.beams - 1),
+                            range_min=layout.range_min, range_max=layout.range_max,
+                            ranges=scan.ranges.tolist())
+            msg.header.frame_id = 'laser'
+            msg.header.stamp = to_msg(tick_ns)
+        self._scan_pub.publish(msg)
+
+    # -- diagnostics ------------------------------------------------------------------------
+    def _extra(self) -> dict[str, str]:
+        return {key: str(value) for key, value in self.counts.items()}
+
+    def _publish_diagnostics(self) -> None:
+        if not self._started:
+            return
+        now = self.get_clock().now().nanoseconds
+        statuses = {s: self.guard.breakers[s].status() for s in self.sources}
+        self._diagnostics_pub.publish(breakers_array(statuses, self.guard.chain.selection,
+                                                     self._extra(), now))
+
+    def destroy_node(self) -> None:
+        """Close the event log."""
+        self.events.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run sensor_guard until stopped."""
+    return spin_node(SensorGuardNode, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
