@@ -19,6 +19,7 @@ from std_srvs.srv import Trigger
 
 from robo_edge.breakers.events import EventLog, mode_event
 from robo_edge.breakers.fallback import Selection
+from robo_edge.breakers.faults import BreakerState
 from robo_edge.breakers.guard import mode_config
 from robo_edge.breakers.mode import Mode, ModeConfig, ModeManager, ModeOutput, speed_limit_value
 from robo_edge.breakers.params import describe, to_params
@@ -79,6 +80,7 @@ class ModeManagerNode(Node):
         self.manager = ModeManager(config, self._now())
         self.events = EventLog(Path(v['events_path']) if v['events_path'] else None)
         self._last_array_ns: int | None = None
+        self._warned_unwatched = False
         self.updates = 0
         self._mode_pub = self.create_publisher(String, '/robo_edge/mode', qos.LATCHED)
         self._cap_pub = self.create_publisher(Float64, '/robo_edge/speed_limit', qos.LATCHED)
@@ -98,7 +100,21 @@ class ModeManagerNode(Node):
         stamp = from_msg(msg.header.stamp)
         self._last_array_ns = max(stamp, self._last_array_ns or 0)
         selection = read_selection(msg) or NO_SOURCE
-        self._update(stamp, read_states(msg), selection)
+        states = read_states(msg)
+        if selection is not NO_SOURCE:
+            # A source the guard does not watch (sensor_guard `sources`) has no evidence
+            # against it; a guard that says nothing at all is handled by the silence check.
+            states = {**self._unwatched(states), **states}
+        self._update(stamp, states, selection)
+
+    def _unwatched(self, states: dict) -> dict:
+        config = self.manager.config
+        missing = [s for s in (*config.required, *config.degrading) if s not in states]
+        if missing and not self._warned_unwatched:
+            self._warned_unwatched = True
+            self.get_logger().warning(
+                f'sensor_guard does not watch {[s.value for s in missing]}: not considered')
+        return dict.fromkeys(missing, BreakerState.CLOSED)
 
     def _on_timer(self) -> None:
         now = self._now()

@@ -110,7 +110,8 @@ class SensorGuardNode(TickDriven, Node):
         self._previous: dict[Source, BreakerState] = {}
         self._last_relayed_ns: int | None = None
         self.events = EventLog(Path(v['events_path']) if v['events_path'] else None)
-        self.counts = {'slots': 0, 'late_slots': 0, 'relayed': 0, 'fallback': 0, 'none': 0}
+        self.counts = dict.fromkeys(
+            ('slots', 'late_slots', 'relayed', 'fallback_slots', 'none_slots'), 0)
         self._exact = str(v['tick_source']) == 'clock'
         self._make_publishers()
         self.readiness = ReadinessReporter(self, self._make_subscriptions())
@@ -282,9 +283,9 @@ class SensorGuardNode(TickDriven, Node):
         if source is Source.PERCEPTION:
             newest = self._virtual.latest_not_after(tick_ns)
             if newest and tick_ns - newest[0] <= self.values['max_virtual_age_s'] * 1e9:
-                self.counts['fallback'] += 1
+                self.counts['fallback_slots'] += 1
                 return rebin_virtual(newest[1], self.layout, self._laser)
-        self.counts['none'] += 1
+        self.counts['none_slots'] += 1
         return no_information(self.layout)
 
     def _publish_scan(self, tick_ns: int, scan: SafetyScan,

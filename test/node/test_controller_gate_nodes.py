@@ -317,7 +317,46 @@ def test_gate_without_controller_still_answers_and_ramps_to_zero(gate_probe) -> 
     speeds = [v.linear for v, _ in answers]
     assert all(b <= a + 1e-12 for a, b in zip(speeds, speeds[1:], strict=False))
     assert speeds[-1] == 0.0
-    assert gate.late_ticks == 14 and gate.reasons['command_timeout'] >= 1
+    # It waits (bounded) while the command could still come, then counts the controller lost
+    # and stops waiting: 250 ms of command timeout at 20 Hz is 5 late ticks, the rest prompt.
+    assert gate.late_ticks == 5 and gate.lost_controller_ticks == 9
+    assert gate.reasons['command_timeout'] >= 1
+    drive_gate(probe, range(22, 24), 0.3)  # the controller is back: waited for again
+    assert gate.lost_controller_ticks == 9
+
+
+def test_gate_stops_when_the_speed_limit_falls_silent(context) -> None:
+    gate = SafetyGateNode(context=context, parameter_overrides=overrides(
+        use_sim_time=True, speed_limit_timeout_s=0.3))
+    probe = Probe(context, [gate])
+    try:
+        probe.connect({probe.clock_pub: 2, probe.scan: 1, probe.raw: 1, probe.cap: 1})
+        for k in range(0, 8):  # a live mode manager: no cap, refreshed every tick
+            probe.cap.publish(Float64(data=0.0))
+            assert probe.spin_until(lambda: gate.cap is None)
+            drive_gate(probe, range(k, k + 1), 0.4)
+        answers = drive_gate(probe, range(8, 30), 0.4)  # the mode manager died at 0.35 s
+        speeds = [v.linear for v, _ in answers]
+        assert speeds[0] == pytest.approx(0.4)
+        assert all(b <= a + 1e-12 for a, b in zip(speeds, speeds[1:], strict=False))
+        assert speeds[-1] == 0.0 and gate.reasons['stop_requested'] >= 10
+    finally:
+        probe.close()
+
+
+def test_gate_keeps_the_last_informative_scan_over_a_nan_one(gate_probe) -> None:
+    gate, probe = gate_probe
+    drive_gate(probe, range(0, 4), 0.5, obstacle_m=0.3)  # a point just ahead: stopped
+    for k in range(4, 8):
+        t = k * TICK_NS
+        blind = scan_msg(t)
+        blind.ranges = [math.nan] * BEAMS  # sensor_guard: no information at this slot
+        if t % (100 * MS) == 0:
+            probe.scan.publish(blind)
+        probe.raw.publish(twist(t, 0.5))
+        answer = probe.tick(t, 'out', [(probe.scan, blind)] if t % (100 * MS) == 0 else [])
+        assert answer is not None and answer[0].linear == 0.0  # the old point still holds
+    assert gate.uninformative_scans >= 1 and gate.late_ticks == 0
 
 
 # -- the controller's Navigator, without a graph ------------------------------------------------

@@ -157,6 +157,22 @@ def test_a_dropping_cap_applies_at_once() -> None:
     assert results[0].velocity.linear == pytest.approx(0.2)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.floats(0.05, 0.8), st.floats(-2.0, 2.0), st.integers(1, 30))
+def test_a_stop_request_ramps_to_zero_at_decel_and_holds(
+    linear: float, angular: float, ticks: int,
+) -> None:
+    cruising, _ = drive(Velocity(linear, angular), 40)
+    _, results = drive(Velocity(linear, angular), ticks + 40, cruising,
+                       start_ns=40 * TICK_NS, cap=math.nan)
+    speeds = [cruising.output.linear] + [r.velocity.linear for r in results]
+    for a, b in zip(speeds, speeds[1:], strict=False):
+        assert 0.0 <= b <= a + EPS  # never speeds up
+        assert a - b <= CONFIG.decel * DT + EPS  # never faster than decel: a ramp, not a jump
+    assert results[-1].velocity == Velocity()  # stopped and held
+    assert all(GateReason.STOP_REQUESTED in r.reasons for r in results)
+
+
 def test_obstacle_behind_does_not_stop_forward_motion() -> None:
     behind = (np.array([-0.3, -0.26]), np.array([0.0, 0.1]))
     state, results = drive(Velocity(0.5, 0.0), 30, points=behind)

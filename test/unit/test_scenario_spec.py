@@ -177,7 +177,13 @@ def test_navigation_bringup_replaces_the_script(tmp_path: Path) -> None:
     assert planner['goals'] == [3.0, 4.0, 0.0] and planner['initial_pose'] == [1.0, 2.0, 0.5]
     assert required_subscribers(False, False, True) == ['/scan:1', '/imu/data:1', '/odom:4']
     guard = params['sensor_guard']['ros__parameters']
-    assert guard['sources'] == ['lidar', 'imu', 'odometry', 'controller']  # no camera here
+    # The camera renders by default, so the camera and perception breakers run too.
+    assert guard['sources'] == ['lidar', 'imu', 'odometry', 'controller', 'camera', 'perception']
+    blind = parse_scenario({**MINIMAL, 'goals': [[3, 4, 0]], 'twin': {'camera.rate_hz': 0}},
+                           'mem')
+    blind_params = node_parameters(blind, tmp_path / 'w.yaml', tmp_path / 'r.json', None,
+                                   tmp_path / 'p.json')
+    assert 'perception' not in blind_params['sensor_guard']['ros__parameters']['sources']
     assert guard['events_path'].endswith('breaker_events.jsonl')
     assert 'mode_manager' in params
     assert required_subscribers(True, True, False)[-2:] == ['/odom:1', '/twin/ground_truth:1']
