@@ -1,4 +1,4 @@
-"""Fault specs: every type parses, bad ones name the file, key and expectation, params round-trip."""
+"""Fault specs: all types parse; bad ones name file, key and expectation; params round-trip."""
 
 import math
 from pathlib import Path
