@@ -145,16 +145,23 @@ def _lie(fields: Fields, target: str) -> dict[str, object]:
     mode = fields.string('mode')
     if mode not in LIE_MODES:
         raise fields.fail('mode', f'one of {list(LIE_MODES)}', mode)
-    value = fields.raw('value')
+    raw = fields.raw('value')
+    value = _float(raw)
     infinite_ok = target == 'lidar' and mode == 'constant'
-    if (
-        isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value)
-        or (math.isinf(value) and not infinite_ok)
-    ):
+    if value is None or math.isnan(value) or (math.isinf(value) and not infinite_ok):
         expected = ('a number (.inf or -.inf allowed: REP 117 no return / too close)'
                     if infinite_ok else 'a finite number')
-        raise fields.fail('value', expected, value)
-    return {'mode': mode, 'value': float(value)}
+        raise fields.fail('value', expected, raw)
+    return {'mode': mode, 'value': value}
+
+
+def _float(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float range
+        return None
 
 
 def to_params(faults: tuple[FaultSpec, ...] | list[FaultSpec]) -> str:

@@ -104,6 +104,8 @@ def test_lidar_constant_lie_may_be_infinite() -> None:
     ({'type': 'lie', 'target': 'imu', 'mode': 'constant', 'value': math.inf}, 'value',
      'a finite number'),
     ({'type': 'lie', 'target': 'odom', 'mode': 'constant', 'value': True}, 'value', 'number'),
+    ({'type': 'lie', 'target': 'odom', 'mode': 'offset', 'value': 10**400}, 'value', 'finite'),
+    ({'type': 'lie', 'target': 'odom', 'mode': 'offset', 'value': 'big'}, 'value', 'finite'),
     ({'type': 'clock_skew', 'target': 'imu', 'skew_s': 0}, 'skew_s', 'non-zero'),
     ({'type': 'clock_skew', 'target': 'imu', 'skew_s': -1.0}, 'skew_s', 'start_s + skew_s > 0'),
     ({'type': 'kill', 'target': 'no such node'}, 'target', 'a node name'),
@@ -203,3 +205,23 @@ def test_scenario_check_accepts_faults_and_names_bad_ones(
     assert main(['scenario', 'check', str(bad)]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert 'bad_chaos.yaml' in err and '"faults[1].probability"' in err
+
+
+VALUES = (st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.floats(allow_nan=True)
+          | st.text(max_size=4) | st.sampled_from([*FAULT_TYPES, *SENSOR_TARGETS, 'constant',
+                                                   'offset', 'controller', 'cloud'])
+          | st.lists(st.integers(), max_size=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries({'type': st.sampled_from(FAULT_TYPES), 'target': VALUES},
+                             optional={k: VALUES for k in ('start_s', 'duration_s', 'delay_s',
+                                                           'probability', 'std', 'fraction',
+                                                           'mode', 'value', 'skew_s', 'x')}))
+def test_any_fault_mapping_is_a_fault_or_a_scenario_error(item: dict) -> None:
+    try:
+        fault = faults(item)[0]
+    except ScenarioError as e:
+        assert 'scenarios/f.yaml' in str(e) and '"faults[0]' in str(e)
+    else:
+        assert fault.type == item['type'] and from_params(to_params([fault])) == (fault,)
