@@ -363,6 +363,32 @@ def test_delay_releases_in_order_at_the_first_step_due_with_the_original_stamps(
     assert entry['held_at_end'] == 0
 
 
+def first_step_at_or_after(t: int) -> int:
+    step = -(-t * PHYSICS_HZ // NS)  # ceil
+    while time_of(step) < t:
+        step += 1
+    return time_of(step)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(SENSOR_TARGETS), st.floats(0.0, 1.5), st.floats(0.0, 1.0),
+       st.floats(0.001, 0.6))
+def test_delay_law_on_every_target(target: str, start_s: float, duration_s: float,
+                                   delay_s: float) -> None:
+    """Each reading leaves at max(its due step, its predecessor's release): FIFO, stamps kept."""
+    fault = FaultSpec('delay', target, start_s, duration_s, delay_s=delay_s)
+    kind = TYPE_OF[target]
+    published = of(run([fault], 2.0), kind)
+    released = [(at, r.stamp_ns) for at, r in published]
+    assert [t for _, t in released] == [t for t in produced(kind, 2.0)][:len(released)]
+    previous = 0
+    for at, t in released:
+        due_at = first_step_at_or_after(t + (round(delay_s * NS) if fault.active(t) else 0))
+        assert at == max(due_at, previous)
+        previous = at
+    assert all(same(r, reading(kind, r.stamp_ns)) for _, r in published)
+
+
 def test_delay_that_is_not_a_step_multiple_releases_at_the_next_step() -> None:
     published = of(run([FaultSpec('delay', 'imu', 1.0, 0.1, delay_s=0.0041)], 1.5), ImuReading)
     at = {r.stamp_ns: when for when, r in published}
