@@ -105,8 +105,7 @@ class TwinNode(CleanLifecycleNode):
         """Load the world and robot into a new PyBullet client and create the publishers."""
         try:
             self.required = parse_required_subscribers(list(self.values['required_subscribers']))
-            faults = from_params(str(self.values['faults']))
-            self.injector = FaultInjector(faults, int(self.values['seed']))
+            self.injector = self._make_injector()
             self.twin = self._make_twin()
         except (RoboEdgeError, OSError, ValueError) as e:
             self.get_logger().error(f'cannot configure the twin: {e}')
@@ -139,6 +138,13 @@ class TwinNode(CleanLifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     on_shutdown = on_cleanup
+
+    def _make_injector(self) -> FaultInjector:
+        faults = from_params(str(self.values['faults']))
+        for fault in faults:
+            self.get_logger().info(f'fault declared: {fault.to_dict()} '
+                                   f'(injected by {fault.injected_by})')
+        return FaultInjector(faults, int(self.values['seed']))
 
     def _make_twin(self) -> Twin:
         v = self.values
