@@ -18,6 +18,8 @@ from rosgraph_msgs.msg import Clock
 from std_msgs.msg import String
 
 from robo_edge import paths
+from robo_edge.chaos.injector import FaultInjector
+from robo_edge.chaos.spec import from_params
 from robo_edge.exceptions import ConfigError, LockstepTimeout, RoboEdgeError
 from robo_edge.ros import qos
 from robo_edge.ros.lifecycle import CleanLifecycleNode
@@ -27,6 +29,7 @@ from robo_edge.ros.run import install_stop_handlers
 from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.ros.twin_publishers import TwinPublishers
 from robo_edge.twin.config import flatten_defaults, from_flat
+from robo_edge.twin.digest import StreamDigests
 from robo_edge.twin.kinematics import Pose2D, Velocity
 from robo_edge.twin.run_end import EndAfterGoals
 from robo_edge.twin.run_record import RunRecord
@@ -62,6 +65,9 @@ PARAMS = [
     Param('required_ready', [''],
           'Nodes that must report their inputs matched on /robo_edge/ready before t=0; when '
           'set, a lockstep twin also waits for a /cmd_vel writer'),
+    Param('faults', '',
+          'Sensor faults to inject, as JSON (robo_edge.chaos.spec.to_params of the faults of '
+          'a scenario); empty: none'),
     *[Param(k, list(v) if isinstance(v, tuple) else v, f'Twin setting {k}')
       for k, v in flatten_defaults().items()],
 ]
@@ -71,7 +77,8 @@ class TwinNode(CleanLifecycleNode):
     """Publishes the twin's sensors and clock and drives its base from `/cmd_vel`.
 
     Parameters: see PARAMS (world, seed, start, clock_mode, lockstep_timeout_s, duration_s,
-    result_path, and every twin setting such as `scan.rate_hz`, `camera.rate_hz`).
+    result_path, faults (JSON; injected into what is published, never into ground truth), and
+    every twin setting such as `scan.rate_hz`, `camera.rate_hz`).
     Subscriptions: /cmd_vel (geometry_msgs/TwistStamped, reliable); /plan (nav_msgs/Path,
     transient local) only when end_after_goals_s > 0.
     Publishers: /clock (rosgraph_msgs/Clock), /scan (sensor_msgs/LaserScan),
@@ -85,6 +92,8 @@ class TwinNode(CleanLifecycleNode):
         self.twin: Twin | None = None
         self.out: TwinPublishers | None = None
         self.record: RunRecord | None = None
+        self.injector = FaultInjector((), 0)
+        self.published = StreamDigests()  # the run record's stream hashes: what was published
         self.commands: dict[int, Velocity] = {}
         self.latest_command: tuple[int, Velocity] = (0, Velocity())
         self.exit_code = EXIT_OK
@@ -96,6 +105,7 @@ class TwinNode(CleanLifecycleNode):
         """Load the world and robot into a new PyBullet client and create the publishers."""
         try:
             self.required = parse_required_subscribers(list(self.values['required_subscribers']))
+            self.injector = self._make_injector()
             self.twin = self._make_twin()
         except (RoboEdgeError, OSError, ValueError) as e:
             self.get_logger().error(f'cannot configure the twin: {e}')
@@ -128,6 +138,13 @@ class TwinNode(CleanLifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     on_shutdown = on_cleanup
+
+    def _make_injector(self) -> FaultInjector:
+        faults = from_params(str(self.values['faults']))
+        for fault in faults:
+            self.get_logger().info(f'fault declared: {fault.to_dict()} '
+                                   f'(injected by {fault.injected_by})')
+        return FaultInjector(faults, int(self.values['seed']))
 
     def _make_twin(self) -> Twin:
         v = self.values
@@ -173,12 +190,20 @@ class TwinNode(CleanLifecycleNode):
             while not stop['requested'] and self.context.ok() and not self._duration_reached():
                 if self.twin.at_control_boundary():
                     self._control_boundary(executor, wall_start)
-                self.out.publish(self.twin.step())
+                self._step()
             self.record.outcome = 'interrupted' if stop['requested'] else 'completed'
         except LockstepTimeout as e:
             return self._fail(e, wall_start)
         self._finish(wall_start)
         return self.exit_code
+
+    def _step(self) -> None:
+        """Step physics and publish what is due, after the declared faults had their say."""
+        readings = self.twin.step()
+        now = self.twin.time_ns
+        published = self.injector.apply(now, readings)
+        self.published.add_all(now, published)
+        self.out.publish(published)
 
     def _fail(self, error: LockstepTimeout, wall_start: float) -> int:
         self.get_logger().error(str(error))
@@ -286,7 +311,8 @@ class TwinNode(CleanLifecycleNode):
         record.wall_time_s = time.monotonic() - wall_start
         record.min_clearance_m = twin.min_clearance
         record.path_length_m = twin.path_length
-        record.stream_hashes = twin.stream_hashes()
+        record.stream_hashes = self.published.hexdigests()
+        record.faults = self.injector.report()
         for collision in twin.collisions:
             record.add_collision(collision)
         if self.values['result_path']:

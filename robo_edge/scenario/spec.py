@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from robo_edge.chaos.spec import FaultSpec, parse_faults
 from robo_edge.exceptions import ScenarioError
 from robo_edge.twin.config import flatten_defaults
 from robo_edge.twin.drive import DriveScript, DriveSegment
@@ -47,7 +48,7 @@ class Scenario:
     duration_s: float
     goals: tuple[Pose2D, ...] = ()
     drive: DriveScript = field(default_factory=lambda: DriveScript([]))
-    faults: tuple[dict, ...] = ()
+    faults: tuple[FaultSpec, ...] = ()
     expect: Expectations = field(default_factory=Expectations)
     clock_mode: str = 'lockstep'
     twin_overrides: dict[str, object] = field(default_factory=dict)
@@ -86,7 +87,7 @@ def parse_scenario(data: object, source: str) -> Scenario:
         duration_s=spec.number('duration_s', low=0.05, high=86400.0),
         goals=tuple(_pose(v) for v in _vectors(spec, 'goals')),
         drive=DriveScript(spec.each('drive', _segment, [])),
-        faults=tuple(_faults(spec)),
+        faults=parse_faults(spec),
         expect=_expectations(spec),
         clock_mode=clock_mode,
         twin_overrides=_twin_overrides(spec),
@@ -131,15 +132,6 @@ def _segment(fields: Fields) -> DriveSegment:
         linear=fields.number('linear', 0.0, low=-10.0, high=10.0),
         angular=fields.number('angular', 0.0, low=-20.0, high=20.0),
     )
-
-
-def _faults(spec: Fields) -> list[dict]:
-    faults = spec.items('faults', [])
-    if faults:
-        # Declared faults that were silently not injected would make a run pass falsely.
-        raise spec.fail('faults', 'an empty list: fault injection arrives with the '
-                        'circuit-breaker work and is not available yet', faults)
-    return faults
 
 
 def _twin_overrides(spec: Fields) -> dict[str, object]:

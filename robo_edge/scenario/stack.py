@@ -5,6 +5,7 @@ from pathlib import Path
 import yaml
 
 from robo_edge import paths
+from robo_edge.chaos.spec import to_params
 from robo_edge.scenario.spec import Scenario
 from robo_edge.twin.config import CameraConfig
 
@@ -134,6 +135,7 @@ def node_parameters(
             'startup_settle_s': 0.25,
             # A goal run ends 2 s after its last goal ended instead of idling to duration_s.
             'end_after_goals_s': END_AFTER_GOALS_S if navigating(scenario) else 0.0,
+            'faults': to_params(scenario.faults),
             **scenario.twin_overrides,
         },
     }

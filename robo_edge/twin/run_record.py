@@ -27,6 +27,7 @@ class RunRecord:
     control_periods: int = 0
     lockstep_wait_ms: list[float] = field(default_factory=list)
     stream_hashes: dict[str, str] = field(default_factory=dict)
+    faults: list[dict] = field(default_factory=list)  # the fault injector's report
     outcome: str = 'running'
     error: str = ''
 

@@ -6,7 +6,6 @@ one collision until the robot backs off), clearance, LiDAR ray casts and camera 
 Time is an integer step count, so stamps are exact and runs are repeatable.
 """
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import pybullet as pb
 
 from robo_edge.twin import camera
 from robo_edge.twin.config import TwinConfig
+from robo_edge.twin.digest import StreamDigests
 from robo_edge.twin.kinematics import (
     BaseLimits,
     Pose2D,
@@ -71,7 +71,7 @@ class Twin:
         self.collisions: list[Collision] = []
         self.min_clearance = float('inf')
         self.path_length = 0.0
-        self.digests: dict[str, object] = {}
+        self.digests = StreamDigests()
         self._ray_directions = _ray_directions(config.scan.beams)
 
     # -- time -------------------------------------------------------------------------------
@@ -207,20 +207,11 @@ class Twin:
         return GroundTruthReading(self.time_ns, self.pose, self.velocity)
 
     def _digest(self, reading: Reading) -> None:
-        name = type(reading).__name__
-        digest = self.digests.setdefault(name, hashlib.sha256())
-        digest.update(self.time_ns.to_bytes(8, 'little'))
-        payload = getattr(reading, 'ranges', None)
-        if payload is None:
-            payload = getattr(reading, 'rgb', None)
-        if payload is not None:
-            digest.update(np.ascontiguousarray(payload).tobytes())
-        else:
-            digest.update(repr(reading).encode())
+        self.digests.add(self.time_ns, reading)
 
     def stream_hashes(self) -> dict[str, str]:
         """Return a SHA-256 per sensor stream over every reading produced so far."""
-        return {name: digest.hexdigest() for name, digest in sorted(self.digests.items())}
+        return self.digests.hexdigests()
 
     def close(self) -> None:
         """Disconnect the PyBullet client."""

@@ -16,6 +16,7 @@ from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, Imu, LaserScan
 
+from robo_edge.chaos.spec import FaultSpec, to_params
 from robo_edge.nodes.twin import EXIT_LOCKSTEP_TIMEOUT, TwinNode
 from robo_edge.ros import qos
 
@@ -137,3 +138,54 @@ def test_free_run_needs_no_partner_and_stops_without_commands(context: Context) 
     assert code == 0 and twin.record.outcome == 'completed'
     assert twin.record.path_length_m == 0.0  # no command ever came: the base stays put
     assert twin.record.lockstep_wait_ms == []
+
+
+def _stamps(messages: list) -> list[float]:
+    return [m.header.stamp.sec + m.header.stamp.nanosec / 1e9 for m in messages]
+
+
+def test_declared_faults_silence_the_lidar_and_camera_in_their_windows(context: Context) -> None:
+    faults = to_params([FaultSpec('silence', 'lidar', 0.5, 0.5),
+                        FaultSpec('silence', 'camera', 1.0, 0.5)])
+    twin = make_twin(context, faults=faults, seed=4)
+    partner = Partner(context, answer=True)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(twin)
+    executor.add_node(partner)
+    twin.trigger_configure()
+    twin.trigger_activate()
+    assert twin.run(executor, {'requested': False}) == 0
+    got = partner.got
+
+    def after_the_windows() -> bool:
+        return (any(t >= 1.0 for t in _stamps(got['scan']))
+                and all(any(t >= 1.5 for t in _stamps(got[k])) for k in ('image', 'info')))
+
+    deadline = time.monotonic() + 5.0  # an event with a timeout: data after both windows
+    while not after_the_windows() and time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.05)
+    twin.trigger_deactivate()
+    twin.trigger_cleanup()
+    assert after_the_windows()
+    assert not [t for t in _stamps(got['scan']) if 0.5 <= t < 1.0]
+    assert any(t < 0.5 for t in _stamps(got['scan']))
+    for key in ('image', 'info'):  # camera_info goes with the image
+        assert not [t for t in _stamps(got[key]) if 1.0 <= t < 1.5], key
+        assert any(t < 1.0 for t in _stamps(got[key])), key
+    assert any(0.5 <= t < 1.0 for t in _stamps(got['imu']))  # other streams flow on
+    # What was published, exactly: 5 of 20 scans and 8 of 30 frames silenced.
+    assert twin.out.counts == {'ImuReading': 200, 'OdomReading': 100, 'GroundTruthReading': 100,
+                               'ScanReading': 15, 'ImageReading': 22}
+    lidar, camera = twin.record.faults
+    assert (lidar['affected'], lidar['first_affected_s'], lidar['last_affected_s']) == (
+        5, 0.5, 0.9)
+    assert (camera['affected'], camera['first_affected_s']) == (8, 1.0)
+    assert camera['last_affected_s'] == pytest.approx(22 / 15)
+    assert twin.record.to_json()['faults'] == [lidar, camera]
+
+
+def test_a_bad_faults_parameter_fails_configure(context: Context) -> None:
+    twin = make_twin(context, faults='[{"type": "silence", "target": "sonar", "start_s": 1}]')
+    twin.trigger_configure()
+    assert twin.twin is None and twin.exit_code == 2
+    twin.destroy_node()

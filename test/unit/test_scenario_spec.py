@@ -47,7 +47,7 @@ def test_defaults_of_a_minimal_scenario() -> None:
     ({'clock_mode': 'fast'}, 'clock_mode'),
     ({'twin': {'scan.rate': 10}}, 'twin.scan.rate'),
     ({'world': 42}, 'world'),
-    ({'faults': [{'type': 'silence'}]}, 'faults'),
+    ({'faults': [{'type': 'silence'}]}, 'faults[0].target'),
     ({'unknown': 1}, 'unknown'),
 ])
 def test_malformed_scenario_names_the_key(change: dict, key: str) -> None:
