@@ -3,7 +3,7 @@
 import math
 from dataclasses import dataclass, field
 
-from robo_edge.scenario.spec import Scenario
+from robo_edge.scenario.spec import MODES, Scenario
 from robo_edge.twin.kinematics import wrap_angle
 
 Trajectory = list[tuple[float, float, float, float]]  # (t, x, y, yaw)
@@ -59,6 +59,7 @@ def evaluate(scenario: Scenario, record: dict) -> Verdict:
     times = goals_reached(scenario, record.get('trajectory', []), given_up)
     _check_goals(scenario, len(times), failures)
     _check_bounds(scenario, record, failures)
+    _check_faults(scenario, record, failures)
     return Verdict(not failures, failures, len(times), times)
 
 
@@ -119,3 +120,36 @@ def _check_final_pose(
             f'final_pose_within: ended at ({x:.2f}, {y:.2f}), {distance:.2f} m from '
             f'({within[0]}, {within[1]}), allowed {within[2]}'
         )
+
+
+def _check_faults(scenario: Scenario, record: dict, failures: list[str]) -> None:
+    """Check detection and reaction of every injected fault, and the modes and trips."""
+    expect = scenario.expect
+    timed = [f for f in record.get('fault_timing', []) if f.get('injected_s') is not None]
+    for limit, key, what in ((expect.detect_within_s, 'detect_latency_s', 'detected'),
+                             (expect.react_within_s, 'react_latency_s', 'reacted to')):
+        if limit is None:
+            continue
+        for fault in timed:
+            latency = fault.get(key)
+            if latency is None or latency > limit + 1e-9:
+                got = 'never' if latency is None else f'after {latency:.3f} s'
+                failures.append(f'{fault["type"]} on {fault["target"]} at '
+                                f'{fault["injected_s"]:.2f} s: {what} {got}, '
+                                f'expected within {limit} s')
+    if (expect.detect_within_s is not None or expect.react_within_s is not None) and not timed:
+        failures.append('faults: expectations on detection, but no fault changed anything')
+    _check_modes(expect, record, failures)
+
+
+def _check_modes(expect: object, record: dict, failures: list[str]) -> None:
+    highest = record.get('highest_mode', 'NOMINAL')
+    rank = MODES.index
+    if expect.max_mode is not None and rank(highest) > rank(expect.max_mode):
+        failures.append(f'max_mode: expected at most {expect.max_mode}, reached {highest}')
+    if expect.min_mode is not None and rank(highest) < rank(expect.min_mode):
+        failures.append(f'min_mode: expected at least {expect.min_mode}, reached {highest}')
+    trips = int(record.get('breaker_trips', 0))
+    if expect.max_breaker_trips is not None and trips > expect.max_breaker_trips:
+        failures.append(f'max_breaker_trips: expected at most {expect.max_breaker_trips}, '
+                        f'got {trips}')

@@ -29,12 +29,62 @@ def draw_world(axes: plt.Axes, world: World) -> None:
     axes.grid(True, linewidth=0.3, alpha=0.5)
 
 
+STATE_COLOURS = {'closed': 'tab:green', 'half_open': 'tab:orange', 'open': 'tab:red'}
+MODE_COLOURS = {'NOMINAL': 'tab:green', 'DEGRADED': 'tab:orange', 'SAFE_STOP': 'tab:red'}
+
+
+def _spans(changes: list[tuple[float, str]], first: str, end_s: float
+           ) -> list[tuple[float, float, str]]:
+    """Return (start, width, value) spans from a value at t = 0 and its timed changes."""
+    times = [0.0] + [t for t, _ in changes] + [end_s]
+    values = [first] + [v for _, v in changes]
+    return [(a, max(b - a, 0.0), v) for a, b, v in zip(times, times[1:], values, strict=False)]
+
+
+def draw_timeline(axes: plt.Axes, events: list[dict], faults: list[dict], end_s: float) -> None:
+    """Draw breaker states per source and the mode over time, with the faults shaded."""
+    sources = sorted({e['source'] for e in events if e.get('kind') == 'breaker'})
+    rows = [*sources, 'mode']
+    for row, source in enumerate(sources):
+        changes = [(e['t'], e['state']) for e in events
+                   if e.get('kind') == 'breaker' and e['source'] == source]
+        for start, width, state in _spans(changes, 'closed', end_s):
+            axes.broken_barh([(start, width)], (row - 0.4, 0.8), color=STATE_COLOURS[state])
+    modes = [(e['t'], e['mode']) for e in events if e.get('kind') == 'mode']
+    for start, width, mode in _spans(modes, 'NOMINAL', end_s):
+        axes.broken_barh([(start, width)], (len(sources) - 0.4, 0.8), color=MODE_COLOURS[mode])
+    for fault in faults:
+        start = fault.get('injected_s') or fault.get('start_s', 0.0)
+        stop = fault['start_s'] + fault['duration_s'] if fault.get('duration_s') else end_s
+        axes.axvspan(start, max(stop, start + 0.05), color='0.5', alpha=0.25, zorder=0)
+        axes.text(start, len(rows) - 0.45, f"{fault['type']} {fault['target']}", fontsize=7,
+                  va='bottom')
+        if fault.get('detected_s') is not None:
+            axes.axvline(fault['detected_s'], color='black', linestyle=':', linewidth=0.8)
+    axes.set_yticks(range(len(rows)), rows, fontsize=8)
+    axes.set_ylim(-0.6, len(rows) + 0.2)
+    axes.set_xlim(0.0, end_s)
+    axes.set_xlabel('simulated time [s] (green closed/NOMINAL, orange half-open/DEGRADED, '
+                    'red open/SAFE_STOP; grey: faults, dotted: detection)', fontsize=8)
+
+
 def plot_run(
     path: Path, world: World, trajectory: list, goals: list[tuple[float, float, float]],
     collisions: list[dict], title: str, goal_tolerance: float,
+    timeline: dict | None = None,
 ) -> None:
-    """Write a PNG of one run: obstacles, the trajectory coloured by time, goals, collisions."""
-    figure, axes = plt.subplots(figsize=(9, 7), dpi=110)
+    """Write a PNG of one run: obstacles, the trajectory coloured by time, goals, collisions.
+
+    With a `timeline` ({'events', 'faults', 'end_s'}) holding events or faults, the breaker
+    states and modes are drawn under the map.
+    """
+    if timeline and (timeline.get('events') or timeline.get('faults')):
+        figure, (axes, lower) = plt.subplots(
+            2, 1, figsize=(9, 9.5), dpi=110, gridspec_kw={'height_ratios': [3, 1]})
+        draw_timeline(lower, timeline.get('events', []), timeline.get('faults', []),
+                      float(timeline.get('end_s') or 1.0))
+    else:
+        figure, axes = plt.subplots(figsize=(9, 7), dpi=110)
     draw_world(axes, world)
     if trajectory:
         t = [p[0] for p in trajectory]

@@ -10,9 +10,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from robo_edge.breakers.events import read_events
 from robo_edge.scenario import stack
+from robo_edge.scenario.chaos_agent import ChaosAgent
 from robo_edge.scenario.domains import lease_domain
 from robo_edge.scenario.evaluate import evaluate
+from robo_edge.scenario.fault_timing import breaker_trips, highest_mode, time_fault
 from robo_edge.scenario.junit import write_junit
 from robo_edge.scenario.plot import plot_run
 from robo_edge.scenario.spec import Scenario
@@ -80,12 +83,16 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
         # Each node's CPU and memory go on /diagnostics too, and so into the recording.
         with DiagnosticsPublisher(supervisor.resource_stats, lease.domain_id,
                                   node_name=f'robo_edge_supervisor_{lease.domain_id}'):
-            outcome = supervisor.run(
-                timeout_s=STARTUP_ALLOWANCE_S + WALL_PER_SIM_S * scenario.duration_s
-            )
+            with ChaosAgent(scenario.faults, supervisor.kill, lease.domain_id,
+                            node_name=f'robo_edge_chaos_{lease.domain_id}') as chaos:
+                outcome = supervisor.run(
+                    timeout_s=STARTUP_ALLOWANCE_S + WALL_PER_SIM_S * scenario.duration_s
+                )
         exit_codes = outcome.exit_codes
+        kills = chaos.reports(scenario.faults)
     wall_time = time.monotonic() - wall_start
-    result = _score(scenario, result_path, exit_codes, wall_time, mcap_path, planner_report)
+    result = _score(scenario, result_path, exit_codes, wall_time, mcap_path, planner_report,
+                    kills)
     _write_reports(scenario, world_path, result, report_dir)
     verdict = 'PASS' if result['passed'] else 'FAIL ' + '; '.join(result['failures'])
     print(f'[{scenario.name}] {verdict} ({result.get("real_time_factor", 0):.2f}x, '
@@ -122,7 +129,7 @@ class ProgressEcho:
 
 def _score(
     scenario: Scenario, result_path: Path, exit_codes: dict, wall_time: float,
-    mcap_path: Path | None, planner_report: Path,
+    mcap_path: Path | None, planner_report: Path, kills: dict[int, dict] | None = None,
 ) -> dict:
     base = {
         'name': scenario.name, 'source': scenario.source, 'seed': scenario.seed,
@@ -136,6 +143,7 @@ def _score(
     record = json.loads(result_path.read_text(encoding='utf-8'))
     if planner_report.exists():
         record['planner_goals'] = json.loads(planner_report.read_text(encoding='utf-8'))['goals']
+    _add_fault_timing(record, result_path.parent, kills or {})
     verdict = evaluate(scenario, record)
     waits = np.asarray(record.pop('lockstep_wait_ms') or [0.0])
     return {
@@ -155,6 +163,17 @@ def _score(
     }
 
 
+def _add_fault_timing(record: dict, run_dir: Path, kills: dict[int, dict]) -> None:
+    """Join the injected faults with the breaker and mode timeline of the run."""
+    faults = [kills.get(f.get('index'), f) for f in record.get('faults', [])]
+    events = read_events([run_dir / stack.BREAKER_EVENTS, run_dir / stack.MODE_EVENTS])
+    record['faults'] = faults
+    record['events'] = events
+    record['fault_timing'] = [time_fault(f, events) for f in faults]
+    record['highest_mode'] = highest_mode(events)
+    record['breaker_trips'] = breaker_trips(events)
+
+
 def _write_reports(scenario: Scenario, world_path: Path, result: dict, report_dir: Path) -> None:
     (report_dir / f'{scenario.name}.json').write_text(
         json.dumps(result, indent=1), encoding='utf-8'
@@ -169,4 +188,6 @@ def _write_reports(scenario: Scenario, world_path: Path, result: dict, report_di
         report_dir / f'{scenario.name}.png', load_world(world_path), result['trajectory'],
         [(g.x, g.y, g.yaw) for g in scenario.goals], result['collisions'], title,
         scenario.goal_tolerance_xy,
+        {'events': result.get('events', []), 'faults': result.get('fault_timing', []),
+         'end_s': result.get('sim_time_s', scenario.duration_s)},
     )

@@ -13,11 +13,18 @@ from robo_edge.yaml_fields import Fields, load_yaml
 
 KNOWN_KEYS = {
     'name', 'description', 'world', 'seed', 'start', 'goals', 'drive', 'duration_s', 'faults',
-    'expect', 'clock_mode', 'twin', 'goal_tolerance', 'lockstep_timeout_s',
+    'expect', 'clock_mode', 'twin', 'goal_tolerance', 'lockstep_timeout_s', 'params',
 }
 EXPECT_KEYS = {
     'collisions', 'goals_reached', 'min_clearance_m', 'min_path_length_m', 'max_path_length_m',
-    'outcome', 'final_pose_within', 'goals_failed',
+    'outcome', 'final_pose_within', 'goals_failed', 'detect_within_s', 'react_within_s',
+    'max_mode', 'min_mode', 'max_breaker_trips',
+}
+MODES = ('NOMINAL', 'DEGRADED', 'SAFE_STOP')
+# Nodes whose parameters a scenario may override (`params:`), e.g. a breaker threshold.
+TUNABLE_NODES = {
+    'sensor_guard', 'mode_manager', 'mapper', 'planner', 'controller', 'safety_gate',
+    'perception', 'camera_ingest', 'lidar_ingest', 'imu_ingest',
 }
 
 
@@ -33,6 +40,11 @@ class Expectations:
     outcome: str = 'completed'
     final_pose_within: tuple[float, float, float] | None = None  # [x, y, radius]
     goals_failed: tuple[int, ...] | None = None  # goal indices the planner must report failed
+    detect_within_s: float | None = None  # every injected fault: a breaker opened within
+    react_within_s: float | None = None  # every injected fault: fallback or cap within
+    max_mode: str | None = None  # the most severe mode allowed (NOMINAL, DEGRADED, SAFE_STOP)
+    min_mode: str | None = None  # the run must reach at least this mode
+    max_breaker_trips: int | None = None  # breaker openings allowed (0: no false trips)
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,7 @@ class Scenario:
     goal_tolerance_yaw: float = 0.35
     lockstep_timeout_s: float = 1.0
     description: str = ''
+    node_params: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 def load_scenario(path: Path | str) -> Scenario:
@@ -95,7 +108,23 @@ def parse_scenario(data: object, source: str) -> Scenario:
         goal_tolerance_yaw=tolerance.number('yaw', 0.35, low=0.01) if tolerance else 0.35,
         lockstep_timeout_s=spec.number('lockstep_timeout_s', 1.0, low=0.05, high=60.0),
         description=str(spec.raw('description', '')),
+        node_params=_node_params(spec),
     )
+
+
+def _node_params(spec: Fields) -> dict[str, dict[str, object]]:
+    """Return per-node parameter overrides (`params: {node: {name: value}}`)."""
+    if 'params' not in spec.data:
+        return {}
+    params = spec.sub('params')
+    params.reject_unknown(TUNABLE_NODES)
+    out: dict[str, dict[str, object]] = {}
+    for node in params.data:
+        values = params.sub(node).data
+        if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
+            raise params.fail(node, 'a mapping of parameter names to values', values)
+        out[node] = dict(values)
+    return out
 
 
 def _name(spec: Fields) -> str:
@@ -167,7 +196,22 @@ def _expectations(spec: Fields) -> Expectations:
         final_pose_within=expect.vector('final_pose_within', 3) if expect.raw(
             'final_pose_within', None) is not None else None,
         goals_failed=_indices(expect, 'goals_failed'),
+        detect_within_s=_optional_number(expect, 'detect_within_s'),
+        react_within_s=_optional_number(expect, 'react_within_s'),
+        max_mode=_mode(expect, 'max_mode'),
+        min_mode=_mode(expect, 'min_mode'),
+        max_breaker_trips=expect.integer('max_breaker_trips', low=0) if expect.raw(
+            'max_breaker_trips', None) is not None else None,
     )
+
+
+def _mode(fields: Fields, name: str) -> str | None:
+    value = fields.raw(name, None)
+    if value is None:
+        return None
+    if value not in MODES:
+        raise fields.fail(name, f'one of {list(MODES)}', value)
+    return str(value)
 
 
 def _indices(fields: Fields, name: str) -> tuple[int, ...] | None:

@@ -148,6 +148,8 @@ def node_parameters(
         params['perception'] = {'use_sim_time': True}
     if mcap_path is not None:
         params['recorder'] = {'use_sim_time': True, 'output_path': str(mcap_path)}
+    for node, values in scenario.node_params.items():  # the scenario's own tuning wins
+        params.setdefault(node, {'use_sim_time': True}).update(values)
     return {name: {'ros__parameters': values} for name, values in params.items()}
 
 

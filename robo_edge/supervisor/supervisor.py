@@ -226,6 +226,17 @@ class Supervisor:
             proc = self._nodes[name].proc
             return None if proc is None else proc.pid
 
+    def kill(self, name: str) -> int | None:
+        """SIGKILL node `name`'s process group (chaos); return the pid killed, None if none.
+
+        The node's restart policy then applies as for any other crash.
+        """
+        with self._lock:
+            proc = self._nodes[name].proc
+            if proc is None or not proc.signal_group(signal.SIGKILL):
+                return None
+            return proc.pid
+
     def restart_count(self, name: str) -> int:
         """Return how many times node `name` was restarted."""
         with self._lock:

@@ -1,0 +1,110 @@
+"""ROS adapter of the runner: carries out `kill` faults at their simulated start time.
+
+The twin injects sensor faults itself; killing a process is the supervisor's business. The
+agent owns an rclpy Context on the run's domain, watches `/clock`, and when simulated time
+reaches a kill fault's `start_s` it SIGKILLs that node's process group through the supervisor
+(whose restart policy then applies, as for any crash). `duration_s` is not used: the node
+comes back when the supervisor restarts it.
+"""
+
+import threading
+from collections.abc import Callable
+
+import rclpy
+from rclpy.context import Context
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rosgraph_msgs.msg import Clock
+
+from robo_edge.chaos.spec import FaultSpec
+from robo_edge.ros import qos
+from robo_edge.ros.stamps import from_msg
+
+SPIN_PERIOD_S = 0.05
+JOIN_TIMEOUT_S = 2.0
+NS_PER_S = 1e9
+
+Killer = Callable[[str], int | None]
+
+
+def kill_report(fault: FaultSpec, index: int, killed_ns: int | None,
+                pid: int | None) -> dict[str, object]:
+    """Return the run-record entry of one kill fault."""
+    done = killed_ns is not None and pid is not None
+    return {'index': index, 'type': fault.type, 'target': fault.target,
+            'start_s': fault.start_s, 'duration_s': fault.duration_s, 'params': {},
+            'injected_by': 'scenario_runner',
+            'affected': 1 if done else 0,
+            'first_affected_s': killed_ns / NS_PER_S if done else None,
+            'last_affected_s': killed_ns / NS_PER_S if done else None, 'pid': pid}
+
+
+class ChaosAgent:
+    """Kills nodes at simulated times; a context manager spinning its own thread."""
+
+    def __init__(self, faults: tuple[FaultSpec, ...], kill: Killer,
+                 domain_id: int | None, node_name: str = 'robo_edge_chaos') -> None:
+        self._pending = [(i, f) for i, f in enumerate(faults) if f.type == 'kill']
+        self._kill = kill
+        self._domain_id = domain_id
+        self._node_name = node_name
+        self._done: dict[int, dict[str, object]] = {}
+        self._context: Context | None = None
+        self._node: Node | None = None
+        self._executor: SingleThreadedExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> 'ChaosAgent':
+        if self._pending:
+            self._start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        self._context = Context()
+        rclpy.init(context=self._context, domain_id=self._domain_id,
+                   signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+        self._node = Node(self._node_name, context=self._context)
+        self._node.create_subscription(Clock, '/clock', self._on_clock, qos.CLOCK)
+        self._executor = SingleThreadedExecutor(context=self._context)
+        self._executor.add_node(self._node)
+        self._thread = threading.Thread(target=self._spin, name='chaos', daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        while not self._closing.is_set() and self._context.ok():
+            self._executor.spin_once(timeout_sec=SPIN_PERIOD_S)
+
+    def _on_clock(self, msg: Clock) -> None:
+        now = from_msg(msg.clock)
+        with self._lock:
+            due = [(i, f) for i, f in self._pending if now >= f.start_ns]
+            self._pending = [(i, f) for i, f in self._pending if now < f.start_ns]
+        for index, fault in due:
+            pid = self._kill(fault.target)
+            self._node.get_logger().warning(
+                f'chaos: killed {fault.target} (pid {pid}) at {now / NS_PER_S:.3f} s')
+            self._done[index] = kill_report(fault, index, now, pid)
+
+    def reports(self, faults: tuple[FaultSpec, ...]) -> dict[int, dict[str, object]]:
+        """Return the entry of every kill fault by index (not reached: nothing affected)."""
+        return {i: self._done.get(i, kill_report(f, i, None, None))
+                for i, f in enumerate(faults) if f.type == 'kill'}
+
+    def close(self) -> None:
+        """Stop spinning and shut the context down (bounded waits)."""
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join(timeout=JOIN_TIMEOUT_S)
+        if self._executor is not None and self._node is not None:
+            self._executor.remove_node(self._node)
+            self._executor.shutdown(timeout_sec=JOIN_TIMEOUT_S)
+        if self._node is not None:
+            self._node.destroy_node()
+        if self._context is not None and self._context.ok():
+            rclpy.shutdown(context=self._context)
+        self._node = self._context = self._executor = self._thread = None
