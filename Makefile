@@ -9,7 +9,7 @@ JOBS ?= 2
 # Everything that runs ROS in this shell sees the built package and the tuned Fast DDS profile.
 ROS_ENV := source $(VENV)/bin/activate && source install/setup.bash
 
-.PHONY: all venv build test lint demo scenarios bench model clean
+.PHONY: all venv build test lint demo scenarios chaos bench model clean
 
 all: build
 
@@ -38,6 +38,13 @@ demo: build
 
 scenarios: build
 	$(ROS_ENV) && robo-edge scenario run sim/scenarios/*.yaml --report reports/scenarios --jobs $(JOBS)
+
+# Chaos as code: the fault suite (each scenario's expected verdict), then the benchmarks of the
+# breakers in simulated time (vs the baseline monitor) and of seeded fault runs in the twin.
+chaos: build
+	$(ROS_ENV) && robo-edge scenario run sim/scenarios/chaos/*.yaml --report reports/chaos \
+		--jobs $(JOBS) --no-record
+	$(ROS_ENV) && python bench/breakers.py && python bench/chaos.py --jobs $(JOBS)
 
 bench: build
 	$(ROS_ENV) && python bench/transport.py && python bench/twin.py && python bench/repeatability.py

@@ -23,11 +23,12 @@ from sensor_msgs.msg import Image, Imu, LaserScan
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
+from robo_edge.breakers.baseline import BaselineConfig, BaselineGuard
 from robo_edge.breakers.breaker import default_config
 from robo_edge.breakers.cross_check import ScanCheckConfig, YawCheckConfig
 from robo_edge.breakers.events import EventLog, breaker_events, selection_event
 from robo_edge.breakers.faults import BreakerState, Source
-from robo_edge.breakers.guard import BreakerGuard, sensor_guard_sections
+from robo_edge.breakers.guard import BreakerGuard, Guard, GuardOutput, sensor_guard_sections
 from robo_edge.breakers.model_health import ModelHealthConfig
 from robo_edge.breakers.params import describe, to_params
 from robo_edge.breakers.safety_scan import BeamLayout, SafetyScan, no_information, rebin_virtual
@@ -55,6 +56,8 @@ NODE_PARAMS = [
     Param('input_wait_s', 0.75, 'Wall time a slot waits for a trusted LiDAR scan (lockstep)',
           0.0, 10.0),
     Param('sources', [s.value for s in Source], 'Breakers run and reported (others ignored)'),
+    Param('monitor', 'breakers', 'breakers, or baseline (rate and 1 s timeout only, no '
+          'fallback: the anchors, for side-by-side benchmarks)'),
     Param('max_nan_fraction', 0.5, 'A scan with more NaN beams than this is invalid', 0.0, 1.0),
     Param('max_virtual_age_s', 0.3, 'Oldest virtual scan used as the fallback (sim s)',
           0.0, 10.0),
@@ -101,7 +104,9 @@ class SensorGuardNode(TickDriven, Node):
         v = self.values = declare(self, NODE_PARAMS)
         breaker_values = declare(self, breaker_params())
         self.sources = self._sources(v['sources'])
-        self.guard = BreakerGuard(sensor_guard_sections(breaker_values), 0)
+        self.config = sensor_guard_sections(breaker_values)
+        self.guard = self._make_guard(0)
+        self._output: GuardOutput | None = None
         self._started = False
         self._laser = pose_from_list(v['laser_offset'], 'laser_offset')
         self.layout = BeamLayout()
@@ -121,6 +126,14 @@ class SensorGuardNode(TickDriven, Node):
         self.create_timer(float(v['diagnostics_period_s']), self._publish_diagnostics,
                           clock=steady)
         self.create_tick_source(self._exact, float(v['rate_hz']))
+
+    def _make_guard(self, start_ns: int) -> Guard:
+        monitor = str(self.values['monitor'])
+        if monitor == 'breakers':
+            return BreakerGuard(self.config, start_ns)
+        if monitor == 'baseline':
+            return BaselineGuard(BaselineConfig(), start_ns)
+        raise ConfigError(f'{NODE_NAME} parameters', 'monitor', 'breakers or baseline', monitor)
 
     @staticmethod
     def _sources(names: list[str]) -> set[Source]:
@@ -197,6 +210,9 @@ class SensorGuardNode(TickDriven, Node):
     def _on_reset(self, _request: Trigger.Request, response: Trigger.Response
                   ) -> Trigger.Response:
         now = self.get_clock().now().nanoseconds
+        if not isinstance(self.guard, BreakerGuard):
+            response.success, response.message = False, 'the baseline monitor has no latches'
+            return response
         for source in Source:
             self.guard.reset(source, now)
         response.success, response.message = True, 'breakers reset (latches cleared)'
@@ -224,20 +240,21 @@ class SensorGuardNode(TickDriven, Node):
     def _inputs_held(self, pending: PendingTick) -> bool:
         if not self._exact or not self._slot(pending.tick_ns):
             return True
-        if self.guard.breakers[Source.LIDAR].state is not BreakerState.CLOSED:
+        lidar = self._output.statuses[Source.LIDAR].state if self._output else None
+        if lidar not in (None, BreakerState.CLOSED):
             return True
         return self._lidar.at(pending.tick_ns) is not None
 
     def _answer(self, pending: PendingTick) -> None:
         tick_ns = pending.tick_ns
         if not self._started:
-            self.guard = BreakerGuard(self.guard.config, tick_ns)  # grace from the first tick
+            self.guard = self._make_guard(tick_ns)  # the grace counts from the first tick
             self._started = True
         lidar = self._lidar_for(tick_ns)
         slot = self._slot(tick_ns) if self._exact else self._new_data(lidar)
         if slot and lidar is not None:
             self._cross_check(tick_ns, lidar)
-        output = self.guard.update(tick_ns)
+        output = self._output = self.guard.update(tick_ns)
         statuses = {s: st for s, st in output.statuses.items() if s in self.sources}
         self.events.write(breaker_events(self._previous, statuses, tick_ns)
                           + selection_event(output.selection, tick_ns))
@@ -308,12 +325,12 @@ class SensorGuardNode(TickDriven, Node):
         return {key: str(value) for key, value in self.counts.items()}
 
     def _publish_diagnostics(self) -> None:
-        if not self._started:
+        output = self._output
+        if output is None:
             return
-        now = self.get_clock().now().nanoseconds
-        statuses = {s: self.guard.breakers[s].status() for s in self.sources}
-        self._diagnostics_pub.publish(breakers_array(statuses, self.guard.chain.selection,
-                                                     self._extra(), now))
+        statuses = {s: st for s, st in output.statuses.items() if s in self.sources}
+        self._diagnostics_pub.publish(breakers_array(
+            statuses, output.selection, self._extra(), self.get_clock().now().nanoseconds))
 
     def destroy_node(self) -> None:
         """Close the event log."""

@@ -3,8 +3,9 @@
 The twin injects sensor faults itself; killing a process is the supervisor's business. The
 agent owns an rclpy Context on the run's domain, watches `/clock`, and when simulated time
 reaches a kill fault's `start_s` it SIGKILLs that node's process group through the supervisor
-(whose restart policy then applies, as for any crash). `duration_s` is not used: the node
-comes back when the supervisor restarts it.
+(whose restart policy then applies, as for any crash). With `duration_s` the restart is held
+until that much simulated time has passed: in lockstep, simulated time barely moves while the
+stack waits (bounded) for the dead node, so an immediate restart would hide the outage.
 """
 
 import threading
@@ -24,7 +25,8 @@ SPIN_PERIOD_S = 0.05
 JOIN_TIMEOUT_S = 2.0
 NS_PER_S = 1e9
 
-Killer = Callable[[str], int | None]
+Killer = Callable[[str, bool], int | None]
+Releaser = Callable[[str], None]
 
 
 def kill_report(fault: FaultSpec, index: int, killed_ns: int | None,
@@ -42,10 +44,11 @@ def kill_report(fault: FaultSpec, index: int, killed_ns: int | None,
 class ChaosAgent:
     """Kills nodes at simulated times; a context manager spinning its own thread."""
 
-    def __init__(self, faults: tuple[FaultSpec, ...], kill: Killer,
+    def __init__(self, faults: tuple[FaultSpec, ...], kill: Killer, release: Releaser,
                  domain_id: int | None, node_name: str = 'robo_edge_chaos') -> None:
         self._pending = [(i, f) for i, f in enumerate(faults) if f.type == 'kill']
-        self._kill = kill
+        self._held: list[FaultSpec] = []
+        self._kill, self._release = kill, release
         self._domain_id = domain_id
         self._node_name = node_name
         self._done: dict[int, dict[str, object]] = {}
@@ -84,8 +87,18 @@ class ChaosAgent:
         with self._lock:
             due = [(i, f) for i, f in self._pending if now >= f.start_ns]
             self._pending = [(i, f) for i, f in self._pending if now < f.start_ns]
+            back = [f for f in self._held if f.end_ns is not None and now >= f.end_ns]
+            self._held = [f for f in self._held if f not in back]
+        for fault in back:
+            self._release(fault.target)
+            self._node.get_logger().warning(
+                f'chaos: {fault.target} may restart at {now / NS_PER_S:.3f} s')
         for index, fault in due:
-            pid = self._kill(fault.target)
+            hold = fault.end_ns is not None
+            pid = self._kill(fault.target, hold)
+            if hold:
+                with self._lock:
+                    self._held.append(fault)
             self._node.get_logger().warning(
                 f'chaos: killed {fault.target} (pid {pid}) at {now / NS_PER_S:.3f} s')
             self._done[index] = kill_report(fault, index, now, pid)
@@ -96,7 +109,9 @@ class ChaosAgent:
                 for i, f in enumerate(faults) if f.type == 'kill'}
 
     def close(self) -> None:
-        """Stop spinning and shut the context down (bounded waits)."""
+        """Release held nodes, stop spinning and shut the context down (bounded waits)."""
+        for fault in self._held:
+            self._release(fault.target)
         self._closing.set()
         if self._thread is not None:
             self._thread.join(timeout=JOIN_TIMEOUT_S)

@@ -83,7 +83,8 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
         # Each node's CPU and memory go on /diagnostics too, and so into the recording.
         with DiagnosticsPublisher(supervisor.resource_stats, lease.domain_id,
                                   node_name=f'robo_edge_supervisor_{lease.domain_id}'):
-            with ChaosAgent(scenario.faults, supervisor.kill, lease.domain_id,
+            with ChaosAgent(scenario.faults, supervisor.kill, supervisor.release,
+                            lease.domain_id,
                             node_name=f'robo_edge_chaos_{lease.domain_id}') as chaos:
                 outcome = supervisor.run(
                     timeout_s=STARTUP_ALLOWANCE_S + WALL_PER_SIM_S * scenario.duration_s

@@ -103,6 +103,7 @@ class _Node:
     stop_signal: int | None = None
     cpu_percent: float | None = None
     rss_mb: float | None = None
+    held: bool = False  # chaos: a killed node kept down until released
 
 
 class Supervisor:
@@ -226,16 +227,23 @@ class Supervisor:
             proc = self._nodes[name].proc
             return None if proc is None else proc.pid
 
-    def kill(self, name: str) -> int | None:
+    def kill(self, name: str, hold: bool = False) -> int | None:
         """SIGKILL node `name`'s process group (chaos); return the pid killed, None if none.
 
-        The node's restart policy then applies as for any other crash.
+        The node's restart policy then applies as for any other crash; with `hold` its
+        restart waits until `release(name)`.
         """
         with self._lock:
-            proc = self._nodes[name].proc
-            if proc is None or not proc.signal_group(signal.SIGKILL):
+            node = self._nodes[name]
+            if node.proc is None or not node.proc.signal_group(signal.SIGKILL):
                 return None
-            return proc.pid
+            node.held = hold
+            return node.proc.pid
+
+    def release(self, name: str) -> None:
+        """Let a held node restart (its restart policy's backoff still applies)."""
+        with self._lock:
+            self._nodes[name].held = False
 
     def restart_count(self, name: str) -> int:
         """Return how many times node `name` was restarted."""
@@ -350,7 +358,7 @@ class Supervisor:
     def _start_due(self, now: float, events: list[Event]) -> None:
         for node in self._nodes.values():
             if node.state is NodeState.RESTARTING and node.due_at is not None \
-                    and now >= node.due_at:
+                    and now >= node.due_at and not node.held:
                 node.restarts += 1
                 self._spawn(node, now, events)
 
