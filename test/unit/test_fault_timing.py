@@ -1,0 +1,83 @@
+"""Fault detection and reaction from the breaker/mode timeline, and the chaos expectations."""
+
+import pytest
+
+from robo_edge.exceptions import ScenarioError
+from robo_edge.scenario.evaluate import evaluate
+from robo_edge.scenario.fault_timing import breaker_trips, highest_mode, time_fault
+from robo_edge.scenario.spec import parse_scenario
+
+SILENCE = {'index': 0, 'type': 'silence', 'target': 'lidar', 'start_s': 4.0, 'duration_s': 6.0,
+           'affected': 60, 'first_affected_s': 4.0, 'last_affected_s': 9.9}
+EVENTS = [
+    {'t': 2.5, 'kind': 'breaker', 'source': 'imu', 'state': 'open'},  # before: not this fault
+    {'t': 4.3, 'kind': 'breaker', 'source': 'camera', 'state': 'open'},  # not its source
+    {'t': 4.35, 'kind': 'breaker', 'source': 'lidar', 'state': 'open'},
+    {'t': 4.35, 'kind': 'source', 'source': 'perception', 'fallback': True},
+    {'t': 4.35, 'kind': 'mode', 'mode': 'DEGRADED'},
+    {'t': 12.0, 'kind': 'breaker', 'source': 'lidar', 'state': 'closed'},
+]
+
+
+def test_detection_is_the_first_opening_of_the_faults_breaker_after_injection() -> None:
+    timed = time_fault(SILENCE, EVENTS)
+    assert timed['detected_s'] == 4.35 and timed['detected_by'] == 'lidar'
+    assert timed['detect_latency_s'] == pytest.approx(0.35)
+    assert timed['reaction'] == 'obstacles from perception'
+    assert timed['react_latency_s'] == pytest.approx(0.35)
+
+
+def test_a_fault_that_changed_nothing_is_not_timed() -> None:
+    timed = time_fault({**SILENCE, 'affected': 0, 'first_affected_s': None}, EVENTS)
+    assert timed['injected_s'] is None and timed['detected_s'] is None
+
+
+def test_an_unknown_kill_target_is_detected_by_any_breaker() -> None:
+    kill = {'type': 'kill', 'target': 'mystery_node', 'start_s': 4.0, 'affected': 1,
+            'first_affected_s': 4.0}
+    assert time_fault(kill, EVENTS)['detected_by'] == 'camera'
+
+
+def test_modes_and_trips_of_a_timeline() -> None:
+    assert highest_mode(EVENTS) == 'DEGRADED'
+    assert highest_mode([]) == 'NOMINAL'
+    assert breaker_trips(EVENTS) == 3
+
+
+def scenario(**expect: object):
+    return parse_scenario({'name': 's', 'world': 'empty_room', 'start': [0, 0, 0],
+                           'duration_s': 20, 'expect': {'collisions': 0, **expect}}, 'mem')
+
+
+def record(timing: list[dict], events: list[dict]) -> dict:
+    return {'outcome': 'completed', 'collisions': [], 'trajectory': [],
+            'fault_timing': timing, 'highest_mode': highest_mode(events),
+            'breaker_trips': breaker_trips(events)}
+
+
+def test_expectations_on_detection_reaction_and_modes() -> None:
+    timed = [time_fault(SILENCE, EVENTS)]
+    assert evaluate(scenario(detect_within_s=0.4, react_within_s=0.4, max_mode='DEGRADED',
+                             min_mode='DEGRADED'), record(timed, EVENTS)).passed
+    failures = evaluate(scenario(detect_within_s=0.3, max_mode='NOMINAL', max_breaker_trips=0),
+                        record(timed, EVENTS)).failures
+    assert any('silence on lidar at 4.00 s: detected after 0.350 s' in f for f in failures)
+    assert any(f.startswith('max_mode') for f in failures)
+    assert any(f.startswith('max_breaker_trips') for f in failures)
+    unseen = [time_fault(SILENCE, [])]
+    failures = evaluate(scenario(detect_within_s=1.0, min_mode='SAFE_STOP'),
+                        record(unseen, [])).failures
+    assert any('detected never' in f for f in failures)
+    assert any(f.startswith('min_mode') for f in failures)
+
+
+def test_bad_chaos_expectations_and_params_are_refused() -> None:
+    with pytest.raises(ScenarioError, match='max_mode'):
+        scenario(max_mode='PANIC')
+    with pytest.raises(ScenarioError, match='params'):
+        parse_scenario({'name': 's', 'world': 'empty_room', 'start': [0, 0, 0],
+                        'duration_s': 5, 'params': {'not_a_node': {'x': 1}}}, 'mem')
+    tuned = parse_scenario({'name': 's', 'world': 'empty_room', 'start': [0, 0, 0],
+                            'duration_s': 5,
+                            'params': {'sensor_guard': {'monitor': 'baseline'}}}, 'mem')
+    assert tuned.node_params == {'sensor_guard': {'monitor': 'baseline'}}
