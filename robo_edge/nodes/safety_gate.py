@@ -77,7 +77,7 @@ PARAMS = [
     Param('scan_rate_hz', 10.0, 'Rate of /safety/scan (its schedule in lockstep)', 0.1, 100.0),
     Param('decel', 1.0, 'Braking deceleration (m/s^2)', 0.01, 20.0),
     Param('angular_decel', 3.0, 'Yaw braking deceleration (rad/s^2)', 0.01, 50.0),
-    Param('command_timeout_s', 0.25, 'Command age (sim) after which the base ramps to zero',
+    Param('command_timeout_s', 0.15, 'Command age (sim) after which the base ramps to zero',
           0.001, 10.0),
     Param('scan_timeout_s', 0.3, 'Scan age (sim) after which there is no obstacle information',
           0.001, 10.0),

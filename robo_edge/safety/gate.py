@@ -53,7 +53,7 @@ class GateConfig:
     limits: BaseLimits = BaseLimits()
     decel: float = 1.0
     angular_decel: float = 3.0
-    command_timeout_s: float = 0.25
+    command_timeout_s: float = 0.15  # 3 control periods: decelerating within 200 ms
     scan_timeout_s: float = 0.3
     stop_without_scan: bool = False
     crawl_speed: float = 0.1

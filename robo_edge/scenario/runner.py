@@ -25,7 +25,7 @@ from robo_edge.supervisor.supervisor import Supervisor
 from robo_edge.twin.world import load_world
 
 # A run may take this long in wall time per simulated second, plus startup, before it is cut.
-WALL_PER_SIM_S = 4.0
+WALL_PER_SIM_S = 8.0
 STARTUP_ALLOWANCE_S = 60.0
 
 

@@ -318,11 +318,11 @@ def test_gate_without_controller_still_answers_and_ramps_to_zero(gate_probe) -> 
     assert all(b <= a + 1e-12 for a, b in zip(speeds, speeds[1:], strict=False))
     assert speeds[-1] == 0.0
     # It waits (bounded) while the command could still come, then counts the controller lost
-    # and stops waiting: 250 ms of command timeout at 20 Hz is 5 late ticks, the rest prompt.
-    assert gate.late_ticks == 5 and gate.lost_controller_ticks == 9
+    # and stops waiting: 150 ms of command timeout at 20 Hz is 3 late ticks, the rest prompt.
+    assert gate.late_ticks == 3 and gate.lost_controller_ticks == 11
     assert gate.reasons['command_timeout'] >= 1
     drive_gate(probe, range(22, 24), 0.3)  # the controller is back: waited for again
-    assert gate.lost_controller_ticks == 9
+    assert gate.lost_controller_ticks == 11
 
 
 def test_gate_stops_when_the_speed_limit_falls_silent(context) -> None:
