@@ -81,7 +81,8 @@ class PerceptionNode(CleanLifecycleNode):
     Publishers (configured; publish while active, stamped with the image):
     mask_topic (sensor_msgs/Image mono8 class ids, model size, SENSOR),
     scan_topic (sensor_msgs/LaserScan in base_frame, SENSOR),
-    obstacles_topic (visualization_msgs/MarkerArray, SENSOR).
+    obstacles_topic (visualization_msgs/MarkerArray, SENSOR), /perception/inference
+    (diagnostic_msgs/DiagnosticArray per frame: latency_ms, confidence, non_finite; SENSOR).
     Always: /diagnostics (diagnostic_msgs/DiagnosticArray, DIAGNOSTICS), status
     robo_edge/perception, every diagnostics_period_s and at once on a level change.
     Lifecycle: configure loads the model (failure: ERROR diagnostics saying why), cleanup and
@@ -174,11 +175,15 @@ class PerceptionNode(CleanLifecycleNode):
         self._mask_pub = self.create_publisher(Image, p['mask_topic'], SENSOR)
         self._scan_pub = self.create_publisher(LaserScan, p['scan_topic'], SENSOR)
         self._markers_pub = self.create_publisher(MarkerArray, p['obstacles_topic'], SENSOR)
+        # Per-frame model health (latency, confidence, NaN outputs) for the perception breaker.
+        self._inference_pub = self.create_publisher(DiagnosticArray, '/perception/inference',
+                                                    SENSOR)
         self._ready = self.create_guard_condition(self._on_ready)
         self._entities = [
             (self.destroy_publisher, self._mask_pub),
             (self.destroy_publisher, self._scan_pub),
             (self.destroy_publisher, self._markers_pub),
+            (self.destroy_publisher, self._inference_pub),
             (self.destroy_guard_condition, self._ready),
             (self.destroy_subscription,
              self.create_subscription(Image, p['image_topic'], self._on_image, SENSOR)),
@@ -259,9 +264,12 @@ class PerceptionNode(CleanLifecycleNode):
             self._publish(msg.header, seg.mask, scan)
         else:
             self._drop('nan_output', f'{seg.non_finite} logits not finite')
+        latency_ms = (time.perf_counter() - received) * 1e3
         self.health.record_inference(Inference(
-            self._now_ns(), (time.perf_counter() - received) * 1e3, inference_ms,
-            seg.confidence_mean, seg.floor_fraction, seg.non_finite))
+            self._now_ns(), latency_ms, inference_ms, seg.confidence_mean, seg.floor_fraction,
+            seg.non_finite))
+        self._inference_pub.publish(pm.inference_msg(msg.header, latency_ms,
+                                                     seg.confidence_mean, seg.non_finite))
 
     def _problem(self, msg: Image) -> tuple[str, str] | None:
         frame = ImageFrame(msg.width, msg.height, msg.step, msg.encoding, len(msg.data))

@@ -39,6 +39,7 @@ from robo_edge.ros import qos
 from robo_edge.ros.breaker_messages import breakers_array
 from robo_edge.ros.nav_messages import pose_from_list
 from robo_edge.ros.params import Param, declare
+from robo_edge.ros.perception_messages import read_inference
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg, to_msg
@@ -93,7 +94,8 @@ class SensorGuardNode(TickDriven, Node):
     controller), `<source>.<BreakerConfig field>`; `model.*`, `scan_check.*`, `yaw_check.*`
     (config/breakers.yaml documents each).
     Subscriptions: /clock, lidar_topic and virtual_topic (LaserScan), /sensors/camera/image
-    (Image), /sensors/imu (Imu), /odom (Odometry), /cmd_vel_raw (TwistStamped).
+    (Image), /sensors/imu (Imu), /odom (Odometry), /cmd_vel_raw (TwistStamped),
+    /perception/inference (DiagnosticArray: per-frame model latency, confidence, NaN outputs).
     Publishers: /safety/scan (LaserScan, frame laser), /robo_edge/obstacle_source (String,
     latched), /robo_edge/breakers (DiagnosticArray, each tick), /diagnostics (the same array).
     Services: ~/reset (std_srvs/Trigger): clears latched breakers.
@@ -159,6 +161,8 @@ class SensorGuardNode(TickDriven, Node):
                     self.create_subscription(Odometry, '/odom', self._on_odom,
                                              qos.SENSOR_BURST)]
         self.create_subscription(LaserScan, v['virtual_topic'], self._on_virtual, qos.SENSOR)
+        self.create_subscription(DiagnosticArray, '/perception/inference', self._on_inference,
+                                 qos.SENSOR)
         self.create_subscription(Image, '/sensors/camera/image', self._on_image, qos.SENSOR)
         self.create_subscription(Imu, '/sensors/imu', self._on_imu, qos.SENSOR_BURST)
         self.create_subscription(TwistStamped, '/cmd_vel_raw', self._on_command, qos.COMMAND)
@@ -185,6 +189,14 @@ class SensorGuardNode(TickDriven, Node):
         valid = bool(np.any(~np.isnan(ranges)))
         self._record(Source.PERCEPTION, stamp, gi.digest(ranges.tobytes()), valid)
         self._virtual.add(stamp, gi.beam_scan(msg, ranges, VIRTUAL_MOUNT))
+
+    def _on_inference(self, msg: DiagnosticArray) -> None:
+        health = read_inference(msg)
+        if health is None:
+            return
+        latency_ms, non_finite, confidence = health
+        self.guard.on_inference(self._arrival(from_msg(msg.header.stamp)),
+                                round(latency_ms * 1e6), non_finite, confidence)
 
     def _on_image(self, msg: Image) -> None:
         self._record(Source.CAMERA, from_msg(msg.header.stamp), gi.digest(bytes(msg.data)),

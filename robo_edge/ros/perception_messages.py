@@ -4,6 +4,7 @@ import array
 
 import numpy as np
 from builtin_interfaces.msg import Duration
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from std_msgs.msg import ColorRGBA, Header
@@ -63,3 +64,29 @@ def obstacles_msg(points: np.ndarray, header: Header) -> MarkerArray:
     marker.color = ColorRGBA(r=1.0, g=0.3, b=0.1, a=1.0)
     marker.points = [Point(x=float(x), y=float(y), z=0.0) for x, y in points]
     return MarkerArray(markers=[marker])
+
+
+INFERENCE_STATUS = 'robo_edge/perception/inference'
+
+
+def inference_msg(header: Header, latency_ms: float, confidence: float,
+                  non_finite: int) -> DiagnosticArray:
+    """Return one frame's model health (stamped like its image) for the perception breaker."""
+    values = {'latency_ms': f'{latency_ms:.3f}', 'confidence': f'{confidence:.4f}',
+              'non_finite': str(non_finite)}
+    status = DiagnosticStatus(name=INFERENCE_STATUS, hardware_id='perception',
+                              values=[KeyValue(key=k, value=v) for k, v in values.items()])
+    return DiagnosticArray(header=header, status=[status])
+
+
+def read_inference(msg: DiagnosticArray) -> tuple[float, int, float] | None:
+    """Return (latency_ms, non_finite, confidence) of an inference message, None if not one."""
+    for status in msg.status:
+        if status.name == INFERENCE_STATUS:
+            values = {kv.key: kv.value for kv in status.values}
+            try:
+                return (float(values['latency_ms']), int(values['non_finite']),
+                        float(values['confidence']))
+            except (KeyError, ValueError):
+                return None
+    return None

@@ -22,7 +22,7 @@ from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import LaserScan
-from std_msgs.msg import Float64, String
+from std_msgs.msg import Float64, Header, String
 
 from robo_edge.breakers.breaker import BreakerStatus
 from robo_edge.breakers.events import read_events
@@ -32,6 +32,7 @@ from robo_edge.nodes.mode_manager import ModeManagerNode
 from robo_edge.nodes.sensor_guard import SensorGuardNode
 from robo_edge.ros import qos
 from robo_edge.ros.breaker_messages import breakers_array, read_selection, read_states
+from robo_edge.ros.perception_messages import inference_msg
 from robo_edge.ros.stamps import from_msg, to_msg
 
 MS = 1_000_000
@@ -245,3 +246,24 @@ def healthy_array(stamp_ns: int) -> DiagnosticArray:
     statuses = {s: BreakerStatus(s, BreakerState.CLOSED, 0, False, None, 0) for s in Source}
     return breakers_array(statuses, Selection(Source.LIDAR, 0, None, False, False), {},
                           stamp_ns)
+
+
+def test_a_collapsed_model_confidence_opens_the_perception_breaker(context, tmp_path) -> None:
+    probe = guard_and_manager(context, tmp_path, ['lidar', 'perception', 'odometry',
+                                                  'controller'])
+    inference = probe.create_publisher(DiagnosticArray, '/perception/inference', qos.SENSOR)
+    try:
+        assert probe.spin_until(lambda: inference.get_subscription_count() >= 1)
+        for k in range(1, 81):
+            t = k * TICK_NS
+            confidence = 0.9 if t < 3 * 1_000_000_000 else 0.05  # collapses at 3 s
+            inference.publish(inference_msg(Header(stamp=to_msg(t)), 5.0, confidence, 0))
+            probe.tick(t)
+        opened = [e for e in read_events([tmp_path / 'breakers.jsonl'])
+                  if e['kind'] == 'breaker' and e['state'] == 'open']
+        assert [e['source'] for e in opened] == ['perception']
+        assert opened[0]['detail'].startswith('low_confidence')
+        assert 3.0 < opened[0]['t'] <= 4.1  # within the 1 s model window
+        assert read_states(probe.arrays[80 * TICK_NS])[Source.LIDAR] is BreakerState.CLOSED
+    finally:
+        probe.close()
