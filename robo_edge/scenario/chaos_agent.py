@@ -11,18 +11,13 @@ stack waits (bounded) for the dead node, so an immediate restart would hide the 
 import threading
 from collections.abc import Callable
 
-import rclpy
-from rclpy.context import Context
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 
 from robo_edge.chaos.spec import FaultSpec
 from robo_edge.ros import qos
+from robo_edge.ros.background import BackgroundNode
 from robo_edge.ros.stamps import from_msg
 
-SPIN_PERIOD_S = 0.05
-JOIN_TIMEOUT_S = 2.0
 NS_PER_S = 1e9
 
 Killer = Callable[[str, bool], int | None]
@@ -49,38 +44,18 @@ class ChaosAgent:
         self._pending = [(i, f) for i, f in enumerate(faults) if f.type == 'kill']
         self._held: list[FaultSpec] = []
         self._kill, self._release = kill, release
-        self._domain_id = domain_id
-        self._node_name = node_name
         self._done: dict[int, dict[str, object]] = {}
-        self._context: Context | None = None
-        self._node: Node | None = None
-        self._executor: SingleThreadedExecutor | None = None
-        self._thread: threading.Thread | None = None
-        self._closing = threading.Event()
         self._lock = threading.Lock()
+        self._background = BackgroundNode(node_name, domain_id, 'chaos')
 
     def __enter__(self) -> 'ChaosAgent':
         if self._pending:
-            self._start()
+            self._background.start(lambda node: node.create_subscription(
+                Clock, '/clock', self._on_clock, qos.CLOCK))
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _start(self) -> None:
-        self._context = Context()
-        rclpy.init(context=self._context, domain_id=self._domain_id,
-                   signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
-        self._node = Node(self._node_name, context=self._context)
-        self._node.create_subscription(Clock, '/clock', self._on_clock, qos.CLOCK)
-        self._executor = SingleThreadedExecutor(context=self._context)
-        self._executor.add_node(self._node)
-        self._thread = threading.Thread(target=self._spin, name='chaos', daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        while not self._closing.is_set() and self._context.ok():
-            self._executor.spin_once(timeout_sec=SPIN_PERIOD_S)
 
     def _on_clock(self, msg: Clock) -> None:
         now = from_msg(msg.clock)
@@ -89,18 +64,17 @@ class ChaosAgent:
             self._pending = [(i, f) for i, f in self._pending if now < f.start_ns]
             back = [f for f in self._held if f.end_ns is not None and now >= f.end_ns]
             self._held = [f for f in self._held if f not in back]
+        logger = self._background.node.get_logger()
         for fault in back:
             self._release(fault.target)
-            self._node.get_logger().warning(
-                f'chaos: {fault.target} may restart at {now / NS_PER_S:.3f} s')
+            logger.warning(f'chaos: {fault.target} may restart at {now / NS_PER_S:.3f} s')
         for index, fault in due:
             hold = fault.end_ns is not None
             pid = self._kill(fault.target, hold)
             if hold:
                 with self._lock:
                     self._held.append(fault)
-            self._node.get_logger().warning(
-                f'chaos: killed {fault.target} (pid {pid}) at {now / NS_PER_S:.3f} s')
+            logger.warning(f'chaos: killed {fault.target} (pid {pid}) at {now / NS_PER_S:.3f} s')
             self._done[index] = kill_report(fault, index, now, pid)
 
     def reports(self, faults: tuple[FaultSpec, ...]) -> dict[int, dict[str, object]]:
@@ -112,14 +86,4 @@ class ChaosAgent:
         """Release held nodes, stop spinning and shut the context down (bounded waits)."""
         for fault in self._held:
             self._release(fault.target)
-        self._closing.set()
-        if self._thread is not None:
-            self._thread.join(timeout=JOIN_TIMEOUT_S)
-        if self._executor is not None and self._node is not None:
-            self._executor.remove_node(self._node)
-            self._executor.shutdown(timeout_sec=JOIN_TIMEOUT_S)
-        if self._node is not None:
-            self._node.destroy_node()
-        if self._context is not None and self._context.ok():
-            rclpy.shutdown(context=self._context)
-        self._node = self._context = self._executor = self._thread = None
+        self._background.close()

@@ -76,4 +76,4 @@ def test_diagnostics_carry_cpu_and_rss_of_every_node() -> None:
         executor.shutdown(timeout_sec=2.0)
         node.destroy_node()
         context.try_shutdown()
-    assert publisher._context is None  # its own context was shut down and released
+    assert not publisher.running  # its own context was shut down and released
