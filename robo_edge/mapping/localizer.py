@@ -4,11 +4,13 @@ Each trusted scan is matched against the occupancy grid built so far (before the
 into it). The odometry prediction (the held correction composed with the odometry pose) is the
 centre of a small correlative search over (x, y, yaw) scored on a likelihood field
 exp(-d^2 / 2 sigma^2), d the distance to the nearest occupied cell (scipy's exact Euclidean
-distance transform of a window around the scan). The best candidate is refined by Gauss-Newton
-on the bilinearly interpolated distance field. A match is accepted only with enough points, a
-large enough share of them on the map, a well-conditioned geometry (not a single wall or an
-empty map) and a shift from the prediction within bounds; otherwise the previous correction
-(dead reckoning since the last good match) is kept.
+distance transform of a window around the scan). The best candidate is refined by
+point-to-line ICP (Gauss-Newton): each return pairs with the mean return position of its
+nearest occupied cell (the transform's nearest-feature indices), along the return's surface
+normal from its neighbours, so a wall on a cell edge is not matched half a cell off. A match is
+accepted only with enough points, a large enough share of them on the map, a well-conditioned
+geometry (not a single wall or an empty map) and a shift from the prediction within bounds;
+otherwise the previous correction (dead reckoning since the last good match) is kept.
 
 Frames: `correction` is the pose of `odom` in `map`, so the base pose in map is
 correction composed with the odometry pose.
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from robo_edge.mapping.mapper import GridGeometry, compose_pose
+from robo_edge.mapping.mapper import GridGeometry, OccupancyMapper, compose_pose
 from robo_edge.twin.kinematics import Pose2D, wrap_angle
 
 # Why a match was not used (the empty reason means accepted).
@@ -47,6 +49,7 @@ class LocalizerParams:
     search_cells: int = 2  # x and y candidates: +-this many cells
     search_yaw: float = 0.05  # yaw candidates over +-this (rad)
     yaw_step: float = 0.0125
+    search_points: int = 120  # the search scores about this many of the returns
     max_distance: float = 0.3  # points farther than this from the map do not pull (m)
     iterations: int = 8
     inlier_distance: float = 0.15  # m
@@ -129,39 +132,41 @@ class DistanceWindow:
         self.x0 = geometry.origin_x + c0 * res  # corner of the window's cell (0, 0)
         self.y0 = geometry.origin_y + r0 * res
         self.any_occupied = bool(window.any())
+        self.nearest = np.zeros(window.shape, dtype=np.int64)  # flat grid index
+        self._targets: np.ndarray | None = None
         if self.any_occupied:
-            self.distance = ndimage.distance_transform_edt(~window) * res
+            distance, (rows, cols) = ndimage.distance_transform_edt(
+                ~window, return_indices=True)
+            self.distance = distance * res
+            self.nearest = (rows + r0) * geometry.width + (cols + c0)
         else:
             self.distance = np.full(window.shape, np.inf)
 
     def lookup(self, xy: np.ndarray) -> np.ndarray:
         """Return the distance of the cell holding each point (inf outside the window)."""
-        cols = np.floor((xy[..., 0] - self.x0) / self.res).astype(np.int64)
-        rows = np.floor((xy[..., 1] - self.y0) / self.res).astype(np.int64)
-        h, w = self.distance.shape
-        inside = (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
+        rows, cols, inside = self._cells(xy)
         out = np.full(cols.shape, np.inf)
         out[inside] = self.distance[rows[inside], cols[inside]]
         return out
 
-    def interpolate(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return the bilinear distance and its gradient (N x 2) at points; inf outside."""
-        u = (xy[:, 0] - self.x0) / self.res - 0.5  # cell-centre coordinates
-        v = (xy[:, 1] - self.y0) / self.res - 0.5
-        c, r = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+    def nearest_returns(self, xy: np.ndarray, grid: OccupancyMapper) -> tuple[np.ndarray, ...]:
+        """Return the mean return of the occupied cell nearest each point (N x 2), and `inside`.
+
+        The targets of the whole window are looked up once, on the first call.
+        """
+        if self._targets is None:
+            h, w = self.nearest.shape
+            self._targets = grid.hit_points(self.nearest.ravel()).reshape(h, w, 2)
+        rows, cols, inside = self._cells(xy)
+        out = np.zeros(xy.shape)
+        out[inside] = self._targets[rows[inside], cols[inside]]
+        return out, inside
+
+    def _cells(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        cols = np.floor((xy[..., 0] - self.x0) / self.res).astype(np.int64)
+        rows = np.floor((xy[..., 1] - self.y0) / self.res).astype(np.int64)
         h, w = self.distance.shape
-        inside = (c >= 0) & (c < w - 1) & (r >= 0) & (r < h - 1)
-        d = np.full(u.shape, np.inf)
-        grad = np.zeros((u.size, 2))
-        if not inside.any():
-            return d, grad
-        c, r, fu, fv = c[inside], r[inside], (u - np.floor(u))[inside], (v - np.floor(v))[inside]
-        g = self.distance
-        d00, d01, d10, d11 = g[r, c], g[r, c + 1], g[r + 1, c], g[r + 1, c + 1]
-        d[inside] = ((1 - fv) * ((1 - fu) * d00 + fu * d01) + fv * ((1 - fu) * d10 + fu * d11))
-        grad[inside, 0] = ((1 - fv) * (d01 - d00) + fv * (d11 - d10)) / self.res
-        grad[inside, 1] = ((1 - fu) * (d10 - d00) + fu * (d11 - d01)) / self.res
-        return d, grad
+        return rows, cols, (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
 
 
 class Localizer:
@@ -182,24 +187,27 @@ class Localizer:
             return NARROW_FOV
         return ACCEPTED
 
-    def update(self, scan: ScanData, odom: Pose2D, log_odds: np.ndarray,
-               geometry: GridGeometry) -> MatchResult:
-        """Match a scan taken at odometry pose `odom` against the grid; update the correction."""
+    def update(self, scan: ScanData, odom: Pose2D, grid: OccupancyMapper) -> MatchResult:
+        """Match a scan taken at odometry pose `odom` against the grid; update the correction.
+
+        Call it before the scan is folded into `grid`.
+        """
+        p = self.params
         predicted = base_in_map(self.correction, odom)
         reason = self.trust(scan)
-        points = scan_points(scan, self.sensor, self.params.max_range)
-        if not reason and points.shape[0] < self.params.min_points:
+        points = scan_points(scan, self.sensor, p.max_range)
+        if not reason and points.shape[0] < p.min_points:
             reason = FEW_POINTS
         if reason:
             return self._held(reason, predicted, points.shape[0])
-        occupied = log_odds > self.params.occupied_log_odds
-        window = self._window(occupied, geometry, predicted, points)
+        occupied = grid.log_odds_view() > p.occupied_log_odds
+        window = self._window(occupied, grid.geometry, predicted, points)
         if not window.any_occupied:
             return self._held(FEW_INLIERS, predicted, points.shape[0])
+        normals, has_normal = surface_normals(points, p.max_neighbour_gap)
         best = self._search(window, predicted, points)
-        pose, covariance = self._refine(window, best, points)
-        information = normal_information(points, self.params.max_neighbour_gap)
-        return self._judge(window, predicted, pose, points, odom, information, covariance)
+        fit = self._refine(window, grid, best, points, normals, has_normal)
+        return self._judge(predicted, fit, points.shape[0], odom, information(normals[has_normal]))
 
     def hold(self, reason: str, odom: Pose2D) -> MatchResult:
         """Return the result of a scan not matched (for example with localisation off)."""
@@ -220,83 +228,116 @@ class Localizer:
         return DistanceWindow(occupied, geometry, bounds, pad)
 
     def _search(self, window: DistanceWindow, predicted: Pose2D, points: np.ndarray) -> Pose2D:
-        """Return the best pose of the correlative search around the prediction."""
+        """Return the best pose of the correlative search around the prediction.
+
+        Every yaw and cell offset at once: one gather in the likelihood field, padded with
+        zeros so that no candidate needs a bounds check.
+        """
         p = self.params
+        k = p.search_cells
         steps = int(round(p.search_yaw / p.yaw_step))
         yaws = predicted.yaw + p.yaw_step * np.arange(-steps, steps + 1)
-        k = np.arange(-p.search_cells, p.search_cells + 1) * window.res
-        dx, dy = np.meshgrid(k, k, indexing='ij')
-        offsets = np.stack([dx.ravel(), dy.ravel()], axis=1)  # (M, 2)
-        best_score, best = -1.0, predicted
-        for yaw in yaws:
-            world = transform(points, Pose2D(predicted.x, predicted.y, float(yaw)))
-            d = window.lookup(world[None, :, :] + offsets[:, None, :])  # (M, N)
-            score = np.exp(-0.5 * (d / p.sigma) ** 2).sum(axis=1)
-            i = int(np.argmax(score))
-            if score[i] > best_score:
-                best_score = float(score[i])
-                best = Pose2D(predicted.x + offsets[i, 0], predicted.y + offsets[i, 1],
-                              float(yaw))
-        return best
+        field = np.pad(np.exp(-0.5 * (window.distance / p.sigma) ** 2), 2 * k)
+        stride = max(1, points.shape[0] // p.search_points)
+        pts = points[::stride]
+        c, s = np.cos(yaws)[:, None], np.sin(yaws)[:, None]
+        x = predicted.x + c * pts[None, :, 0] - s * pts[None, :, 1]
+        y = predicted.y + s * pts[None, :, 0] + c * pts[None, :, 1]
+        cols = np.floor((x - window.x0) / window.res).astype(np.int64) + 2 * k
+        rows = np.floor((y - window.y0) / window.res).astype(np.int64) + 2 * k
+        h, w = window.distance.shape
+        outside = (cols < 2 * k) | (cols >= w + 2 * k) | (rows < 2 * k) | (rows >= h + 2 * k)
+        cols[outside], rows[outside] = k, k  # a cell of the zero border for every offset
+        offsets = np.arange(-k, k + 1)
+        dy, dx = np.meshgrid(offsets, offsets, indexing='ij')
+        dy, dx = dy.ravel(), dx.ravel()
+        width = w + 4 * k
+        flat = rows * width + cols  # (yaws, points)
+        shifts = dy * width + dx  # (offsets,)
+        scores = np.take(field.ravel(), flat[:, None, :] + shifts[None, :, None]).sum(axis=2)
+        yaw_i, offset_i = np.unravel_index(int(np.argmax(scores)), scores.shape)
+        return Pose2D(predicted.x + dx[offset_i] * window.res,
+                      predicted.y + dy[offset_i] * window.res, float(yaws[yaw_i]))
 
-    def _refine(self, window: DistanceWindow, start: Pose2D,
-                points: np.ndarray) -> tuple[Pose2D, tuple[float, float, float]]:
-        """Gauss-Newton on the distance field; return the pose and its covariance."""
+    def _refine(self, window: DistanceWindow, grid: OccupancyMapper, start: Pose2D,
+                points: np.ndarray, normals: np.ndarray, has_normal: np.ndarray) -> '_Fit':
+        """Point-to-line ICP from `start` against the cells' mean returns (Gauss-Newton)."""
         p = self.params
-        pose, h = start, np.zeros((3, 3))
+        pose, h, residuals = start, np.zeros((3, 3)), np.zeros(0)
         for _ in range(p.iterations):
-            world = transform(points, pose)
-            d, grad = window.interpolate(world)
-            use = d <= p.max_distance
+            world, r, dist, inside = self._pairs(window, grid, pose, points, normals)
+            use = inside & has_normal & (dist <= p.max_distance)
             if np.count_nonzero(use) < 3:
                 break
             c, s = math.cos(pose.yaw), math.sin(pose.yaw)
+            n = rotate(normals[use], c, s)
             px, py = points[use, 0], points[use, 1]
-            dyaw = grad[use, 0] * (-s * px - c * py) + grad[use, 1] * (c * px - s * py)
-            jac = np.stack([grad[use, 0], grad[use, 1], dyaw], axis=1)
-            h = jac.T @ jac
-            b = jac.T @ d[use]
-            try:
-                step = -np.linalg.solve(h + 1e-6 * np.eye(3), b)
-            except np.linalg.LinAlgError:
-                break
+            dyaw = n[:, 0] * (-s * px - c * py) + n[:, 1] * (c * px - s * py)
+            jac = np.stack([n[:, 0], n[:, 1], dyaw], axis=1)
+            h, residuals = jac.T @ jac, r[use]
+            step = -np.linalg.solve(h + 1e-9 * np.eye(3), jac.T @ residuals)
             pose = Pose2D(pose.x + step[0], pose.y + step[1], pose.yaw + step[2])
-            if abs(step[0]) + abs(step[1]) < 1e-5 and abs(step[2]) < 1e-5:
+            if abs(step[0]) + abs(step[1]) < 1e-4 and abs(step[2]) < 1e-4:
                 break
-        d, _ = window.interpolate(transform(points, pose))
-        residual = float(np.mean(np.minimum(d, p.max_distance) ** 2))
+        world, _, dist, inside = self._pairs(window, grid, pose, points, normals)
+        inlier_fraction = float(np.mean(inside & (dist <= p.inlier_distance)))
+        score = float(np.mean(np.exp(-0.5 * (window.lookup(world) / p.sigma) ** 2)))
+        variance = float(np.mean(residuals ** 2)) if residuals.size else 0.0
         try:
-            cov = np.linalg.inv(h + 1e-9 * np.eye(3)) * max(residual, 1e-6)
+            cov = np.linalg.inv(h) * max(variance, 1e-6)
             covariance = (float(cov[0, 0]), float(cov[1, 1]), float(cov[2, 2]))
         except np.linalg.LinAlgError:
             covariance = (math.inf, math.inf, math.inf)
-        return pose, covariance
-
-    def _judge(self, window: DistanceWindow, predicted: Pose2D, pose: Pose2D,
-               points: np.ndarray, odom: Pose2D, information: float,
-               covariance: tuple[float, float, float]) -> MatchResult:
-        p = self.params
-        world = transform(points, pose)
-        d = window.lookup(world)
-        d_fine, _ = window.interpolate(world)
-        inlier_fraction = float(np.mean(d_fine <= p.inlier_distance))
-        score = float(np.mean(np.exp(-0.5 * (d / p.sigma) ** 2)))
         pose = Pose2D(float(pose.x), float(pose.y), wrap_angle(float(pose.yaw)))
+        return _Fit(pose, inlier_fraction, score, covariance)
+
+    @staticmethod
+    def _pairs(window: DistanceWindow, grid: OccupancyMapper, pose: Pose2D, points: np.ndarray,
+               normals: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Pair each point at `pose` with its nearest cell's mean return.
+
+        Returns the points in map, the point-to-line residuals, the point-to-point distances
+        and which points fell inside the window.
+        """
+        world = transform(points, pose)
+        targets, inside = window.nearest_returns(world, grid)
+        error = world - targets
+        n = rotate(normals, math.cos(pose.yaw), math.sin(pose.yaw))
+        residual = n[:, 0] * error[:, 0] + n[:, 1] * error[:, 1]
+        return world, residual, np.hypot(error[:, 0], error[:, 1]), inside
+
+    def _judge(self, predicted: Pose2D, fit: '_Fit', points: int, odom: Pose2D,
+               information: float) -> MatchResult:
+        p, pose = self.params, fit.pose
         shift = (pose.x - predicted.x, pose.y - predicted.y, wrap_angle(pose.yaw - predicted.yaw))
         reason = ACCEPTED
-        if inlier_fraction < p.min_inlier_fraction:
+        if fit.inlier_fraction < p.min_inlier_fraction:
             reason = FEW_INLIERS
         elif information < p.min_information:
             reason = DEGENERATE
         elif math.hypot(shift[0], shift[1]) > p.max_jump or abs(shift[2]) > p.max_jump_yaw:
             reason = JUMP
-        n = points.shape[0]
         if reason:
-            return MatchResult(False, reason, predicted, self.correction, n, inlier_fraction,
-                               score, information, shift, (math.inf, math.inf, math.inf))
+            return MatchResult(False, reason, predicted, self.correction, points,
+                               fit.inlier_fraction, fit.score, information, shift,
+                               (math.inf, math.inf, math.inf))
         self.correction = correction_of(pose, odom)
-        return MatchResult(True, ACCEPTED, pose, self.correction, n, inlier_fraction, score,
-                           information, shift, covariance)
+        return MatchResult(True, ACCEPTED, pose, self.correction, points, fit.inlier_fraction,
+                           fit.score, information, shift, fit.covariance)
+
+
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    pose: Pose2D
+    inlier_fraction: float
+    score: float
+    covariance: tuple[float, float, float]
+
+
+def rotate(vectors: np.ndarray, c: float, s: float) -> np.ndarray:
+    """Return (N x 2) vectors rotated by the angle of cosine c and sine s."""
+    return np.stack([c * vectors[:, 0] - s * vectors[:, 1],
+                     s * vectors[:, 0] + c * vectors[:, 1]], axis=1)
 
 
 def transform(points: np.ndarray, pose: Pose2D) -> np.ndarray:
@@ -306,19 +347,31 @@ def transform(points: np.ndarray, pose: Pose2D) -> np.ndarray:
     return np.stack([pose.x + c * x - s * y, pose.y + s * x + c * y], axis=1)
 
 
-def normal_information(points: np.ndarray, max_gap: float) -> float:
-    """Return the smallest eigenvalue of the mean n n^T over the scan's surface normals.
+def surface_normals(points: np.ndarray, max_gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return a unit normal per point from its two neighbours (beam order), and which have one.
 
-    Normals come from each return's two neighbours (in beam order). One straight wall gives
-    ~0 (the position along it is not observable); walls in two directions give up to 0.5.
+    Neighbours farther apart than 2 max_gap (an edge, a grazing wall) give no normal.
     """
+    normals = np.zeros_like(points)
+    has = np.zeros(points.shape[0], dtype=bool)
     if points.shape[0] < 3:
-        return 0.0
+        return normals, has
     tangent = points[2:] - points[:-2]
     length = np.hypot(tangent[:, 0], tangent[:, 1])
-    use = (length > 1e-9) & (length <= 2 * max_gap)
-    if np.count_nonzero(use) < 3:
+    ok = (length > 1e-9) & (length <= 2 * max_gap)
+    t = tangent[ok] / length[ok, None]
+    inner = normals[1:-1]
+    inner[ok] = np.stack([-t[:, 1], t[:, 0]], axis=1)
+    has[1:-1] = ok
+    return normals, has
+
+
+def information(normals: np.ndarray) -> float:
+    """Return the smallest eigenvalue of the mean n n^T of surface normals.
+
+    One straight wall gives ~0 (the position along it is not observable); walls in two
+    directions give up to 0.5.
+    """
+    if normals.shape[0] < 3:
         return 0.0
-    t = tangent[use] / length[use, None]
-    normals = np.stack([-t[:, 1], t[:, 0]], axis=1)
     return float(np.linalg.eigvalsh(normals.T @ normals / normals.shape[0])[0])

@@ -12,7 +12,7 @@ import yaml
 
 from robo_edge.scenario import stack
 from robo_edge.scenario.domains import lease_domain
-from robo_edge.scenario.evaluate import evaluate
+from robo_edge.scenario.evaluate import evaluate, localization_errors
 from robo_edge.scenario.junit import write_junit
 from robo_edge.scenario.plot import plot_run
 from robo_edge.scenario.spec import Scenario
@@ -63,6 +63,7 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
     params_file = work_dir / 'params.yaml'
     planner_report = work_dir / 'planner_report.json'
     planner_report.unlink(missing_ok=True)
+    planner_report.with_name(stack.POSE_LOG).unlink(missing_ok=True)
     params = stack.node_parameters(scenario, world_path, result_path, mcap_path, planner_report)
     params_file.write_text(yaml.dump(params, Dumper=NoAliasDumper), encoding='utf-8')
     bringup = parse_bringup(
@@ -136,6 +137,10 @@ def _score(
     record = json.loads(result_path.read_text(encoding='utf-8'))
     if planner_report.exists():
         record['planner_goals'] = json.loads(planner_report.read_text(encoding='utf-8'))['goals']
+    pose_log = planner_report.with_name(stack.POSE_LOG)
+    if pose_log.exists():
+        poses = json.loads(pose_log.read_text(encoding='utf-8'))['poses']
+        record['localization'] = localization_errors(record.get('trajectory', []), poses)
     verdict = evaluate(scenario, record)
     waits = np.asarray(record.pop('lockstep_wait_ms') or [0.0])
     return {
