@@ -32,6 +32,7 @@ NARROW_FOV = 'narrow_fov'
 FEW_POINTS = 'few_points'
 FEW_INLIERS = 'few_inliers'
 DEGENERATE = 'degenerate'
+PARTIAL = 'partial'  # accepted across a corridor (and in yaw), dead reckoning along it
 JUMP = 'jump'
 DISABLED = 'disabled'
 
@@ -54,7 +55,10 @@ class LocalizerParams:
     iterations: int = 8
     inlier_distance: float = 0.15  # m
     min_inlier_fraction: float = 0.5
-    min_information: float = 0.05  # smallest eigenvalue of the scan's mean normal outer product
+    min_information: float = 0.05  # smallest eigenvalue of the matched returns' mean n n^T
+    min_partial_information: float = 0.3  # largest one, for a partial update (a corridor)
+    translation_prior: float = 0.1  # the search's penalty width for a shift (m)
+    rotation_prior: float = 0.05  # and for a turn (rad)
     max_neighbour_gap: float = 0.5  # neighbouring returns farther apart give no normal (m)
     max_jump: float = 0.25  # accepted shift from the prediction (m)
     max_jump_yaw: float = 0.1  # rad
@@ -83,7 +87,7 @@ class MatchResult:
     points: int  # valid returns used
     inlier_fraction: float
     score: float  # mean likelihood of the points at the matched pose, 0..1
-    information: float  # smallest eigenvalue of the mean n n^T of the scan's surface normals
+    information: float  # smallest eigenvalue of the mean n n^T of the matched returns' normals
     shift: tuple[float, float, float]  # matched minus predicted (x, y, yaw)
     covariance: tuple[float, float, float]  # variances of x, y, yaw (m^2, m^2, rad^2)
 
@@ -207,7 +211,7 @@ class Localizer:
         normals, has_normal = surface_normals(points, p.max_neighbour_gap)
         best = self._search(window, predicted, points)
         fit = self._refine(window, grid, best, points, normals, has_normal)
-        return self._judge(predicted, fit, points.shape[0], odom, information(normals[has_normal]))
+        return self._judge(predicted, fit, points.shape[0], odom)
 
     def hold(self, reason: str, odom: Pose2D) -> MatchResult:
         """Return the result of a scan not matched (for example with localisation off)."""
@@ -255,6 +259,10 @@ class Localizer:
         flat = rows * width + cols  # (yaws, points)
         shifts = dy * width + dx  # (offsets,)
         scores = np.take(field.ravel(), flat[:, None, :] + shifts[None, :, None]).sum(axis=2)
+        # Prefer the prediction: in a corridor a cell along it scores about the same.
+        shift2 = (dx ** 2 + dy ** 2) * window.res ** 2 / p.translation_prior ** 2
+        turn2 = ((yaws - predicted.yaw) / p.rotation_prior) ** 2
+        scores = scores * np.exp(-shift2[None, :] - turn2[:, None])
         yaw_i, offset_i = np.unravel_index(int(np.argmax(scores)), scores.shape)
         return Pose2D(predicted.x + dx[offset_i] * window.res,
                       predicted.y + dy[offset_i] * window.res, float(yaws[yaw_i]))
@@ -263,7 +271,7 @@ class Localizer:
                 points: np.ndarray, normals: np.ndarray, has_normal: np.ndarray) -> '_Fit':
         """Point-to-line ICP from `start` against the cells' mean returns (Gauss-Newton)."""
         p = self.params
-        pose, h, residuals = start, np.zeros((3, 3)), np.zeros(0)
+        pose, h, residuals, normals_used = start, np.zeros((3, 3)), np.zeros(0), normals[:0]
         for _ in range(p.iterations):
             world, r, dist, inside = self._pairs(window, grid, pose, points, normals)
             use = inside & has_normal & (dist <= p.max_distance)
@@ -274,7 +282,7 @@ class Localizer:
             px, py = points[use, 0], points[use, 1]
             dyaw = n[:, 0] * (-s * px - c * py) + n[:, 1] * (c * px - s * py)
             jac = np.stack([n[:, 0], n[:, 1], dyaw], axis=1)
-            h, residuals = jac.T @ jac, r[use]
+            h, residuals, normals_used = jac.T @ jac, r[use], n
             step = -np.linalg.solve(h + 1e-9 * np.eye(3), jac.T @ residuals)
             pose = Pose2D(pose.x + step[0], pose.y + step[1], pose.yaw + step[2])
             if abs(step[0]) + abs(step[1]) < 1e-4 and abs(step[2]) < 1e-4:
@@ -289,7 +297,8 @@ class Localizer:
         except np.linalg.LinAlgError:
             covariance = (math.inf, math.inf, math.inf)
         pose = Pose2D(float(pose.x), float(pose.y), wrap_angle(float(pose.yaw)))
-        return _Fit(pose, inlier_fraction, score, covariance)
+        weak, strong, axis = information(normals_used)
+        return _Fit(pose, inlier_fraction, score, covariance, weak, strong, axis)
 
     @staticmethod
     def _pairs(window: DistanceWindow, grid: OccupancyMapper, pose: Pose2D, points: np.ndarray,
@@ -306,24 +315,30 @@ class Localizer:
         residual = n[:, 0] * error[:, 0] + n[:, 1] * error[:, 1]
         return world, residual, np.hypot(error[:, 0], error[:, 1]), inside
 
-    def _judge(self, predicted: Pose2D, fit: '_Fit', points: int, odom: Pose2D,
-               information: float) -> MatchResult:
-        p, pose = self.params, fit.pose
+    def _judge(self, predicted: Pose2D, fit: '_Fit', points: int, odom: Pose2D) -> MatchResult:
+        p, pose, information = self.params, fit.pose, fit.information
         shift = (pose.x - predicted.x, pose.y - predicted.y, wrap_angle(pose.yaw - predicted.yaw))
-        reason = ACCEPTED
+        reason, covariance = ACCEPTED, fit.covariance
+        if information < p.min_information and fit.strong >= p.min_partial_information:
+            # A corridor: keep the shift across it (and the turn), not along it.
+            ax, ay = fit.axis
+            across = shift[0] * ax + shift[1] * ay
+            shift = (across * ax, across * ay, shift[2])
+            pose = Pose2D(predicted.x + shift[0], predicted.y + shift[1], pose.yaw)
+            reason, covariance = PARTIAL, (math.inf, math.inf, covariance[2])
         if fit.inlier_fraction < p.min_inlier_fraction:
             reason = FEW_INLIERS
-        elif information < p.min_information:
+        elif information < p.min_information and reason != PARTIAL:
             reason = DEGENERATE
         elif math.hypot(shift[0], shift[1]) > p.max_jump or abs(shift[2]) > p.max_jump_yaw:
             reason = JUMP
-        if reason:
+        if reason not in (ACCEPTED, PARTIAL):
             return MatchResult(False, reason, predicted, self.correction, points,
                                fit.inlier_fraction, fit.score, information, shift,
                                (math.inf, math.inf, math.inf))
         self.correction = correction_of(pose, odom)
-        return MatchResult(True, ACCEPTED, pose, self.correction, points, fit.inlier_fraction,
-                           fit.score, information, shift, fit.covariance)
+        return MatchResult(True, reason, pose, self.correction, points, fit.inlier_fraction,
+                           fit.score, information, shift, covariance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +347,9 @@ class _Fit:
     inlier_fraction: float
     score: float
     covariance: tuple[float, float, float]
+    information: float  # the weakest direction's
+    strong: float  # the strongest direction's
+    axis: tuple[float, float]  # the strongest direction (across a corridor)
 
 
 def rotate(vectors: np.ndarray, c: float, s: float) -> np.ndarray:
@@ -366,12 +384,13 @@ def surface_normals(points: np.ndarray, max_gap: float) -> tuple[np.ndarray, np.
     return normals, has
 
 
-def information(normals: np.ndarray) -> float:
-    """Return the smallest eigenvalue of the mean n n^T of surface normals.
+def information(normals: np.ndarray) -> tuple[float, float, tuple[float, float]]:
+    """Return the eigenvalues of the mean n n^T of surface normals and the strong direction.
 
-    One straight wall gives ~0 (the position along it is not observable); walls in two
-    directions give up to 0.5.
+    One straight wall gives ~0 and ~1 (the position along it is not observable, across it is);
+    walls in two directions give up to 0.5 each.
     """
     if normals.shape[0] < 3:
-        return 0.0
-    return float(np.linalg.eigvalsh(normals.T @ normals / normals.shape[0])[0])
+        return 0.0, 0.0, (1.0, 0.0)
+    values, vectors = np.linalg.eigh(normals.T @ normals / normals.shape[0])
+    return float(values[0]), float(values[1]), (float(vectors[0, 1]), float(vectors[1, 1]))

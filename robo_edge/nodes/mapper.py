@@ -113,7 +113,8 @@ class MapperNode(Node):
         self.localizer = Localizer(self.initial_pose, self.laser_offset)
         self.pose_log_path = Path(values['pose_log_path']) if values['pose_log_path'] else None
         self.pose_log: list[list[float]] = []
-        self.counts = {'updates': 0, 'late_inputs': 0, 'dropped_inputs': 0, 'matched': 0}
+        self.counts = {'updates': 0, 'late_inputs': 0, 'dropped_inputs': 0, 'matched': 0,
+                       'partial': 0}
         self.rejected: dict[str, int] = {}
         self.last_match: MatchResult | None = None
         self.update_ms: deque[float] = deque(maxlen=200)
@@ -223,6 +224,7 @@ class MapperNode(Node):
         self.last_match = match
         if match.accepted:
             self.counts['matched'] += 1
+            self.counts['partial'] += match.reason == loc.PARTIAL
         else:
             self.rejected[match.reason] = self.rejected.get(match.reason, 0) + 1
         return match

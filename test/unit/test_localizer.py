@@ -132,19 +132,31 @@ def test_holds_the_correction_for_a_scan_with_too_few_returns(room_map) -> None:
     assert result.pose == Pose2D(0.05, 0.0, 0.0)  # the prediction: dead reckoning
 
 
-def test_holds_the_correction_on_an_empty_or_featureless_map() -> None:
+def test_holds_the_correction_on_an_empty_map() -> None:
     before = Pose2D(0.05, 0.0, 0.0)
     localizer = Localizer(before)
     ranges = ray_cast(ROOM, Pose2D(0.0, 0.0, 0.0))
     empty = OccupancyMapper(centered_geometry(0.0, 0.0, 12.0, 0.1))
     result = localizer.update(scan(ranges), Pose2D(0.0, 0.0, 0.0), empty)
     held(result, localizer, before, loc.FEW_INLIERS)
-    # One long straight wall: the position along it is unknown.
+
+
+def test_along_a_single_wall_only_the_shift_across_it_and_the_turn_are_taken() -> None:
     wall = [(-10.0, 1.0, 10.0, 1.0)]
     corridor = mapped(wall, [Pose2D(0.0, 0.0, 0.0)])
+    localizer = Localizer(Pose2D(0.05, 0.06, 0.02))  # the truth: (0.2, 0.0, 0.0)
     result = localizer.update(scan(ray_cast(wall, Pose2D(0.2, 0.0, 0.0))),
                               Pose2D(0.0, 0.0, 0.0), corridor)
-    held(result, localizer, before, loc.DEGENERATE)
+    assert result.accepted and result.reason == loc.PARTIAL and result.information < 0.05
+    assert (result.pose.x, result.pose.y, result.pose.yaw) == pytest.approx(
+        (0.05, 0.0, 0.0), abs=0.01), 'x along the wall is kept, y and yaw are matched'
+    assert math.isinf(result.covariance[0]) and localizer.correction == result.correction
+    # Without partial updates the same match is held.
+    strict = Localizer(Pose2D(0.05, 0.06, 0.02), params=LocalizerParams(
+        min_partial_information=1.01))
+    result = strict.update(scan(ray_cast(wall, Pose2D(0.2, 0.0, 0.0))), Pose2D(0.0, 0.0, 0.0),
+                           corridor)
+    held(result, strict, Pose2D(0.05, 0.06, 0.02), loc.DEGENERATE)
 
 
 def test_only_trusts_wide_lidar_scans(room_map) -> None:
