@@ -37,6 +37,7 @@ from robo_edge.twin.raster import rasterise  # noqa: E402
 from robo_edge.twin.world import load_world  # noqa: E402
 
 RESULTS = HERE / 'results'
+SIM = HERE.parent / 'sim'  # the source tree's files: runs without a ROS install too
 WORLDS = ('empty_room', 'warehouse', 'corridors', 'cluttered_room')
 BEAMS, RANGE_MIN, RANGE_MAX = 360, 0.12, 12.0
 STEP_M = 0.05
@@ -60,7 +61,8 @@ def ray_march(grid: Grid, pose: Pose2D, rng: np.random.Generator) -> np.ndarray:
 
 def route(scenario_name: str, truth: Grid) -> list[Pose2D]:
     """Poses every STEP_M along the shortest path through the scenario's goals."""
-    scenario = load_scenario(paths.resolve(scenario_name, 'sim/scenarios'))
+    scenario = load_scenario(paths.resolve(str(SIM / 'scenarios' / f'{scenario_name}.yaml'),
+                                           'sim/scenarios'))
     costmap = inflate(truth, InflationParams(0.25, margin_m=0.0))
     stops = [(scenario.start.x, scenario.start.y)] + [(g.x, g.y) for g in scenario.goals]
     points: list[tuple[float, float]] = []
@@ -96,7 +98,7 @@ def drifting_odometry(poses: list[Pose2D], rng: np.random.Generator) -> list[Pos
 
 def run_world(world_name: str, seed: int) -> dict:
     """Drive one world's route with a drifting odometry; time and score the localiser."""
-    world = load_world(paths.resolve(world_name, 'sim/worlds'))
+    world = load_world(paths.resolve(str(SIM / 'worlds' / f'{world_name}.yaml'), 'sim/worlds'))
     truth = rasterise(world, 0.02)
     poses = route(f'nav_{world_name}', truth)
     rng = np.random.default_rng(seed)
