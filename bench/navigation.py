@@ -96,6 +96,10 @@ def score(result: dict, scenario: Scenario, optimal: list) -> dict:
         'time_to_goal_s': [b - a for a, b in zip([0.0, *times], times, strict=False)],
         'controller_tick_p99_ms': controller_tick_p99(result.get('mcap')),
         'real_time_factor': result.get('real_time_factor'),
+        'localization_xy_max_m': (result.get('localization') or {}).get(
+            'localized', {}).get('xy_max_m'),
+        'dead_reckoning_xy_max_m': (result.get('localization') or {}).get(
+            'dead_reckoning', {}).get('xy_max_m'),
         'trajectory': result.get('trajectory'),
     }
 
@@ -113,6 +117,8 @@ def summarise(runs: list[dict]) -> dict:
         'time_to_goal_s': percentiles([t for r in runs for t in r['time_to_goal_s']]),
         'min_clearance_m': min(clearances) if clearances else None,
         'controller_tick_p99_ms': percentiles(ticks),
+        'localization_xy_max_m': percentiles(
+            [r['localization_xy_max_m'] for r in runs if r.get('localization_xy_max_m')]),
     }
 
 

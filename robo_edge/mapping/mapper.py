@@ -6,7 +6,9 @@ lines, all at once: one sample per `sample_step` cells along each beam's major a
 one cell per column or row crossed, as Bresenham's line). Cells a beam crosses get `miss`, the
 cell of a valid return gets `hit` (a hit wins over a miss in the same scan), once per scan.
 Ranges follow REP 117: +inf (no return) clears free space up to `max_clear_range`; -inf, NaN
-and finite values outside [range_min, range_max] are ignored.
+and finite values outside [range_min, range_max] are ignored. Each cell also keeps the mean
+position of the returns that fell in it, so a scan matcher can align to where surfaces are
+rather than to cell centres (half a cell off when a wall lies on a cell edge).
 """
 
 import math
@@ -17,6 +19,7 @@ import numpy as np
 from robo_edge.twin.kinematics import Pose2D
 
 UNKNOWN = -1
+HIT_MEMORY = 20.0  # returns a cell's mean position weighs at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,8 @@ class OccupancyMapper:
         shape = (geometry.height, geometry.width)
         self._log_odds = np.zeros(shape, dtype=np.float32)
         self._known = np.zeros(shape, dtype=bool)
+        self._hit_sum = np.zeros((geometry.width * geometry.height, 2), dtype=np.float64)
+        self._hit_count = np.zeros(geometry.width * geometry.height, dtype=np.float64)
 
     @property
     def geometry(self) -> GridGeometry:
@@ -123,6 +128,23 @@ class OccupancyMapper:
     def log_odds(self) -> np.ndarray:
         """Return a copy of the log-odds grid (float32, height x width)."""
         return self._log_odds.copy()
+
+    def log_odds_view(self) -> np.ndarray:
+        """Return the log-odds grid itself, read-only (no copy; changes with each update)."""
+        view = self._log_odds.view()
+        view.flags.writeable = False
+        return view
+
+    def hit_points(self, flat: np.ndarray) -> np.ndarray:
+        """Return the world (x, y) of each cell's mean return; its centre when it has none."""
+        g = self._geometry
+        flat = np.asarray(flat, dtype=np.int64)
+        count = self._hit_count[flat]
+        centre = np.stack([g.origin_x + (flat % g.width + 0.5) * g.resolution,
+                           g.origin_y + (flat // g.width + 0.5) * g.resolution], axis=1)
+        with np.errstate(invalid='ignore', divide='ignore'):
+            mean = self._hit_sum[flat] / count[:, None]
+        return np.where(count[:, None] > 0, mean, centre)
 
     def occupancy(self) -> np.ndarray:
         """Return the grid as int8 (height x width): -1 unknown, 0..100 occupancy."""
@@ -150,6 +172,8 @@ class OccupancyMapper:
         seeded = np.clip(seeded, self._params.min_log_odds, self._params.max_log_odds)
         self._log_odds = np.where(known, seeded, 0.0).astype(np.float32)
         self._known = known
+        self._hit_sum[:] = 0.0
+        self._hit_count[:] = 0.0
 
     def update(
         self, scan_ranges: np.ndarray, angle_min: float, angle_increment: float,
@@ -203,10 +227,26 @@ class OccupancyMapper:
     def _hit_mask(
         self, x0: float, y0: float, cos: np.ndarray, sin: np.ndarray, cells: np.ndarray,
     ) -> np.ndarray:
-        """Return a flat mask of the cells holding the beam ends inside the grid."""
+        """Return a flat mask of the cells holding the beam ends inside the grid.
+
+        Also adds each return's position to its cell's running mean.
+        """
         g = self._geometry
-        cols, rows = np.floor(x0 + cells * cos), np.floor(y0 + cells * sin)
+        u, v = x0 + cells * cos, y0 + cells * sin
+        cols, rows = np.floor(u), np.floor(v)
         inside = (cols >= 0) & (cols < g.width) & (rows >= 0) & (rows < g.height)
+        flat = rows[inside].astype(np.int64) * g.width + cols[inside].astype(np.int64)
+        points = np.stack([g.origin_x + u[inside] * g.resolution,
+                           g.origin_y + v[inside] * g.resolution], axis=1)
+        np.add.at(self._hit_sum, flat, points)
+        np.add.at(self._hit_count, flat, 1.0)
+        # A bounded memory: the mean follows the newest returns (and a corrected pose).
+        full = flat[self._hit_count[flat] > HIT_MEMORY]
+        if full.size:
+            full = np.unique(full)
+            scale = HIT_MEMORY / self._hit_count[full]
+            self._hit_sum[full] *= scale[:, None]
+            self._hit_count[full] = HIT_MEMORY
         return self._mask(cols[inside].astype(np.int32), rows[inside].astype(np.int32))
 
     def _mask(self, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:

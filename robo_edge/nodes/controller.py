@@ -2,12 +2,13 @@
 
 Each `/clock` tick t_k is answered from exactly the inputs the schedule says exist at t_k
 (docs/architecture.md, Navigation lockstep): odom at latest_due(t_k, 50 Hz), and once a scan is
-due, the plan and the scan stamped latest_due(t_k, 10 Hz). A tick missing one waits, retried on
-every arrival, and a steady 10 ms timer releases it after `input_wait_s` (wall) with the newest
-inputs not later than t_k. The bound equals the gate's (0.3 s): an answer that comes within it
-still reaches the gate in time, so the run stays exact; a later one was late anyway. With
-`tick_source: timer` (a robot, no lockstep) a wall timer ticks and the newest inputs are used
-at once.
+due, the plan, the scan and (with `localization`) the mapper's correction (map -> odom) stamped
+latest_due(t_k, 10 Hz); before the first scan the correction is `initial_pose`. A tick missing
+one waits, retried on every arrival, and a steady 10 ms timer releases it after `input_wait_s`
+(wall) with the newest inputs not later than t_k. The bound equals the gate's (0.3 s): an
+answer that comes within it still reaches the gate in time, so the run stays exact; a later one
+was late anyway. With `tick_source: timer` (a robot, no lockstep) a wall timer ticks and the
+newest inputs are used at once.
 """
 
 import math
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import TwistStamped
+from geometry_msgs.msg import TransformStamped, TwistStamped
 from nav_msgs.msg import Odometry, Path
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
@@ -38,6 +39,8 @@ from robo_edge.navigation import progress
 from robo_edge.navigation.progress import NavInputs, NavState, RecoveryConfig
 from robo_edge.ros import qos
 from robo_edge.ros.nav_messages import (
+    CORRECTION_TOPIC,
+    correction_from_msg,
     map_pose,
     odom_pose,
     path_points,
@@ -97,6 +100,8 @@ PARAMS = [
     Param('odom_rate_hz', 50.0, 'Rate of /odom (its schedule in lockstep)', 1.0, 1000.0),
     Param('scan_rate_hz', 10.0, 'Rate of /safety/scan and /plan', 0.1, 100.0),
     Param('input_wait_s', 0.3, 'Wall time a tick waits for its inputs', 0.0, 10.0),
+    Param('localization', True, "Use the mapper's correction at the plan's stamp; false: "
+          'dead reckoning from initial_pose'),
     Param('control_period_s', 0.05, 'Tick interval assumed by the controller (dt)', 0.001, 1.0),
     Param('desired_speed', 0.5, 'Cruise speed (m/s)', 0.0, 5.0),
     Param('lookahead_time', 1.5, 'Lookahead distance per m/s (s)', 0.0, 10.0),
@@ -146,12 +151,16 @@ class Obstacles:
 
 @dataclass(frozen=True, slots=True)
 class TickInputs:
-    """The snapshot one tick computes on: odom (pose in odom, twist), the plan and its stamp."""
+    """The snapshot one tick computes on: odom (pose in odom, twist), the plan and its stamp.
+
+    `correction` is the pose of odom in map at the plan's stamp (None: initial_pose).
+    """
 
     odom: tuple[Pose2D, Velocity] | None
     plan: Plan | None
     plan_stamp_ns: int | None
     obstacles: Obstacles | None
+    correction: Pose2D | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +208,7 @@ class Navigator:
             self.reset()
             return Velocity(), NavReport(FollowStatus.NO_PATH.value, 'idle', math.inf)
         odom, velocity = inputs.odom
-        pose = map_pose(self.initial_pose, odom)
+        pose = map_pose(inputs.correction or self.initial_pose, odom)
         self._track_goal(plan, pose, now_ns)
         obstacles = inputs.obstacles
         replanned = (inputs.plan_stamp_ns or 0) > self.replan_since_ns
@@ -244,10 +253,12 @@ class ControllerNode(TickDriven, Node):
     """Answers each tick with a TwistStamped from pure pursuit and the recovery state machine.
 
     Parameters: see PARAMS (initial_pose, laser_offset, tick_source, rate_hz, odom_rate_hz,
-    scan_rate_hz, input_wait_s, control_period_s, pursuit tuning, base limits, recovery,
-    diagnostics_period_s).
+    scan_rate_hz, input_wait_s, localization, control_period_s, pursuit tuning, base limits,
+    recovery, diagnostics_period_s).
     Subscriptions: /clock (rosgraph_msgs/Clock), /odom (nav_msgs/Odometry, best effort),
-    /safety/scan (sensor_msgs/LaserScan, best effort), /plan (nav_msgs/Path, reliable depth 10).
+    /safety/scan (sensor_msgs/LaserScan, best effort), /plan (nav_msgs/Path, reliable depth 10),
+    with localization /localization/map_to_odom (geometry_msgs/TransformStamped, reliable
+    transient local depth 10).
     Publishers: /cmd_vel_raw (geometry_msgs/TwistStamped, reliable depth 1, stamped t_k),
     /diagnostics (diagnostic_msgs/DiagnosticArray, status robo_edge/controller).
     """
@@ -261,16 +272,22 @@ class ControllerNode(TickDriven, Node):
                                    _pose_param(v, 'initial_pose'))
         self._odom, self._scans, self._plans = (StampedBuffer(64), StampedBuffer(16),
                                                 StampedBuffer(16))
+        self._localize = bool(v['localization'])
+        self._corrections = StampedBuffer(16)
         self.late_inputs, self.ticks = 0, 0
         self._latency_ms: deque[float] = deque(maxlen=400)
         self._report = NavReport(FollowStatus.NO_PATH.value, 'idle', math.inf)
         self._publisher = self.create_publisher(TwistStamped, '/cmd_vel_raw', RAW_COMMAND_QOS)
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics',
                                                   qos.DIAGNOSTICS)
-        self.readiness = ReadinessReporter(self, [
+        inputs = [
             self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST),
             self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR),
-            self.create_subscription(Path, '/plan', self._on_plan, PLAN_QOS)])
+            self.create_subscription(Path, '/plan', self._on_plan, PLAN_QOS)]
+        if self._localize:
+            inputs.append(self.create_subscription(
+                TransformStamped, CORRECTION_TOPIC, self._on_correction, qos.CORRECTION))
+        self.readiness = ReadinessReporter(self, inputs)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(SERVICE_PERIOD_S, self._service, clock=steady)
         self.create_timer(float(v['diagnostics_period_s']), self.publish_diagnostics,
@@ -300,10 +317,14 @@ class ControllerNode(TickDriven, Node):
         self._plans.add(from_msg(msg.header.stamp), plan_from_msg(msg))
         self._service()
 
+    def _on_correction(self, msg: TransformStamped) -> None:
+        self._corrections.add(from_msg(msg.header.stamp), correction_from_msg(msg))
+        self._service()
+
     # -- ticks ------------------------------------------------------------------------------
     def _start_over(self, tick_ns: int) -> None:
         self.navigator.reset()
-        for buffer in (self._odom, self._scans, self._plans):
+        for buffer in (self._odom, self._scans, self._plans, self._corrections):
             buffer.items = {s: item for s, item in buffer.items.items() if s <= tick_ns}
 
     def _service(self) -> None:
@@ -329,27 +350,34 @@ class ControllerNode(TickDriven, Node):
         if scan_due is None:
             return TickInputs(odom, None, None, None)
         plan, obstacles = self._plans.at(scan_due), self._scans.at(scan_due)
-        if plan is None or obstacles is None:
+        correction = self._corrections.at(scan_due) if self._localize else None
+        if plan is None or obstacles is None or (self._localize and correction is None):
             return None
-        return TickInputs(odom, plan, scan_due, obstacles)
+        return TickInputs(odom, plan, scan_due, obstacles, correction)
 
     def _newest_inputs(self, tick_ns: int) -> TickInputs:
-        odom, plan, scan = (buffer.latest_not_after(tick_ns)
-                            for buffer in (self._odom, self._plans, self._scans))
+        odom, plan, scan, correction = (
+            buffer.latest_not_after(tick_ns)
+            for buffer in (self._odom, self._plans, self._scans, self._corrections))
         if self._exact:
             self.late_inputs += 1
-            missing = self._missing(tick_ns, {'odom': odom, 'plan': plan, 'scan': scan})
+            held = {'odom': odom, 'plan': plan, 'scan': scan}
+            if self._localize:
+                held['correction'] = correction
+            missing = self._missing(tick_ns, held)
             self.get_logger().warning(
                 f'tick {tick_ns / 1e9:.3f} s released after {self.values["input_wait_s"]} s '
                 f'without {", ".join(missing)}: the run is no longer repeatable',
                 throttle_duration_sec=1.0)
         return TickInputs(odom[1] if odom else None, plan[1] if plan else None,
-                          plan[0] if plan else None, scan[1] if scan else None)
+                          plan[0] if plan else None, scan[1] if scan else None,
+                          correction[1] if correction and self._localize else None)
 
     def _missing(self, tick_ns: int, held: dict[str, tuple[int, object] | None]) -> list[str]:
         due = {'odom': latest_due(tick_ns, float(self.values['odom_rate_hz']))}
         due['plan'] = due['scan'] = latest_due(tick_ns, float(self.values['scan_rate_hz']))
-        return [f'{name}@{due[name] / 1e9:.3f}' for name in due
+        due['correction'] = due['plan']
+        return [f'{name}@{due[name] / 1e9:.3f}' for name in held
                 if due[name] is not None and (held[name] is None or held[name][0] != due[name])]
 
     def _answer(self, tick: PendingTick, inputs: TickInputs) -> None:

@@ -1,18 +1,29 @@
-"""Occupancy mapper: folds every scan, at the odometry pose of its own stamp, into the map.
+"""Occupancy mapper and localiser: matches every scan to the map, then folds it in.
 
 In lockstep each `/safety/scan` stamped s waits (in wall time, bounded) for the `/odom`
 stamped s, and `/map` goes out stamped s for every scan, so a run maps the same way every time
 (docs/architecture.md, Navigation lockstep). A scan whose odometry does not come within
 `input_wait_s` goes with the newest odometry not later than s, and is counted as late.
+
+With `localization` on, a trusted LiDAR scan is first matched against the map built so far
+(robo_edge/mapping/localizer.py); an accepted match moves the correction (the pose of odom in
+map), a rejected one keeps it. The scan is then folded in at the corrected pose, and the
+correction goes out stamped s on `/localization/map_to_odom` (and the base pose on
+`/localization/pose`) before the map, for every scan, so the planner and the controller can
+join it by stamp. Without it the correction is `initial_pose`: dead reckoning.
 """
 
+import json
+import os
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rclpy.clock
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import PoseWithCovarianceStamped, TransformStamped
 from nav_msgs.msg import OccupancyGrid, Odometry
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import ClockType
@@ -21,6 +32,8 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import LaserScan
 
 from robo_edge.exceptions import MapError
+from robo_edge.mapping import localizer as loc
+from robo_edge.mapping.localizer import Localizer, MatchResult, ScanData
 from robo_edge.mapping.mapper import (
     MapperParams,
     OccupancyMapper,
@@ -32,18 +45,22 @@ from robo_edge.planning.map_server import load_map
 from robo_edge.ros import qos
 from robo_edge.ros.diagnostics import to_array
 from robo_edge.ros.nav_messages import (
+    CORRECTION_TOPIC,
+    POSE_TOPIC,
     ExactStampJoin,
     Joined,
+    correction_msg,
     grid_msg,
-    map_pose,
     odom_pose,
     pose_from_list,
+    pose_with_covariance_msg,
     resample,
     stamp_of,
 )
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
+from robo_edge.twin.kinematics import Pose2D
 
 STATUS_NAME = 'robo_edge/mapper'
 RELEASE_PERIOD_S = 0.01
@@ -57,8 +74,11 @@ PARAMS = [
     Param('max_clear_range', 4.0, 'A no-return beam clears free space this far (m)', 0.0, 100.0),
     Param('static_map', '', 'nav2 map_server YAML seeding the grid (resampled); empty: none'),
     Param('input_wait_s', 0.3, 'Wall time a scan waits for its odometry', 0.0, 10.0),
+    Param('localization', True, 'Match each LiDAR scan to the map; false: dead reckoning'),
+    Param('pose_log_path', '', 'JSON of the localised and dead-reckoned poses, 1 Hz; empty: none'),
     Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (steady clock)', 0.05, 60.0),
 ]
+POSE_LOG_PERIOD_NS = 1_000_000_000
 
 
 class MapperNode(Node):
@@ -67,11 +87,16 @@ class MapperNode(Node):
     Parameters: initial_pose (double[3]), laser_offset (double[3]), resolution (double),
     size_m (double), max_clear_range (double), static_map (string; setting it at run time
     reseeds the grid, a file that fails to load is refused and the map kept),
-    input_wait_s (double), diagnostics_period_s (double).
+    input_wait_s (double), localization (bool), pose_log_path (string),
+    diagnostics_period_s (double).
     Subscriptions: /safety/scan (sensor_msgs/LaserScan, best effort),
     /odom (nav_msgs/Odometry, best effort depth 10).
-    Publishers: /map (nav_msgs/OccupancyGrid, reliable transient local, frame map, stamped
-    like its scan), /diagnostics (diagnostic_msgs/DiagnosticArray, status robo_edge/mapper).
+    Publishers, each stamped like its scan: /localization/map_to_odom
+    (geometry_msgs/TransformStamped, map -> odom, reliable transient local depth 10; /tf is not
+    used: tf2_msgs is not installable here), /localization/pose
+    (geometry_msgs/PoseWithCovarianceStamped, base in map, same QoS), /map
+    (nav_msgs/OccupancyGrid, reliable transient local, frame map),
+    /diagnostics (diagnostic_msgs/DiagnosticArray, status robo_edge/mapper).
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -84,11 +109,23 @@ class MapperNode(Node):
         self.mapper = OccupancyMapper(
             geometry, MapperParams(max_clear_range=values['max_clear_range']))
         self.join = ExactStampJoin(values['input_wait_s'])
-        self.counts = {'updates': 0, 'late_inputs': 0, 'dropped_inputs': 0}
+        self.localize = bool(values['localization'])
+        self.localizer = Localizer(self.initial_pose, self.laser_offset)
+        self.pose_log_path = Path(values['pose_log_path']) if values['pose_log_path'] else None
+        self.pose_log: list[list[float]] = []
+        self.counts = {'updates': 0, 'late_inputs': 0, 'dropped_inputs': 0, 'matched': 0,
+                       'partial': 0}
+        self.rejected: dict[str, int] = {}
+        self.last_match: MatchResult | None = None
         self.update_ms: deque[float] = deque(maxlen=200)
+        self.match_ms: deque[float] = deque(maxlen=200)
         self.static_map_error = ''
         self._load_static(values['static_map'])
         self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._correction_pub = self.create_publisher(
+            TransformStamped, CORRECTION_TOPIC, qos.CORRECTION)
+        self._pose_pub = self.create_publisher(
+            PoseWithCovarianceStamped, POSE_TOPIC, qos.CORRECTION)
         self._map_pub = self.create_publisher(OccupancyGrid, '/map', qos.LATCHED)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
         self.readiness = ReadinessReporter(self, [
@@ -131,7 +168,7 @@ class MapperNode(Node):
         self._release()
 
     def _on_odom(self, msg: Odometry) -> None:
-        self.join.add_pose(stamp_of(msg), map_pose(self.initial_pose, odom_pose(msg)))
+        self.join.add_pose(stamp_of(msg), odom_pose(msg))
         self._release()
 
     def _release(self) -> None:
@@ -139,7 +176,7 @@ class MapperNode(Node):
             self._process(joined)
 
     def _process(self, joined: Joined) -> None:
-        """Fold one scan into the grid and publish the map stamped like the scan."""
+        """Localise one scan, fold it into the grid, publish correction, pose and map at s."""
         scan: LaserScan = joined.item
         if joined.pose is None:
             self.counts['dropped_inputs'] += 1
@@ -150,19 +187,65 @@ class MapperNode(Node):
             self.get_logger().warning(
                 f'odometry at {joined.stamp_ns} ns did not come: scan used the pose at '
                 f'{joined.pose_stamp_ns} ns', throttle_duration_sec=1.0)
-        laser = compose_pose(joined.pose, self.laser_offset)
+        ranges = np.asarray(scan.ranges, dtype=np.float64)
+        match = self._localise(scan, ranges, joined.pose)
+        laser = compose_pose(match.pose, self.laser_offset)
         start = time.perf_counter()
         try:
-            self.mapper.update(
-                np.asarray(scan.ranges, dtype=np.float64), scan.angle_min, scan.angle_increment,
-                scan.range_min, scan.range_max, laser)
+            self.mapper.update(ranges, scan.angle_min, scan.angle_increment, scan.range_min,
+                               scan.range_max, laser)
         except ValueError as e:
             self.counts['dropped_inputs'] += 1
             self.get_logger().warning(f'scan at {joined.stamp_ns} ns not used: {e}')
             return
         self.counts['updates'] += 1
         self.update_ms.append((time.perf_counter() - start) * 1e3)
+        # The correction first: a planner or controller holding the map at s then finds it.
+        self._correction_pub.publish(correction_msg(match.correction, joined.stamp_ns))
+        self._pose_pub.publish(
+            pose_with_covariance_msg(match.pose, match.covariance, joined.stamp_ns))
         self._map_pub.publish(grid_msg(self.grid(), joined.stamp_ns))
+        self._log_pose(joined.stamp_ns, match.pose, joined.pose)
+
+    def _localise(self, scan: LaserScan, ranges: np.ndarray, odom: Pose2D) -> MatchResult:
+        """Match the scan against the map before it is folded in (holds on a poor match)."""
+        if not self.localize:
+            return self.localizer.hold(loc.DISABLED, odom)
+        data = ScanData(ranges, scan.angle_min, scan.angle_increment, scan.range_min,
+                        scan.range_max, scan.header.frame_id)
+        start = time.perf_counter()
+        try:
+            match = self.localizer.update(data, odom, self.mapper)
+        except (ValueError, np.linalg.LinAlgError) as e:
+            self.get_logger().warning(f'scan match failed, correction kept: {e}',
+                                      throttle_duration_sec=1.0)
+            match = self.localizer.hold('error', odom)
+        self.match_ms.append((time.perf_counter() - start) * 1e3)
+        self.last_match = match
+        if match.accepted:
+            self.counts['matched'] += 1
+            self.counts['partial'] += match.reason == loc.PARTIAL
+        else:
+            self.rejected[match.reason] = self.rejected.get(match.reason, 0) + 1
+        return match
+
+    def _log_pose(self, stamp_ns: int, pose: Pose2D, odom: Pose2D) -> None:
+        """Keep the localised and dead-reckoned poses once a second; rewrite the JSON."""
+        if self.pose_log_path is None or stamp_ns % POSE_LOG_PERIOD_NS:
+            return
+        dead = compose_pose(self.initial_pose, odom)
+        self.pose_log.append([stamp_ns / 1e9, pose.x, pose.y, pose.yaw, dead.x, dead.y,
+                              dead.yaw])
+        tmp = self.pose_log_path.with_name(f'.{self.pose_log_path.name}.tmp')
+        data = {'fields': ['t', 'x', 'y', 'yaw', 'odom_x', 'odom_y', 'odom_yaw'],
+                'localization': self.localize, 'poses': self.pose_log}
+        try:
+            self.pose_log_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(data) + '\n', encoding='utf-8')
+            os.replace(tmp, self.pose_log_path)
+        except OSError as e:
+            self.get_logger().error(f'pose log {self.pose_log_path} not written: {e}',
+                                    throttle_duration_sec=5.0)
 
     def grid(self) -> Grid:
         """Return the current map as a Grid."""
@@ -178,11 +261,21 @@ class MapperNode(Node):
         if self.static_map_error:
             level, message = ERROR, f'static_map not loaded: {self.static_map_error}'
         ms = np.asarray(self.update_ms) if self.update_ms else np.zeros(1)
+        match_ms = np.asarray(self.match_ms) if self.match_ms else np.zeros(1)
+        last = self.last_match
+        correction = self.localizer.correction
         values = {
             **{key: str(count) for key, count in self.counts.items()},
             'pending': str(self.join.pending),
             'update_ms_p50': f'{np.percentile(ms, 50):.2f}',
             'update_ms_p99': f'{np.percentile(ms, 99):.2f}',
+            'localization': str(self.localize).lower(),
+            'match_ms_p50': f'{np.percentile(match_ms, 50):.2f}',
+            'match_ms_p99': f'{np.percentile(match_ms, 99):.2f}',
+            'rejected': ', '.join(f'{k}: {v}' for k, v in sorted(self.rejected.items())),
+            'last_match': '' if last is None else (last.reason or 'accepted'),
+            'last_inlier_fraction': '' if last is None else f'{last.inlier_fraction:.2f}',
+            'correction': f'{correction.x:.3f} {correction.y:.3f} {correction.yaw:.4f}',
             'static_map_error': self.static_map_error,
         }
         return DiagnosticStatus(

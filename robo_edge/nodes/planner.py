@@ -1,11 +1,13 @@
 """Global planner: one /plan per /map, stamped like it, towards the current goal of a sequence.
 
 Each `/map` stamped s waits (bounded, in wall time) for the `/odom` stamped s, as the mapper's
-scans do. With the pose at s the goal sequence advances (reached, or failed for lack of
-progress); then the path is replanned only when needed: no path yet, a new goal, the rest of
-the path blocked on the new map, or the robot strayed from it. An unreachable goal fails and the
-next one is planned in the same step. The plan goes out for every map (re-stamped when
-unchanged, empty when no goal is left), and the outcomes go to `report_path` as JSON.
+scans do, and with `localization` on for the mapper's correction (map -> odom) stamped s; one
+that does not come goes with the newest before s. With the pose at s the goal sequence advances
+(reached, or failed for lack of progress); then the path is replanned only when needed: no path
+yet, a new goal, the rest of the path blocked on the new map, or the robot strayed from it. An
+unreachable goal fails and the next one is planned in the same step. The plan goes out for
+every map (re-stamped when unchanged, empty when no goal is left), and the outcomes go to
+`report_path` as JSON.
 """
 
 import json
@@ -19,12 +21,13 @@ from typing import Any
 import numpy as np
 import rclpy.clock
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import PoseStamped
+from geometry_msgs.msg import PoseStamped, TransformStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from rclpy.clock import ClockType
 from rclpy.node import Node
 
 from robo_edge.exceptions import GridError
+from robo_edge.mapping.localizer import base_in_map
 from robo_edge.navigation.goals import (
     REASON_UNREACHABLE,
     GoalParams,
@@ -41,12 +44,13 @@ from robo_edge.planning.path_checks import distance_to_path, path_blocked
 from robo_edge.ros import qos
 from robo_edge.ros.diagnostics import to_array
 from robo_edge.ros.nav_messages import (
+    CORRECTION_TOPIC,
     FRAME_MAP,
     ExactStampJoin,
     Joined,
+    correction_from_msg,
     goal_pose,
     grid_from_msg,
-    map_pose,
     odom_pose,
     path_msg,
     pose_from_list,
@@ -76,6 +80,8 @@ PARAMS = [
     Param('report_path', '', 'JSON file of the goal outcomes; empty: none'),
     Param('landmarks', 0, 'A* ALT landmarks (each costs a search per new map)', 0, 8),
     Param('input_wait_s', 0.3, 'Wall time a map waits for its odometry', 0.0, 10.0),
+    Param('localization', True, "Use the mapper's correction at each map's stamp; false: "
+          'dead reckoning from initial_pose'),
     Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (steady clock)', 0.05, 60.0),
 ]
 
@@ -85,10 +91,11 @@ class PlannerNode(Node):
 
     Parameters: goals (double[]), initial_pose (double[3]), robot_radius, inflation_margin,
     xy_tolerance, yaw_tolerance, stray_distance, progress_distance_m, progress_timeout_s,
-    input_wait_s, diagnostics_period_s (double), unknown_is_free (bool), landmarks (int),
-    report_path (string).
+    input_wait_s, diagnostics_period_s (double), unknown_is_free, localization (bool),
+    landmarks (int), report_path (string).
     Subscriptions: /map (nav_msgs/OccupancyGrid, reliable transient local),
-    /odom (nav_msgs/Odometry, best effort depth 10),
+    /odom (nav_msgs/Odometry, best effort depth 10), with localization
+    /localization/map_to_odom (geometry_msgs/TransformStamped, reliable transient local),
     /goal_pose (geometry_msgs/PoseStamped, reliable depth 1; replaces the remaining goals).
     Publishers: /plan (nav_msgs/Path, reliable transient local, frame map, stamped like its
     map), /diagnostics (diagnostic_msgs/DiagnosticArray, status robo_edge/planner).
@@ -107,7 +114,8 @@ class PlannerNode(Node):
         self.planner_params = PlannerParams(landmarks=values['landmarks'])
         self.stray_m = values['stray_distance']
         self.report_path = FilePath(values['report_path']) if values['report_path'] else None
-        self.join = ExactStampJoin(values['input_wait_s'])
+        self.localize = bool(values['localization'])
+        self.join = ExactStampJoin(values['input_wait_s'], corrections=self.localize)
         self.path: list[tuple[float, float]] = []
         self.path_goal: int | None = None
         self.along = 0
@@ -117,9 +125,13 @@ class PlannerNode(Node):
         self.step_ms: deque[float] = deque(maxlen=200)
         self._plan_pub = self.create_publisher(Path, '/plan', qos.LATCHED)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
-        self.readiness = ReadinessReporter(self, [
+        inputs = [
             self.create_subscription(OccupancyGrid, '/map', self._on_map, qos.LATCHED),
-            self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)])
+            self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)]
+        if self.localize:
+            inputs.append(self.create_subscription(
+                TransformStamped, CORRECTION_TOPIC, self._on_correction, qos.CORRECTION))
+        self.readiness = ReadinessReporter(self, inputs)
         self.create_subscription(PoseStamped, '/goal_pose', self._on_goal, qos.COMMAND)
         steady = rclpy.clock.Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(RELEASE_PERIOD_S, self._release, clock=steady)
@@ -136,7 +148,11 @@ class PlannerNode(Node):
         self._release()
 
     def _on_odom(self, msg: Odometry) -> None:
-        self.join.add_pose(stamp_of(msg), map_pose(self.initial_pose, odom_pose(msg)))
+        self.join.add_pose(stamp_of(msg), odom_pose(msg))
+        self._release()
+
+    def _on_correction(self, msg: TransformStamped) -> None:
+        self.join.add_correction(stamp_of(msg), correction_from_msg(msg))
         self._release()
 
     def _on_goal(self, msg: PoseStamped) -> None:
@@ -152,9 +168,11 @@ class PlannerNode(Node):
 
     def _step(self, joined: Joined) -> None:
         """Advance the goals with the pose at the map's stamp, replan if needed, publish."""
-        stamp_ns, pose = joined.stamp_ns, joined.pose
+        stamp_ns = joined.stamp_ns
         if not self._check_input(joined):
             return
+        # Before the first correction (or without localisation): dead reckoning.
+        pose = base_in_map(joined.correction or self.initial_pose, joined.pose)
         start = time.perf_counter()
         try:
             costmap = inflate(grid_from_msg(joined.item), self.inflation)
@@ -181,8 +199,9 @@ class PlannerNode(Node):
         if joined.late:
             self.counts['late_inputs'] += 1
             self.get_logger().warning(
-                f'odometry at {joined.stamp_ns} ns did not come: map used the pose at '
-                f'{joined.pose_stamp_ns} ns', throttle_duration_sec=1.0)
+                f'odometry or correction at {joined.stamp_ns} ns did not come: map used the '
+                f'pose at {joined.pose_stamp_ns} ns and the correction at '
+                f'{joined.correction_stamp_ns} ns', throttle_duration_sec=1.0)
         return True
 
     def _take_new_goal(self, stamp_ns: int) -> list[GoalRecord]:

@@ -1,10 +1,11 @@
 """Navigation messages <-> core types, and the exact-stamp join of an input with odometry.
 
-Frames: `map` is the world frame; `initial_pose` is the pose of `odom` in `map`, so the map
-pose of the base is initial_pose composed with the odometry pose. The join holds items (scans,
-maps) until the odometry stamped exactly like them arrives, releasing them in stamp order; one
-that waited longer than its bound goes with the newest odometry not later than its stamp
-(docs/architecture.md, Navigation lockstep).
+Frames: `map` is the world frame; the correction is the pose of `odom` in `map` (the
+localiser's, or `initial_pose` under dead reckoning), so the map pose of the base is the
+correction composed with the odometry pose. The join holds items (scans, maps) until the
+odometry (and, when asked, the correction) stamped exactly like them arrives, releasing them in
+stamp order; one that waited longer than its bound goes with the newest ones not later than its
+stamp (docs/architecture.md, Navigation lockstep).
 """
 
 import array
@@ -13,7 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from geometry_msgs.msg import PoseStamped, Quaternion
+from geometry_msgs.msg import (
+    PoseStamped,
+    PoseWithCovarianceStamped,
+    Quaternion,
+    TransformStamped,
+)
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 
 from robo_edge.lockstep import PendingTick, StampedBuffer
@@ -23,6 +29,10 @@ from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.twin.kinematics import Pose2D, wrap_angle, yaw_to_quaternion
 
 FRAME_MAP = 'map'
+FRAME_ODOM = 'odom'
+FRAME_BASE = 'base_link'
+CORRECTION_TOPIC = '/localization/map_to_odom'
+POSE_TOPIC = '/localization/pose'
 Point = tuple[float, float]
 
 
@@ -55,6 +65,38 @@ def map_pose(initial_pose: Pose2D, odom: Pose2D) -> Pose2D:
     """Return the map pose of the base: `odom` seen from `initial_pose` (odom in map)."""
     pose = compose_pose(initial_pose, odom)
     return Pose2D(pose.x, pose.y, wrap_angle(pose.yaw))
+
+
+def correction_msg(correction: Pose2D, stamp_ns: int) -> TransformStamped:
+    """Return the map -> odom transform (the pose of odom in map), stamped `stamp_ns`."""
+    msg = TransformStamped()
+    msg.header.stamp = to_msg(stamp_ns)
+    msg.header.frame_id, msg.child_frame_id = FRAME_MAP, FRAME_ODOM
+    msg.transform.translation.x = float(correction.x)
+    msg.transform.translation.y = float(correction.y)
+    msg.transform.rotation = yaw_quaternion(correction.yaw)
+    return msg
+
+
+def correction_from_msg(msg: TransformStamped) -> Pose2D:
+    """Return the pose of odom in map a map -> odom TransformStamped holds."""
+    t = msg.transform
+    return Pose2D(t.translation.x, t.translation.y, quaternion_yaw(t.rotation))
+
+
+def pose_with_covariance_msg(
+    pose: Pose2D, variances: tuple[float, float, float], stamp_ns: int,
+) -> PoseWithCovarianceStamped:
+    """Return the base pose in map with x, y, yaw variances (inf: unknown, REP 103 order)."""
+    msg = PoseWithCovarianceStamped()
+    msg.header.stamp = to_msg(stamp_ns)
+    msg.header.frame_id = FRAME_MAP
+    msg.pose.pose.position.x, msg.pose.pose.position.y = float(pose.x), float(pose.y)
+    msg.pose.pose.orientation = yaw_quaternion(pose.yaw)
+    covariance = [0.0] * 36
+    covariance[0], covariance[7], covariance[35] = (float(v) for v in variances)
+    msg.pose.covariance = covariance
+    return msg
 
 
 def goal_pose(msg: PoseStamped) -> Pose2D:
@@ -138,25 +180,35 @@ def resample(grid: Grid, geometry: GridGeometry) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Joined:
-    """An item released with the pose it goes with; `pose` None: no odometry to use."""
+    """An item released with the pose it goes with; `pose` None: no odometry to use.
+
+    `correction` is the pose of odom in map stamped like the item (or the newest before it
+    once the wait is over; None when the join takes no corrections or none came yet).
+    """
 
     stamp_ns: int
     item: object
     pose: Pose2D | None
     pose_stamp_ns: int | None
+    correction: Pose2D | None = None
+    correction_stamp_ns: int | None = None
+    wants_correction: bool = False
 
     @property
     def late(self) -> bool:
-        """Whether the item went with other odometry than its own stamp's (or none)."""
+        """Whether the item went with other inputs than its own stamp's (or none)."""
+        if self.wants_correction and self.correction_stamp_ns != self.stamp_ns:
+            return True
         return self.pose_stamp_ns != self.stamp_ns
 
 
 class ExactStampJoin:
-    """Items waiting for the pose stamped exactly like them, released in stamp order."""
+    """Items waiting for the pose (and correction) stamped exactly like them, in stamp order."""
 
-    def __init__(self, wait_s: float, keep: int = 256) -> None:
+    def __init__(self, wait_s: float, keep: int = 256, corrections: bool = False) -> None:
         self.wait_s = wait_s
         self.poses = StampedBuffer(keep=keep)
+        self.corrections = StampedBuffer(keep=keep) if corrections else None
         self._pending: list[tuple[PendingTick, object]] = []
         self._last_ns: int | None = None
 
@@ -168,6 +220,11 @@ class ExactStampJoin:
     def add_pose(self, stamp_ns: int, pose: Pose2D) -> None:
         """Hold a pose for the items stamped like it."""
         self.poses.add(stamp_ns, pose)
+
+    def add_correction(self, stamp_ns: int, correction: Pose2D) -> None:
+        """Hold a correction (odom in map) for the items stamped like it."""
+        if self.corrections is not None:
+            self.corrections.add(stamp_ns, correction)
 
     def add_item(self, stamp_ns: int, item: object, now_wall_s: float) -> bool:
         """Queue an item; False (not queued) when it is not newer than every earlier one."""
@@ -182,18 +239,34 @@ class ExactStampJoin:
         out: list[Joined] = []
         while self._pending:
             tick, item = self._pending[0]
-            pose = self.poses.at(tick.tick_ns)
-            if pose is not None:
-                out.append(Joined(tick.tick_ns, item, pose, tick.tick_ns))
+            s = tick.tick_ns
+            pose, correction = self.poses.at(s), self._correction_at(s)
+            if pose is not None and correction is not None:
+                out.append(self._joined(s, item, (s, pose), correction))
             elif tick.overdue(now_wall_s, self.wait_s):
-                fallback = self.poses.latest_not_after(tick.tick_ns)
-                stamp, pose = fallback if fallback is not None else (None, None)
-                out.append(Joined(tick.tick_ns, item, pose, stamp))
+                pose_at = (s, pose) if pose is not None else self.poses.latest_not_after(s)
+                if correction is None and self.corrections is not None:
+                    correction = self.corrections.latest_not_after(s)
+                out.append(self._joined(s, item, pose_at, correction))
             else:
                 break
             self._pending.pop(0)
-            self._last_ns = tick.tick_ns
+            self._last_ns = s
         return out
+
+    def _correction_at(self, stamp_ns: int) -> tuple[int, Pose2D] | bool | None:
+        """(stamp, correction) held at the stamp; True when the join takes none."""
+        if self.corrections is None:
+            return True
+        correction = self.corrections.at(stamp_ns)
+        return None if correction is None else (stamp_ns, correction)
+
+    def _joined(self, stamp_ns: int, item: object, pose: tuple[int, Pose2D] | None,
+                correction: tuple[int, Pose2D] | bool | None) -> Joined:
+        pose_stamp, pose_value = pose if pose is not None else (None, None)
+        held = correction if isinstance(correction, tuple) else None
+        return Joined(stamp_ns, item, pose_value, pose_stamp, held[1] if held else None,
+                      held[0] if held else None, self.corrections is not None)
 
 
 def stamp_of(msg: object) -> int:

@@ -33,6 +33,14 @@ LATCHED = QoSProfile(
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )
+# The localiser's correction (one per scan, each keyed by its stamp): reliable, a short queue,
+# transient local so that a reader matching late still gets the newest.
+CORRECTION = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=10,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
 # A recorder takes every QoS a publisher offers and buffers bursts.
 RECORDER = QoSProfile(
     history=HistoryPolicy.KEEP_LAST, depth=200, reliability=ReliabilityPolicy.BEST_EFFORT

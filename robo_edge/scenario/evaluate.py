@@ -153,3 +153,23 @@ def _check_modes(expect: object, record: dict, failures: list[str]) -> None:
     if expect.max_breaker_trips is not None and trips > expect.max_breaker_trips:
         failures.append(f'max_breaker_trips: expected at most {expect.max_breaker_trips}, '
                         f'got {trips}')
+
+
+def localization_errors(trajectory: Trajectory, poses: list[list[float]]) -> dict:
+    """Compare the stack's poses with the true trajectory at the same stamps.
+
+    `poses` rows are (t, x, y, yaw, odom_x, odom_y, odom_yaw): the localised pose and the
+    dead-reckoned one. Returns the position (m) and yaw (rad) errors of both: mean, max and
+    the last, over the samples whose stamp the trajectory holds.
+    """
+    truth = {round(t * 1e3): (x, y, yaw) for t, x, y, yaw in trajectory}
+    rows = [(row, truth[round(row[0] * 1e3)]) for row in poses if round(row[0] * 1e3) in truth]
+    out: dict = {'samples': len(rows)}
+    for name, offset in (('localized', 1), ('dead_reckoning', 4)):
+        xy = [math.hypot(r[offset] - t[0], r[offset + 1] - t[1]) for r, t in rows]
+        yaw = [abs(wrap_angle(r[offset + 2] - t[2])) for r, t in rows]
+        out[name] = {
+            'xy_mean_m': sum(xy) / len(xy) if xy else None, 'xy_max_m': max(xy, default=None),
+            'xy_last_m': xy[-1] if xy else None, 'yaw_max_rad': max(yaw, default=None),
+        }
+    return out

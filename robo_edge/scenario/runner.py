@@ -14,7 +14,7 @@ from robo_edge.breakers.events import read_events
 from robo_edge.scenario import stack
 from robo_edge.scenario.chaos_agent import ChaosAgent
 from robo_edge.scenario.domains import lease_domain
-from robo_edge.scenario.evaluate import evaluate
+from robo_edge.scenario.evaluate import evaluate, localization_errors
 from robo_edge.scenario.fault_timing import breaker_trips, highest_mode, time_fault
 from robo_edge.scenario.junit import write_junit
 from robo_edge.scenario.plot import plot_run
@@ -66,6 +66,7 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
     params_file = work_dir / 'params.yaml'
     planner_report = work_dir / 'planner_report.json'
     planner_report.unlink(missing_ok=True)
+    planner_report.with_name(stack.POSE_LOG).unlink(missing_ok=True)
     params = stack.node_parameters(scenario, world_path, result_path, mcap_path, planner_report)
     params_file.write_text(yaml.dump(params, Dumper=NoAliasDumper), encoding='utf-8')
     bringup = parse_bringup(
@@ -145,6 +146,10 @@ def _score(
     if planner_report.exists():
         record['planner_goals'] = json.loads(planner_report.read_text(encoding='utf-8'))['goals']
     _add_fault_timing(record, result_path.parent, kills or {})
+    pose_log = planner_report.with_name(stack.POSE_LOG)
+    if pose_log.exists():
+        poses = json.loads(pose_log.read_text(encoding='utf-8'))['poses']
+        record['localization'] = localization_errors(record.get('trajectory', []), poses)
     verdict = evaluate(scenario, record)
     waits = np.asarray(record.pop('lockstep_wait_ms') or [0.0])
     return {

@@ -22,6 +22,7 @@ NAV_INPUT_WAIT_S = 1.5
 GATE_INPUT_WAIT_S = 2.5
 NAV_LOCKSTEP_TIMEOUT_S = 3.5  # above the gate's wait, so a dead controller is not a failed run
 END_AFTER_GOALS_S = 2.0  # simulated seconds a goal run goes on after its last goal ended
+POSE_LOG = 'localization.json'  # the mapper's poses, next to the planner's report
 
 
 def required_subscribers(camera_on: bool, recorded: bool, navigating: bool) -> list[str]:
@@ -91,7 +92,7 @@ def _driver_parameters(scenario: Scenario, planner_report: Path) -> dict[str, di
     # answers within the twin's lockstep timeout even when the controller is dead.
     common = {'use_sim_time': True, 'initial_pose': start, 'input_wait_s': NAV_INPUT_WAIT_S}
     return {
-        'mapper': dict(common),
+        'mapper': {**common, 'pose_log_path': str(planner_report.with_name(POSE_LOG))},
         'planner': {**common, 'goals': goals, 'report_path': str(planner_report)},
         'controller': dict(common),
         'safety_gate': {'use_sim_time': True, 'input_wait_s': GATE_INPUT_WAIT_S},

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import rclpy
-from geometry_msgs.msg import PoseStamped, TwistStamped
+from geometry_msgs.msg import PoseStamped, TransformStamped, TwistStamped
 from nav_msgs.msg import Odometry, Path
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
@@ -36,10 +36,12 @@ from robo_edge.nodes.controller import (
 )
 from robo_edge.nodes.safety_gate import SafetyGateNode
 from robo_edge.ros import qos
+from robo_edge.ros.nav_messages import CORRECTION_TOPIC, correction_msg
 from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.twin.kinematics import Pose2D, Velocity, integrate, yaw_to_quaternion
 
 MS = 1_000_000
+ORIGIN = Pose2D(0.0, 0.0, 0.0)
 TICK_NS = 50 * MS
 DT = TICK_NS / 1e9
 BEAMS = 360
@@ -114,6 +116,8 @@ class Probe(Node):
         self.odom = self.create_publisher(Odometry, '/odom', qos.SENSOR_BURST)
         self.scan = self.create_publisher(LaserScan, '/safety/scan', qos.SENSOR)
         self.plan = self.create_publisher(Path, '/plan', PLAN_QOS)
+        self.correction = self.create_publisher(TransformStamped, CORRECTION_TOPIC,
+                                                qos.CORRECTION)
         self.raw = self.create_publisher(TwistStamped, '/cmd_vel_raw', qos.COMMAND)
         self.cap = self.create_publisher(Float64, '/robo_edge/speed_limit', qos.LATCHED)
         self.answers: dict[str, dict[int, tuple[Velocity, float]]] = {'raw': {}, 'out': {}}
@@ -182,14 +186,20 @@ class MiniTwin:
         self.probe, self.goal = probe, goal
         self.pose, self.velocity = Pose2D(0.0, 0.0, 0.0), Velocity()
 
-    def publish_inputs(self, tick_ns: int, plan: bool = True) -> list[tuple[object, object]]:
-        """Publish what is due at t_k; return the best-effort messages to re-send."""
+    def publish_inputs(self, tick_ns: int, plan: bool = True,
+                       correction: Pose2D | None = ORIGIN) -> list[tuple[object, object]]:
+        """Publish what is due at t_k; return the best-effort messages to re-send.
+
+        The mapper's part: the correction (odom in map) with each scan; None: none.
+        """
         resend = []
         odom_due = latest_due(tick_ns, 50.0)
         if odom_due is not None:
             resend.append((self.probe.odom, odom_msg(odom_due, self.pose, self.velocity)))
         if tick_ns % (100 * MS) == 0 and tick_ns > 0:
             resend.append((self.probe.scan, scan_msg(tick_ns)))
+            if correction is not None:
+                self.probe.correction.publish(correction_msg(correction, tick_ns))
             if plan:
                 self.probe.plan.publish(plan_msg(tick_ns, self.goal))
         for publisher, msg in resend:
@@ -206,7 +216,8 @@ def test_stack_answers_each_tick_and_drives_to_the_goal(context) -> None:
     probe = Probe(context, [controller, gate])
     twin = MiniTwin(probe, goal=(1.0, 0.0))
     try:
-        probe.connect({probe.clock_pub: 2, probe.odom: 1, probe.scan: 2, probe.plan: 1})
+        probe.connect({probe.clock_pub: 2, probe.odom: 1, probe.scan: 2, probe.plan: 1,
+                       probe.correction: 1})
         ticks = 0
         while ticks < 120 and controller.report.status != 'goal_reached':
             t = ticks * TICK_NS
@@ -229,7 +240,8 @@ def test_controller_waits_for_the_plan_of_the_due_stamp(context) -> None:
     probe = Probe(context, [controller])
     twin = MiniTwin(probe, goal=(2.0, 0.0))
     try:
-        probe.connect({probe.clock_pub: 1, probe.odom: 1, probe.scan: 1, probe.plan: 1})
+        probe.connect({probe.clock_pub: 1, probe.odom: 1, probe.scan: 1, probe.plan: 1,
+                       probe.correction: 1})
         for k in range(2):  # t = 0, 50 ms: no scan due, nothing to wait for
             assert probe.tick(k * TICK_NS, 'raw', twin.publish_inputs(k * TICK_NS))
         # t = 100 ms: odom and scan arrive, the plan is late.
@@ -251,6 +263,54 @@ def test_controller_waits_for_the_plan_of_the_due_stamp(context) -> None:
         assert answer[0].linear > 0.0  # the newest plan (100 ms) is followed
     finally:
         probe.close()
+
+
+def test_controller_waits_for_the_correction_of_the_due_stamp_and_uses_it(context) -> None:
+    controller = ControllerNode(context=context, parameter_overrides=overrides(input_wait_s=2.0))
+    probe = Probe(context, [controller])
+    twin = MiniTwin(probe, goal=(1.0, 0.0))
+    try:
+        probe.connect({probe.clock_pub: 1, probe.odom: 1, probe.scan: 1, probe.plan: 1,
+                       probe.correction: 1})
+        for k in range(2):
+            assert probe.tick(k * TICK_NS, 'raw', twin.publish_inputs(k * TICK_NS))
+        t = 2 * TICK_NS
+        resend = twin.publish_inputs(t, correction=None)
+        assert probe.tick(t, 'raw', resend, timeout_s=0.3) is None, 'answered without it'
+        # The mapper says odom is 1 m ahead in map: the robot already stands at the goal.
+        probe.correction.publish(correction_msg(Pose2D(1.0, 0.0, 0.0), t))
+        assert probe.spin_until(lambda: t in probe.answers['raw'], 1.0)
+        assert controller.report.status == 'goal_reached'
+        assert probe.answers['raw'][t][0].linear == 0.0 and controller.late_inputs == 0
+    finally:
+        probe.close()
+
+
+def test_controller_without_localization_does_not_wait_for_a_correction(context) -> None:
+    controller = ControllerNode(context=context, parameter_overrides=overrides(
+        input_wait_s=2.0, localization=False))
+    probe = Probe(context, [controller])
+    twin = MiniTwin(probe, goal=(1.0, 0.0))
+    try:
+        probe.connect({probe.clock_pub: 1, probe.odom: 1, probe.scan: 1, probe.plan: 1})
+        for k in range(4):
+            t = k * TICK_NS
+            answer = probe.tick(t, 'raw', twin.publish_inputs(t, correction=None), 1.0)
+            assert answer is not None and answer[1] < 1.0
+        assert controller.report.status not in ('goal_reached', 'no_path')
+        assert controller.late_inputs == 0
+    finally:
+        probe.close()
+
+
+def test_navigator_places_the_odometry_with_the_correction() -> None:
+    nav = navigator()
+    at_goal = TickInputs((ORIGIN, Velocity()), STRAIGHT, 0, Obstacles(None, 5.0),
+                         Pose2D(2.0, 0.0, 0.0))
+    command, report = nav.step(0, at_goal)
+    assert report.status == 'goal_reached' and command.linear == 0.0
+    command, report = navigator().step(0, inputs(STRAIGHT))  # None: initial_pose, 2 m short
+    assert report.status != 'goal_reached' and command.linear > 0.0
 
 
 def drive_gate(probe: Probe, ticks: range, linear: float | None,
@@ -365,7 +425,6 @@ def navigator(**recovery: float) -> Navigator:
     return Navigator(RegulatedPurePursuit(), config, DT, Pose2D(0.0, 0.0, 0.0))
 
 
-ORIGIN = Pose2D(0.0, 0.0, 0.0)
 STRAIGHT = Plan(((0.0, 0.0), (2.0, 0.0)), 0.0)
 
 

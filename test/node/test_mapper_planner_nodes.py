@@ -17,7 +17,7 @@ import pytest
 import rclpy
 import yaml
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import PoseStamped
+from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped, TransformStamped
 from nav_msgs.msg import OccupancyGrid, Odometry
 from nav_msgs.msg import Path as PathMsg
 from rclpy.executors import SingleThreadedExecutor
@@ -35,10 +35,17 @@ from robo_edge.planning.inflation import InflationParams, inflate
 from robo_edge.planning.map_server import save_map
 from robo_edge.planning.path_checks import path_blocked
 from robo_edge.ros.diagnostics import status_level, status_values
-from robo_edge.ros.nav_messages import grid_from_msg, grid_msg, path_points, quaternion_yaw
-from robo_edge.ros.qos import DIAGNOSTICS, LATCHED, SENSOR, SENSOR_BURST
+from robo_edge.ros.nav_messages import (
+    correction_from_msg,
+    correction_msg,
+    grid_from_msg,
+    grid_msg,
+    path_points,
+    quaternion_yaw,
+)
+from robo_edge.ros.qos import CORRECTION, DIAGNOSTICS, LATCHED, SENSOR, SENSOR_BURST
 from robo_edge.ros.stamps import from_msg, to_msg
-from robo_edge.twin.kinematics import yaw_to_quaternion
+from robo_edge.twin.kinematics import Pose2D, yaw_to_quaternion
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 5.0
@@ -60,8 +67,16 @@ class Harness:
             self.executor.add_node(node)
         self.maps: list[OccupancyGrid] = []
         self.plans: list[PathMsg] = []
+        self.corrections: list[TransformStamped] = []
+        self.poses: list[PoseWithCovarianceStamped] = []
         self.statuses: dict[str, list] = {}
         self.probe.create_subscription(OccupancyGrid, '/map', self.maps.append, PROBE_QOS)
+        self.probe.create_subscription(
+            TransformStamped, '/localization/map_to_odom', self.corrections.append, CORRECTION)
+        self.probe.create_subscription(
+            PoseWithCovarianceStamped, '/localization/pose', self.poses.append, CORRECTION)
+        self.correction = self.probe.create_publisher(
+            TransformStamped, '/localization/map_to_odom', CORRECTION)
         self.probe.create_subscription(PathMsg, '/plan', self.plans.append, PROBE_QOS)
         self.probe.create_subscription(
             DiagnosticArray, '/diagnostics', self._on_diagnostics, DIAGNOSTICS)
@@ -244,7 +259,118 @@ def test_mapper_seeds_the_grid_from_a_static_map(context, tmp_path) -> None:
         mapper.destroy_node()
 
 
+def room_scan(stamp_ns: int, x: float, y: float) -> LaserScan:
+    """A 360-beam scan from (x, y), yaw 0, in a 6 m x 4 m room from (-3, -2) with a 1 m box."""
+    msg = wall_scan(stamp_ns)
+    angles = msg.angle_min + msg.angle_increment * np.arange(360)
+    segments = [(-3, -2, 3, -2), (3, -2, 3, 2), (3, 2, -3, 2), (-3, 2, -3, -2),
+                (1, 0.5, 2, 0.5), (2, 0.5, 2, 1.5), (2, 1.5, 1, 1.5), (1, 1.5, 1, 0.5)]
+    dx, dy = np.cos(angles), np.sin(angles)
+    best = np.full(360, np.inf)
+    for x0, y0, x1, y1 in segments:
+        ex, ey = x1 - x0, y1 - y0
+        with np.errstate(divide='ignore', invalid='ignore'):
+            den = dx * ey - dy * ex
+            t = ((x0 - x) * ey - (y0 - y) * ex) / den
+            u = ((x0 - x) * dy - (y0 - y) * dx) / den
+        hit = (np.abs(den) > 1e-12) & (t > 0) & (u >= 0) & (u <= 1)
+        best = np.where(hit & (t < best), t, best)
+    msg.ranges = best.astype(np.float32).tolist()
+    return msg
+
+
+def correction_at(h: Harness, stamp_ns: int) -> TransformStamped | None:
+    found = [c for c in h.corrections if from_msg(c.header.stamp) == stamp_ns]
+    return found[-1] if found else None
+
+
+def test_mapper_corrects_drifting_odometry_and_publishes_it_before_the_map(context) -> None:
+    mapper = MapperNode(context=context, parameter_overrides=overrides(
+        initial_pose=[-1.0, -0.5, 0.0], input_wait_s=2.0, diagnostics_period_s=0.1))
+    h = Harness(context, mapper)
+    try:
+        h.connect(h.odom, h.scan, topics=('/map', '/localization/map_to_odom'))
+        # The robot stands still at (-1, -0.5) in the room; its odometry creeps 2 cm a scan.
+        stamps = [k * 100 * MS for k in range(1, 9)]
+        for k, stamp in enumerate(stamps):
+            h.send_odom(stamp, 0.02 * k)
+            h.scan.publish(room_scan(stamp, -1.0, -0.5))
+            assert h.spin_until(lambda s=stamp: h.map_stamped(s)), f'no map at {stamp}'
+        assert h.spin_until(lambda: len(h.poses) == len(stamps))
+        # One correction per map, stamped like it (the order two readers see is DDS's).
+        assert h.spin_until(lambda: all(correction_at(h, s) is not None for s in stamps))
+        last = correction_from_msg(correction_at(h, stamps[-1]))
+        # odom x = 0.14 with the base still at -1.0: odom sits at -1.14 in map.
+        assert (last.x, last.y, last.yaw) == pytest.approx((-1.14, -0.5, 0.0), abs=0.02)
+        pose = h.poses[-1].pose.pose
+        assert (pose.position.x, pose.position.y) == pytest.approx((-1.0, -0.5), abs=0.02)
+        assert h.poses[-1].pose.covariance[0] < 1e-3
+        assert mapper.counts['matched'] >= len(stamps) - 1
+        assert h.spin_until(lambda: h.status(
+            'robo_edge/mapper', 'matched', lambda v: v == str(mapper.counts['matched'])))
+        values = status_values(h.statuses['robo_edge/mapper'][-1])
+        assert float(values['match_ms_p99']) > 0 and values['localization'] == 'true'
+    finally:
+        h.close()
+
+
+def test_mapper_without_localization_keeps_the_initial_pose(context) -> None:
+    mapper = MapperNode(context=context, parameter_overrides=overrides(
+        initial_pose=[-1.0, -0.5, 0.0], input_wait_s=2.0, localization=False))
+    h = Harness(context, mapper)
+    try:
+        h.connect(h.odom, h.scan, topics=('/map', '/localization/map_to_odom'))
+        for k in range(1, 5):
+            h.send_odom(k * 100 * MS, 0.02 * k)
+            h.scan.publish(room_scan(k * 100 * MS, -1.0, -0.5))
+            assert h.spin_until(lambda s=k * 100 * MS: correction_at(h, s) is not None)
+        assert {(c.transform.translation.x, c.transform.translation.y)
+                for c in h.corrections} == {(-1.0, -0.5)}
+        assert mapper.counts['matched'] == 0 and mapper.last_match is None
+    finally:
+        h.close()
+
+
+def test_mapper_holds_the_correction_for_a_scan_not_from_the_lidar(context) -> None:
+    mapper = MapperNode(context=context, parameter_overrides=overrides(input_wait_s=2.0))
+    h = Harness(context, mapper)
+    try:
+        h.connect(h.odom, h.scan, topics=('/map',))
+        h.send_odom(100 * MS, 0.0)
+        h.scan.publish(room_scan(100 * MS, 0.0, 0.0))
+        assert h.spin_until(lambda: h.map_stamped(100 * MS))
+        virtual = room_scan(200 * MS, 0.0, 0.0)
+        virtual.header.frame_id = 'base_link'  # the perception's virtual scan
+        h.send_odom(200 * MS, 0.1)  # odometry says 0.1 m, the scan says 0: not matched
+        h.scan.publish(virtual)
+        assert h.spin_until(lambda: correction_at(h, 200 * MS) is not None)
+        held = correction_from_msg(correction_at(h, 200 * MS))
+        assert (held.x, held.y, held.yaw) == (0.0, 0.0, 0.0)
+        assert mapper.rejected.get('untrusted_frame') == 1
+    finally:
+        h.close()
+
+
 # Planner
+
+
+def test_planner_uses_the_correction_stamped_like_its_map(context) -> None:
+    planner = PlannerNode(context=context, parameter_overrides=overrides(
+        goals=[-4.0, 0.0, 0.0], input_wait_s=5.0))
+    h = Harness(context, planner)
+    try:
+        h.connect(h.odom, h.map, h.correction, topics=('/plan',))
+        h.send_odom(100 * MS, 0.0)
+        h.map.publish(grid_msg(box_map(), 100 * MS))
+        assert not h.spin_until(lambda: h.plan_stamped(100 * MS) is not None, 0.5), (
+            'planned before its correction came')
+        h.correction.publish(correction_msg(Pose2D(0.3, -0.2, 0.0), 100 * MS))
+        assert h.spin_until(lambda: h.plan_stamped(100 * MS) is not None)
+        points = path_points(h.plan_stamped(100 * MS))
+        assert points[0] == pytest.approx((0.3, -0.2)), 'the robot at the corrected pose'
+        assert planner.counts['late_inputs'] == 0
+    finally:
+        h.close()
 
 
 def test_planner_plans_around_the_mapped_wall_on_every_map(context, tmp_path) -> None:
@@ -290,7 +416,7 @@ def test_planner_fails_an_unreachable_goal_and_ends_with_an_empty_plan(context, 
     report = tmp_path / 'out' / 'report.json'
     planner = PlannerNode(context=context, parameter_overrides=overrides(
         goals=[3.0, 3.0, 0.0, 1.0, 0.0, 0.0], initial_pose=[0.5, 0.0, 0.0],
-        report_path=str(report), diagnostics_period_s=0.1))
+        report_path=str(report), diagnostics_period_s=0.1, localization=False))
     h = Harness(context, planner)
     try:
         h.connect(h.odom, h.map, topics=('/plan',))
@@ -322,7 +448,7 @@ def test_planner_fails_an_unreachable_goal_and_ends_with_an_empty_plan(context, 
 
 
 def test_goal_pose_replaces_the_goals_at_the_next_map(context) -> None:
-    planner = PlannerNode(context=context)
+    planner = PlannerNode(context=context, parameter_overrides=overrides(localization=False))
     h = Harness(context, planner)
     try:
         h.connect(h.odom, h.map, h.goal, topics=('/plan',))

@@ -1,4 +1,7 @@
-"""Navigation in the twin: every world and goal list, and an unreachable goal reported."""
+"""Navigation in the twin: every world and goal list, and an unreachable goal reported.
+
+Each run also compares the mapper's localised poses (1 Hz) with the twin's ground truth.
+"""
 
 import dataclasses
 from pathlib import Path
@@ -9,6 +12,8 @@ from robo_edge.scenario.spec import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / 'scenarios'
 WORLDS = ('empty_room', 'warehouse', 'corridors', 'cluttered_room')
+LOCALIZATION_XY_M = 0.1  # the planner's goal tolerance is 0.2 m, the scoring's 0.25 m
+LOCALIZATION_YAW_RAD = 0.05
 
 
 def test_every_world_and_goal_list_and_an_unreachable_goal(tmp_path: Path) -> None:
@@ -26,6 +31,11 @@ def test_every_world_and_goal_list_and_an_unreachable_goal(tmp_path: Path) -> No
         assert result['collision_count'] == 0, run.name
         # The run ends shortly after its last goal instead of idling to duration_s.
         assert result['sim_time_s'] < run.duration_s, run.name
+        # Scan-to-map localisation keeps the pose within a few centimetres of the truth.
+        localized = result['localization']['localized']
+        assert result['localization']['samples'] >= 10, run.name
+        assert localized['xy_max_m'] < LOCALIZATION_XY_M, (run.name, result['localization'])
+        assert localized['yaw_max_rad'] < LOCALIZATION_YAW_RAD, (run.name, localized)
     # Lockstep with the whole stack in the loop: a rerun, started at the same moment as the
     # first run, drives the same trajectory bit for bit.
     first, again = results[runs[0].name], results[rerun.name]

@@ -38,11 +38,14 @@ def one(**item: object) -> FaultSpec:
     return faults({'start_s': 1.0, **item})[0]
 
 
-@pytest.mark.parametrize('kind', sorted(EXTRA))
-@pytest.mark.parametrize('target', SENSOR_TARGETS)
+# Every sensor type on every target it applies to (nan and lie are refused on the camera,
+# tested below).
+APPLICABLE = [(kind, target) for kind in sorted(EXTRA) for target in SENSOR_TARGETS
+              if not (target == 'camera' and kind in ('nan', 'lie'))]
+
+
+@pytest.mark.parametrize(('kind', 'target'), APPLICABLE)
 def test_every_sensor_type_parses_on_every_target_it_applies_to(kind: str, target: str) -> None:
-    if target == 'camera' and kind in ('nan', 'lie'):
-        pytest.skip('refused on the camera (tested below)')
     fault = one(type=kind, target=target, duration_s=2.0, **EXTRA[kind])
     assert (fault.type, fault.target, fault.start_s, fault.duration_s) == (kind, target, 1.0, 2.0)
     assert (fault.start_ns, fault.end_ns) == (1_000_000_000, 3_000_000_000)

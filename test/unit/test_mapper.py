@@ -172,3 +172,25 @@ def test_random_scans_never_raise_and_stay_in_range(
     grid = mapper.occupancy()
     assert grid.dtype == np.int8 and grid.shape == (200, 200)
     assert grid.min() >= -1 and grid.max() <= 100
+
+
+def test_cells_keep_the_mean_position_of_their_returns() -> None:
+    mapper = mapper_10m()
+    # A wall on a cell edge (x = 2.0 with 0.05 m cells from -5): returns fall on both sides.
+    update(mapper, wall_scan(2.0))
+    occupied = np.flatnonzero(mapper.log_odds_view().ravel() > 0.4)
+    points = mapper.hit_points(occupied)
+    assert np.abs(points[:, 0] - 2.0).max() < 1e-6, 'not the cell centres (2.0 +- 0.025)'
+    # A cell without returns (seeded from a static map) gives its centre.
+    mapper = mapper_10m()
+    (centre,) = mapper.hit_points(np.array([0]))
+    assert tuple(centre) == pytest.approx((-5.0 + 0.025, -5.0 + 0.025))
+
+
+def test_log_odds_view_is_read_only_and_live() -> None:
+    mapper = mapper_10m()
+    view = mapper.log_odds_view()
+    with pytest.raises(ValueError):
+        view[0, 0] = 1.0
+    update(mapper, wall_scan(2.0))
+    assert view.max() > 0.0

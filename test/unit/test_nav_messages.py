@@ -13,6 +13,8 @@ from robo_edge.mapping.mapper import GridGeometry
 from robo_edge.planning.grid import Grid
 from robo_edge.ros.nav_messages import (
     ExactStampJoin,
+    correction_from_msg,
+    correction_msg,
     goal_pose,
     grid_from_msg,
     grid_msg,
@@ -21,6 +23,7 @@ from robo_edge.ros.nav_messages import (
     path_msg,
     path_points,
     pose_from_list,
+    pose_with_covariance_msg,
     quaternion_yaw,
     resample,
     yaw_quaternion,
@@ -132,3 +135,46 @@ def test_join_without_any_earlier_pose_releases_without_one() -> None:
     join.add_item(100 * MS, 'scan', now_wall_s=0.0)
     (joined,) = join.release(0.01)
     assert joined.pose is None and joined.late
+
+
+def test_join_with_corrections_waits_for_both_and_falls_back_to_the_previous_one() -> None:
+    join = ExactStampJoin(wait_s=0.3, corrections=True)
+    join.add_item(100 * MS, 'map100', now_wall_s=0.0)
+    join.add_pose(100 * MS, Pose2D(1, 0, 0))
+    assert join.release(0.1) == [], 'the correction at 100 ms is not here yet'
+    join.add_correction(100 * MS, Pose2D(0.1, 0.0, 0.0))
+    (joined,) = join.release(0.1)
+    assert joined.correction == Pose2D(0.1, 0.0, 0.0) and not joined.late
+    # The correction at 200 ms never comes: once overdue, the one at 100 ms is used.
+    join.add_item(200 * MS, 'map200', now_wall_s=1.0)
+    join.add_pose(200 * MS, Pose2D(2, 0, 0))
+    assert join.release(1.2) == []
+    (joined,) = join.release(1.31)
+    assert joined.late and joined.pose_stamp_ns == 200 * MS
+    assert (joined.correction, joined.correction_stamp_ns) == (Pose2D(0.1, 0.0, 0.0), 100 * MS)
+
+
+def test_join_without_corrections_ignores_them() -> None:
+    join = ExactStampJoin(wait_s=0.3)
+    join.add_correction(100 * MS, Pose2D(0.1, 0.0, 0.0))
+    join.add_item(100 * MS, 'scan', now_wall_s=0.0)
+    join.add_pose(100 * MS, Pose2D(1, 0, 0))
+    (joined,) = join.release(0.0)
+    assert joined.correction is None and not joined.late
+
+
+@given(x=st.floats(-100, 100), y=st.floats(-100, 100), yaw=st.floats(-math.pi, math.pi - 1e-6))
+def test_correction_message_round_trips(x: float, y: float, yaw: float) -> None:
+    msg = correction_msg(Pose2D(x, y, yaw), 1_500 * MS)
+    assert (msg.header.frame_id, msg.child_frame_id) == ('map', 'odom')
+    assert from_msg(msg.header.stamp) == 1_500 * MS
+    back = correction_from_msg(msg)
+    assert (back.x, back.y) == (x, y)
+    assert math.remainder(back.yaw - yaw, math.tau) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_pose_with_covariance_puts_the_variances_on_x_y_yaw() -> None:
+    msg = pose_with_covariance_msg(Pose2D(1.0, 2.0, 0.5), (0.01, 0.02, 0.003), 7 * MS)
+    assert msg.header.frame_id == 'map' and msg.pose.pose.position.y == 2.0
+    cov = list(msg.pose.covariance)
+    assert (cov[0], cov[7], cov[35]) == (0.01, 0.02, 0.003) and sum(cov) == pytest.approx(0.033)

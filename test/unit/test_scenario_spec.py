@@ -1,5 +1,6 @@
 """Scenario files: shipped ones load; malformed ones name the file and key; scoring works."""
 
+import math
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -198,3 +199,17 @@ def test_parameter_file_has_no_yaml_aliases(tmp_path: Path) -> None:
                              tmp_path / 'p.json')
     text = yaml.dump(params, Dumper=NoAliasDumper)
     assert '&id' not in text and '*id' not in text  # rcl cannot parse YAML aliases
+
+
+def test_localization_errors_compare_poses_with_the_truth_at_the_same_stamps() -> None:
+    from robo_edge.scenario.evaluate import localization_errors
+
+    trajectory = [(0.95, 9.0, 9.0, 0.0), (1.0, 1.0, 2.0, 0.1), (2.0, 3.0, 4.0, -3.1)]
+    poses = [[1.0, 1.03, 2.04, 0.1, 1.0, 2.5, 0.2], [2.0, 3.0, 4.0, 3.1, 3.0, 4.0, -3.1],
+             [3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]  # no truth at 3 s: not compared
+    errors = localization_errors(trajectory, poses)
+    assert errors['samples'] == 2
+    assert errors['localized']['xy_max_m'] == pytest.approx(0.05)
+    assert errors['localized']['xy_last_m'] == pytest.approx(0.0)
+    assert errors['localized']['yaw_max_rad'] == pytest.approx(2 * math.pi - 6.2)
+    assert errors['dead_reckoning']['xy_max_m'] == pytest.approx(0.5)
