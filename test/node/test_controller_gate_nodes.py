@@ -211,8 +211,10 @@ class MiniTwin:
 
 
 def test_stack_answers_each_tick_and_drives_to_the_goal(context) -> None:
-    controller = ControllerNode(context=context)
-    gate = SafetyGateNode(context=context)
+    # The bringup's bounded waits (nodes 1.5 s, the gate longer than the controller it waits
+    # for): on a loaded host an input can take longer than the 0.3 s default to arrive.
+    controller = ControllerNode(context=context, parameter_overrides=overrides(input_wait_s=1.5))
+    gate = SafetyGateNode(context=context, parameter_overrides=overrides(input_wait_s=2.5))
     probe = Probe(context, [controller, gate])
     twin = MiniTwin(probe, goal=(1.0, 0.0))
     try:
