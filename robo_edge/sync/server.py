@@ -133,6 +133,10 @@ class RepoServer(ThreadingHTTPServer):
         self.accepted: list[str] = []
         self.refusals: list[str] = []
 
+    def handle_error(self, request: object, client_address: tuple) -> None:
+        """Log a dropped connection (a robot losing its link is routine) without a trace."""
+        LOG.debug('connection from %s ended with an error', client_address)
+
     @property
     def url(self) -> str:
         """Return the base URL."""
@@ -142,7 +146,8 @@ class RepoServer(ThreadingHTTPServer):
 
 def start_in_thread(server: RepoServer) -> threading.Thread:
     """Serve in a daemon thread (tests, benches, the demo); stop with server.shutdown()."""
-    thread = threading.Thread(target=server.serve_forever, name='repo-server', daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name='repo-server',
+                              daemon=True)
     thread.start()
     return thread
 
