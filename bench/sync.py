@@ -264,27 +264,29 @@ def bench_kill9(work: Path, kills: int) -> dict[str, Any]:
 
 def bench_canary(work: Path) -> dict[str, Any]:
     """Run the model gate on a good fixture and on a constant-output model."""
-    sys.path.insert(0, str(HERE.parent / 'test'))
-    from perception_fixtures import metadata, threshold_model, write_model
-    from robo_edge.sync.canary import constant_model_graph, model_gate
+    sys.path[:0] = [str(HERE.parent / 'test'), str(HERE.parent / 'test' / 'unit')]
+    from sync_fixtures import constant_model
 
-    good = threshold_model(work / 'good.onnx')
-    bad = write_model(work / 'bad.onnx', constant_model_graph(120, 160), metadata())
+    from robo_edge.sync.canary import model_gate
+
+    work.mkdir(parents=True, exist_ok=True)
+    good = HERE.parent / 'models' / 'floor_seg.onnx'
+    bad = constant_model(work / 'bad.onnx')
     results = {}
-    for name, path in (('good_fixture', good), ('constant_output', bad)):
+    for name, path in (('shipped_floor_seg', good), ('constant_output', bad)):
         start = time.perf_counter()
-        verdict = model_gate(path)
+        verdict = model_gate(path, HERE.parent / 'models' / 'canary_sample.npz')
         results[name] = {'passed': verdict.passed, 'reason': verdict.reason,
                          'seconds': round(time.perf_counter() - start, 3)}
-    results['pass'] = not results['constant_output']['passed']
+    results['pass'] = (not results['constant_output']['passed']
+                       and results['shipped_floor_seg']['passed'])
     return results
 
 
 def bench_drift() -> dict[str, Any]:
     """Measure simulated seconds from a drift start to the rollback decision."""
-    from robo_edge.sync.probation import Probation, ProbationConfig
-
     from robo_edge.perception.model import ReferenceOutput
+    from robo_edge.sync.probation import Probation, ProbationConfig
 
     reference = ReferenceOutput(0.5, 0.05, 0.9, 0.8, 100)
     config = ProbationConfig()

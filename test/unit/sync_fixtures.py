@@ -97,3 +97,22 @@ def make_robot(tmp_path: Path, cloud: Cloud, url: str | None = None, gate: Gate 
 def copy_metadata(cloud: Cloud, dest: Path) -> Path:
     shutil.copytree(cloud.repo.metadata_dir, dest)
     return dest
+
+
+def constant_model(path: Path, height: int = 120, width: int = 160, **meta: object) -> Path:
+    """A contract-honouring model whose logits ignore the input (a degenerate candidate)."""
+    from onnx import TensorProto, helper, numpy_helper
+    from perception_fixtures import metadata, write_model
+
+    logits = np.zeros((1, 2, height, width), np.float32)
+    logits[:, 0] = 3.0  # floor everywhere, whatever the image
+    nodes = [
+        helper.make_node('Constant', [], ['const'], value=numpy_helper.from_array(logits)),
+        helper.make_node('Shape', ['image'], ['shape']),  # keeps the input in the graph
+        helper.make_node('Identity', ['const'], ['logits']),
+    ]
+    graph = helper.make_graph(
+        nodes, 'constant',
+        [helper.make_tensor_value_info('image', TensorProto.FLOAT, [1, 3, height, width])],
+        [helper.make_tensor_value_info('logits', TensorProto.FLOAT, [1, 2, height, width])])
+    return write_model(path, graph, metadata(height, width, **meta))

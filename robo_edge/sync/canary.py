@@ -1,0 +1,115 @@
+"""The canary gate: a candidate model or policy must pass before it may become active.
+
+Two stages, cheapest first:
+1. `model_gate`: the model is loaded and run on labelled sample frames (shipped as
+   share/robo_edge/models/canary_sample.npz). It fails on non-finite logits, on output that
+   does not depend on the input (a degenerate model: same logits for every frame), on one class
+   predicted everywhere, and on a mean IoU below `min_miou`. Seconds, no ROS.
+2. `twin_gate`: a configured subset of the scenario suite is run in the twin through
+   `robo_edge.scenario.runner.run_scenarios` with the candidate as the perception model; every
+   scenario must pass. Minutes: it runs only when scenario files are configured.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from robo_edge.exceptions import ModelError, RoboEdgeError
+from robo_edge.sync.agent import GateResult
+
+CONSTANT_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """What the gate runs and what it demands."""
+
+    sample_path: Path | None = None  # labelled frames (npz: images, labels)
+    min_miou: float = 0.6
+    scenario_files: tuple[str, ...] = ()
+    report_dir: Path = Path('/tmp/robo_edge_canary')
+
+
+def model_gate(model_path: Path, sample_path: Path | None = None,
+               min_miou: float = 0.6) -> GateResult:
+    """Run the model on labelled frames; fail degenerate or poor models."""
+    from robo_edge import paths  # noqa: PLC0415
+    from robo_edge.perception.evaluation import InputSpec, score  # noqa: PLC0415
+    from robo_edge.perception.model import load_model  # noqa: PLC0415
+
+    try:
+        sample = sample_path or paths.share_file('models', 'canary_sample.npz')
+        data = np.load(sample)
+        session = load_model(Path(model_path))
+    except (ModelError, RoboEdgeError, OSError, ValueError) as e:
+        return GateResult(False, f'cannot evaluate: {e}')
+    try:
+        spec = session.spec.input
+        outputs: list[np.ndarray] = []
+
+        def predict(tensor: np.ndarray) -> np.ndarray:
+            logits = session.run(tensor)
+            outputs.append(logits)
+            return logits
+
+        scores = score(data['images'], data['labels'], predict,
+                       InputSpec(spec.name, spec.width, spec.height, spec.mean, spec.std),
+                       len(session.spec.classes))
+    finally:
+        session.close()
+    return judge(outputs, scores.miou, scores.floor_fraction, min_miou)
+
+
+def judge(outputs: list[np.ndarray], miou: float, floor_fraction: np.ndarray,
+          min_miou: float) -> GateResult:
+    """Decide from the raw outputs and scores (pure)."""
+    if not all(np.isfinite(o).all() for o in outputs):
+        return GateResult(False, 'non-finite logits on the sample frames')
+    if len(outputs) > 1 and max(float(np.abs(o - outputs[0]).max()) for o in outputs[1:]) \
+            <= CONSTANT_TOLERANCE:
+        return GateResult(False, 'degenerate: the same output for every frame')
+    if np.all(floor_fraction >= 1.0) or np.all(floor_fraction <= 0.0):
+        return GateResult(False, 'degenerate: one class predicted everywhere')
+    if not miou >= min_miou:
+        return GateResult(False, f'mean IoU {miou:.3f} below the gate {min_miou:.3f}')
+    return GateResult(True, f'mean IoU {miou:.3f}')
+
+
+def twin_gate(model_path: Path | None, scenario_files: tuple[str, ...],
+              report_dir: Path) -> GateResult:
+    """Run the configured scenarios in the twin with the candidate model; all must pass."""
+    from robo_edge.scenario.runner import RunOptions, run_scenarios  # noqa: PLC0415
+    from robo_edge.scenario.spec import load_scenario  # noqa: PLC0415
+
+    if not scenario_files:
+        return GateResult(True, 'no twin scenarios configured')
+    overrides = {'perception': {'model_path': str(model_path)}} if model_path else {}
+    try:
+        scenarios = [load_scenario(path) for path in scenario_files]
+        results = run_scenarios(scenarios, RunOptions(
+            Path(report_dir), jobs=1, record=False, node_overrides=overrides))
+    except (RoboEdgeError, OSError, ValueError) as e:
+        return GateResult(False, f'twin gate could not run: {e}')
+    failed = [r['name'] for r in results if not r['passed']]
+    if failed:
+        return GateResult(False, f'twin scenarios failed: {failed}')
+    return GateResult(True, f'{len(results)} twin scenarios passed')
+
+
+class CanaryGate:
+    """The agent's gate: models through both stages, policies must parse (twin if set)."""
+
+    def __init__(self, config: GateConfig) -> None:
+        self.config = config
+
+    def __call__(self, target: str, slot: Path, info: object) -> GateResult:
+        """Judge a staged candidate in `slot` (its bytes are `slot/payload`)."""
+        kind = getattr(info, 'kind', '')
+        model = None
+        if kind == 'model':
+            model = slot / 'payload'
+            verdict = model_gate(model, self.config.sample_path, self.config.min_miou)
+            if not verdict.passed:
+                return verdict
+        return twin_gate(model, self.config.scenario_files, self.config.report_dir)
