@@ -264,7 +264,7 @@ def bench_kill9(work: Path, kills: int) -> dict[str, Any]:
 
 def bench_canary(work: Path) -> dict[str, Any]:
     """Run the model gate on a good fixture and on a constant-output model."""
-    sys.path[:0] = [str(HERE.parent / 'test'), str(HERE.parent / 'test' / 'unit')]
+    sys.path.insert(0, str(HERE.parent / 'test'))
     from sync_fixtures import constant_model
 
     from robo_edge.sync.canary import model_gate

@@ -89,7 +89,8 @@ class SyncAgent:
         self.rejected: set[str] = set()  # sha256 refused this run (not fetched again)
         self.state = AgentState()
 
-    def _event(self, now_ns: int, target: str, action: str, detail: str = '') -> Event:
+    def record(self, now_ns: int, target: str, action: str, detail: str = '') -> Event:
+        """Remember an event (the last 100) and count refusals."""
         event = Event(now_ns, target, action, detail)
         self.state.events = [*self.state.events[-99:], event]
         if action in ('refused', 'gate_failed'):
@@ -109,7 +110,7 @@ class SyncAgent:
                     events.append(event)
         else:
             action = 'offline' if result.outcome is Outcome.OFFLINE else 'refused'
-            events.append(self._event(now_ns, '*', action, result.reason))
+            events.append(self.record(now_ns, '*', action, result.reason))
         events += self.activate_pending(now_ns, idle)
         return events
 
@@ -127,7 +128,7 @@ class SyncAgent:
             info = parse_custom(target.custom, channel.target)
         except ArtifactRejected as e:
             self.rejected.add(sha)
-            return self._event(now_ns, channel.target, 'refused', str(e))
+            return self.record(now_ns, channel.target, 'refused', str(e))
         pointer = self.store.pointer(channel.target)
         verdict = decide(info, sha, pointer.active.info['release'] if pointer else None,
                          pointer.active.sha256 if pointer else None, self.robot, channel.kind)
@@ -135,7 +136,7 @@ class SyncAgent:
             return None
         if verdict.decision is Decision.REFUSE:
             self.rejected.add(sha)
-            return self._event(now_ns, channel.target, 'refused', verdict.reason)
+            return self.record(now_ns, channel.target, 'refused', verdict.reason)
         return self._fetch_and_stage(channel, target, info, sha, now_ns)
 
     def _fetch_and_stage(self, channel: Channel, target: TargetFile, info: ArtifactInfo,
@@ -143,39 +144,39 @@ class SyncAgent:
         result = self.client.download(target)
         if result.outcome is not Outcome.OK:
             if result.outcome is Outcome.REFUSED:
-                return self._event(now_ns, channel.target, 'refused', result.reason)
-            return self._event(now_ns, channel.target, 'offline', result.reason)
+                return self.record(now_ns, channel.target, 'refused', result.reason)
+            return self.record(now_ns, channel.target, 'offline', result.reason)
         try:
             slot = self.store.stage(channel.target, result.path, sha, info)
         except ArtifactRejected as e:
             self.rejected.add(sha)
-            return self._event(now_ns, channel.target, 'refused', str(e))
+            return self.record(now_ns, channel.target, 'refused', str(e))
         except SyncError as e:
-            return self._event(now_ns, channel.target, 'refused', str(e))
+            return self.record(now_ns, channel.target, 'refused', str(e))
         finally:
             result.path.unlink(missing_ok=True)
         if self.gate is not None and info.kind in self.gated_kinds:
             verdict = self.gate(channel.target, self.store.slot_dir(channel.target, slot), info)
             if not verdict.passed:
                 self.rejected.add(sha)
-                return self._event(now_ns, channel.target, 'gate_failed', verdict.reason)
+                return self.record(now_ns, channel.target, 'gate_failed', verdict.reason)
         self.pending[channel.target] = _Pending(slot, sha, info)
-        return self._event(now_ns, channel.target, 'staged', f'{info.kind} {info.version}')
+        return self.record(now_ns, channel.target, 'staged', f'{info.kind} {info.version}')
 
     def activate_pending(self, now_ns: int, idle: bool) -> list[Event]:
         """Swap in every staged candidate; maps only while the robot is idle."""
         events = []
         for target, pending in list(self.pending.items()):
             if pending.info.kind == 'map' and not idle:
-                events.append(self._event(now_ns, target, 'deferred', 'navigating: map waits'))
+                events.append(self.record(now_ns, target, 'deferred', 'navigating: map waits'))
                 continue
             try:
                 record = self.store.activate(target, pending.slot, now_ns)
             except (SyncError, OSError, ValueError) as e:
-                events.append(self._event(now_ns, target, 'refused', f'activation: {e}'))
+                events.append(self.record(now_ns, target, 'refused', f'activation: {e}'))
             else:
                 self.state.activated += 1
-                events.append(self._event(now_ns, target, 'activated',
+                events.append(self.record(now_ns, target, 'activated',
                                           f'{pending.info.kind} {record.info["version"]}'))
             del self.pending[target]
         return events
@@ -185,7 +186,7 @@ class SyncAgent:
         try:
             record = self.store.rollback(target, now_ns)
         except SyncError as e:
-            return self._event(now_ns, target, 'refused', f'rollback impossible: {e}')
+            return self.record(now_ns, target, 'refused', f'rollback impossible: {e}')
         self.state.rolled_back += 1
-        return self._event(now_ns, target, 'rolled_back',
+        return self.record(now_ns, target, 'rolled_back',
                            f'to {record.info["version"]}: {reason}')

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -111,6 +112,8 @@ class SlotStore:
     def __init__(self, root: Path, verifiers: dict[str, Verifier] | None = None) -> None:
         self.root = Path(root)
         self.verifiers = dict(verifiers or {})
+        # Pointer changes come from the sync worker (activate) and from probation (rollback).
+        self._lock = threading.RLock()
 
     def _dir(self, target: str) -> Path:
         return self.root / channel_dir_name(target)
@@ -175,14 +178,22 @@ class SlotStore:
         except Exception:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        final = channel / slot
-        shutil.rmtree(final, ignore_errors=True)
-        os.rename(staging, final)
-        fsync_dir(channel)
+        with self._lock:
+            if self.pointer(target) != pointer:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise SyncError(f'{target}: the active slot changed while staging')
+            final = channel / slot
+            shutil.rmtree(final, ignore_errors=True)
+            os.rename(staging, final)
+            fsync_dir(channel)
         return slot
 
     def activate(self, target: str, slot: str, now_ns: int) -> SlotRecord:
         """Make a staged slot active (one atomic pointer replace); keep the old as previous."""
+        with self._lock:
+            return self._activate(target, slot, now_ns)
+
+    def _activate(self, target: str, slot: str, now_ns: int) -> SlotRecord:
         doc = json.loads((self.slot_dir(target, slot) / 'info.json').read_bytes())
         record = SlotRecord(**{**doc, 'activated_ns': now_ns})
         if sha256_file(self.slot_dir(target, slot) / PAYLOAD) != record.sha256:
@@ -195,6 +206,10 @@ class SlotStore:
 
     def rollback(self, target: str, now_ns: int) -> SlotRecord:
         """Return to the previous slot and block the current sha256 from reinstalling."""
+        with self._lock:
+            return self._rollback(target, now_ns)
+
+    def _rollback(self, target: str, now_ns: int) -> SlotRecord:
         pointer = self.pointer(target)
         if pointer is None or pointer.previous is None:
             raise SyncError(f'{target}: no previous slot to roll back to')

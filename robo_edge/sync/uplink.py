@@ -15,6 +15,7 @@ Every refusal and eviction is counted in the database (`drops` table) by reason 
 """
 
 import sqlite3
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -71,6 +72,8 @@ class UplinkQueue:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.budget_bytes = int(budget_bytes)
+        # One connection shared by the sync worker and the executor thread: serialise it.
+        self._lock = threading.RLock()
         self._db = sqlite3.connect(str(self.path), isolation_level=None,
                                    check_same_thread=False)
         self._db.execute('PRAGMA journal_mode=WAL')
@@ -84,11 +87,13 @@ class UplinkQueue:
 
     def queued_bytes(self) -> int:
         """Return the payload bytes queued."""
-        return int(self._db.execute('SELECT COALESCE(SUM(size), 0) FROM items').fetchone()[0])
+        with self._lock:
+            return int(self._db.execute('SELECT COALESCE(SUM(size), 0) FROM items').fetchone()[0])
 
     def __len__(self) -> int:
         """Return the number of queued items."""
-        return int(self._db.execute('SELECT COUNT(*) FROM items').fetchone()[0])
+        with self._lock:
+            return int(self._db.execute('SELECT COUNT(*) FROM items').fetchone()[0])
 
     def _count_drop(self, reason: str, kind: str, size: int) -> None:
         self._db.execute('INSERT INTO drops VALUES (?, ?, 1, ?) ON CONFLICT(reason, kind) DO '
@@ -98,49 +103,52 @@ class UplinkQueue:
     def put(self, kind: str, name: str, payload: bytes, priority: int,
             now_ns: int) -> PutResult:
         """Queue one item durably, applying the drop policy; see the module docstring."""
-        size = len(payload)
-        self._db.execute('BEGIN IMMEDIATE')
-        try:
-            if size > self.budget_bytes:
-                self._count_drop('too_large', kind, size)
+        with self._lock:
+            size = len(payload)
+            self._db.execute('BEGIN IMMEDIATE')
+            try:
+                if size > self.budget_bytes:
+                    self._count_drop('too_large', kind, size)
+                    self._db.execute('COMMIT')
+                    return PutResult(False, 'too_large')
+                free = self.budget_bytes - self.queued_bytes()
+                victims: list[tuple[int, int, str]] = []
+                if free < size:
+                    rows = self._db.execute(
+                        'SELECT id, size, kind FROM items WHERE priority < ? '
+                        'ORDER BY priority ASC, id ASC', (priority,)).fetchall()
+                    for row_id, row_size, row_kind in rows:
+                        if free >= size:
+                            break
+                        victims.append((row_id, row_size, row_kind))
+                        free += row_size
+                if free < size:
+                    self._count_drop('no_room', kind, size)
+                    self._db.execute('COMMIT')
+                    return PutResult(False, 'no_room')
+                for row_id, row_size, row_kind in victims:
+                    self._db.execute('DELETE FROM items WHERE id = ?', (row_id,))
+                    self._count_drop('evicted', row_kind, row_size)
+                self._db.execute('INSERT INTO items (priority, kind, name, created_ns, size, '
+                                 'payload) VALUES (?, ?, ?, ?, ?, ?)',
+                                 (priority, kind, name, now_ns, size, payload))
                 self._db.execute('COMMIT')
-                return PutResult(False, 'too_large')
-            free = self.budget_bytes - self.queued_bytes()
-            victims: list[int] = []
-            if free < size:
-                rows = self._db.execute(
-                    'SELECT id, size, kind FROM items WHERE priority < ? '
-                    'ORDER BY priority ASC, id ASC', (priority,)).fetchall()
-                for row_id, row_size, row_kind in rows:
-                    if free >= size:
-                        break
-                    victims.append((row_id, row_size, row_kind))
-                    free += row_size
-            if free < size:
-                self._count_drop('no_room', kind, size)
-                self._db.execute('COMMIT')
-                return PutResult(False, 'no_room')
-            for row_id, row_size, row_kind in victims:
-                self._db.execute('DELETE FROM items WHERE id = ?', (row_id,))
-                self._count_drop('evicted', row_kind, row_size)
-            self._db.execute('INSERT INTO items (priority, kind, name, created_ns, size, '
-                             'payload) VALUES (?, ?, ?, ?, ?, ?)',
-                             (priority, kind, name, now_ns, size, payload))
-            self._db.execute('COMMIT')
-        except BaseException:
-            self._db.execute('ROLLBACK')
-            raise
-        return PutResult(True, evicted=[v[0] for v in victims])
+            except BaseException:
+                self._db.execute('ROLLBACK')
+                raise
+            return PutResult(True, evicted=[v[0] for v in victims])
 
     def peek(self) -> Item | None:
         """Return the next item to send (highest priority, then oldest)."""
-        row = self._db.execute('SELECT id, priority, kind, name, created_ns, payload FROM items '
-                               'ORDER BY priority DESC, id ASC LIMIT 1').fetchone()
-        return None if row is None else Item(*row[:5], bytes(row[5]))
+        with self._lock:
+            row = self._db.execute('SELECT id, priority, kind, name, created_ns, payload '
+                                   'FROM items ORDER BY priority DESC, id ASC LIMIT 1').fetchone()
+            return None if row is None else Item(*row[:5], bytes(row[5]))
 
     def ack(self, item_id: int) -> None:
         """Forget an item the server stored."""
-        self._db.execute('DELETE FROM items WHERE id = ?', (item_id,))
+        with self._lock:
+            self._db.execute('DELETE FROM items WHERE id = ?', (item_id,))
 
     def drain(self, send: Callable[[Item], Send], max_items: int = 1000) -> list[Item]:
         """Send in priority order until empty, a RETRY, or max_items; return what was sent."""
@@ -161,21 +169,23 @@ class UplinkQueue:
 
     def drops(self) -> dict[str, dict[str, int]]:
         """Return drop counts: {reason: {'count': n, 'bytes': b}} summed over kinds."""
-        out: dict[str, dict[str, int]] = {}
-        for reason, count, size in self._db.execute(
-                'SELECT reason, SUM(count), SUM(bytes) FROM drops GROUP BY reason'):
-            out[reason] = {'count': int(count), 'bytes': int(size)}
-        return out
+        with self._lock:
+            out: dict[str, dict[str, int]] = {}
+            for reason, count, size in self._db.execute(
+                    'SELECT reason, SUM(count), SUM(bytes) FROM drops GROUP BY reason'):
+                out[reason] = {'count': int(count), 'bytes': int(size)}
+            return out
 
     def next_counter(self, floor: int) -> int:
         """Return a new upload counter: above every earlier one and at least `floor`."""
-        self._db.execute('BEGIN IMMEDIATE')
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'counter'").fetchone()
-        value = max(floor, (row[0] + 1) if row else 1)
-        self._db.execute("INSERT INTO meta VALUES ('counter', ?) ON CONFLICT(key) DO UPDATE "
-                         'SET value = excluded.value', (value,))
-        self._db.execute('COMMIT')
-        return value
+        with self._lock:
+            self._db.execute('BEGIN IMMEDIATE')
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'counter'").fetchone()
+            value = max(floor, (row[0] + 1) if row else 1)
+            self._db.execute("INSERT INTO meta VALUES ('counter', ?) ON CONFLICT(key) DO UPDATE "
+                             'SET value = excluded.value', (value,))
+            self._db.execute('COMMIT')
+            return value
 
 
 class HttpSender:

@@ -1,0 +1,276 @@
+"""cloud_sync: periodic, signed, offline-first sync of maps, models and policies (lifecycle).
+
+The robot decides locally; this node only changes which verified artifact is active. Sync
+cycles run on a worker thread (network and canary never block the executor); everything else
+(probation, diagnostics, telling perception about a new model) runs on the executor.
+"""
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import Parameter as ParameterMsg
+from rcl_interfaces.msg import ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.lifecycle import State, TransitionCallbackReturn
+from std_msgs.msg import String
+
+from robo_edge.exceptions import SyncError
+from robo_edge.ros.diagnostics import status_values, to_array
+from robo_edge.ros.lifecycle import CleanLifecycleNode
+from robo_edge.ros.params import Param, declare
+from robo_edge.ros.qos import DIAGNOSTICS, LATCHED
+from robo_edge.ros.run import install_stop_handlers
+from robo_edge.sync.agent import Channel, SyncAgent
+from robo_edge.sync.artifacts import VERIFIERS
+from robo_edge.sync.canary import CanaryGate, GateConfig
+from robo_edge.sync.client import SyncClient
+from robo_edge.sync.fetcher import ResumableFetcher
+from robo_edge.sync.identity import RobotIdentity
+from robo_edge.sync.policy import KINDS, RobotProfile
+from robo_edge.sync.probation import ProbationConfig
+from robo_edge.sync.service import SyncService
+from robo_edge.sync.slots import SlotStore
+from robo_edge.sync.uplink import HttpSender, UplinkQueue
+
+STATUS_NAME = 'robo_edge/cloud_sync'
+PERCEPTION_STATUS = 'robo_edge/perception'
+PLANNER_STATUS = 'robo_edge/planner'
+PARAMS = [
+    Param('server_url', 'http://127.0.0.1:8765', 'Repository base URL (http or https)'),
+    Param('data_dir', '/var/lib/robo_edge/sync', 'trust/ (root.json), store/, cache/, uplink'),
+    Param('channels', ['policy:policy/limits.yaml', 'model:model/floor_seg.onnx'],
+          'kind:target path of each artifact this robot follows'),
+    Param('hardware_id', 'rover-v2', 'This robot hardware (a target must list it or *)'),
+    Param('model_input_size', [160, 120], 'Model input [width, height] the stack expects'),
+    Param('map_frame', 'map', 'Frame a map artifact must be in'),
+    Param('poll_period_s', 60.0, 'Seconds between sync cycles', 0.1, 86400.0),
+    Param('bandwidth_bytes_per_s', 0, 'Download cap (0: none)', 0, 10**10),
+    Param('timeout_s', 10.0, 'Connect and between-bytes timeout', 0.1, 600.0),
+    Param('robot_id', '', 'Identity for uploads; empty: no uplink'),
+    Param('robot_key', '', 'Ed25519 PEM key of robot_id'),
+    Param('uplink_budget_bytes', 50_000_000, 'Byte budget of the uplink queue', 1, 10**12),
+    Param('gate_sample_path', '', 'Labelled frames (npz) of the model gate; empty: shipped'),
+    Param('gate_min_miou', 0.6, 'Mean IoU a candidate model must reach', 0.0, 1.0),
+    Param('gate_scenarios', [''], 'Scenario files of the twin gate; [""]: none'),
+    Param('gate_report_dir', '/tmp/robo_edge_canary', 'Reports of twin gate runs'),
+    Param('probation_s', 300.0, 'Probation after a model activation', 1.0, 86400.0),
+    Param('probation_window_s', 5.0, 'Window of output statistics', 0.1, 3600.0),
+    Param('probation_min_samples', 5, 'Samples in the window before drift is judged', 1, 10**6),
+    Param('probation_hold_s', 5.0, 'Drift held this long rolls back', 0.0, 3600.0),
+    Param('probation_max_trips', 2, 'Breaker trips in probation that roll back', 0, 10**6),
+    Param('perception_node', 'perception', 'Node whose model_path a new model sets'),
+    Param('diagnostics_period_s', 1.0, 'Period of the diagnostics', 0.05, 60.0),
+]
+
+
+def _channels(values: list[str]) -> list[Channel]:
+    channels = []
+    for value in values:
+        kind, _, target = str(value).partition(':')
+        if kind not in KINDS or not target:
+            raise SyncError(f'parameter channels: {value!r} is not kind:target, kind in {KINDS}')
+        channels.append(Channel(target, kind))
+    return channels
+
+
+class CloudSyncNode(CleanLifecycleNode):
+    """Keeps the robot's maps, models and policies in sync with a TUF repository.
+
+    Parameters: see PARAMS.
+    Subscriptions: /diagnostics (DiagnosticArray: perception output statistics and breaker
+    trips for probation; the planner's goal_index says whether the robot is navigating).
+    Publishers: /diagnostics (status robo_edge/cloud_sync: link, stale, active versions,
+    probation, uplink), /cloud_sync/active (std_msgs/String JSON per activation, latched).
+    Clients: <perception_node>/set_parameters (model_path of a newly active model).
+    Lifecycle: configure opens the store, trust and uplink (the last verified artifacts are
+    announced at once: no network needed); activate starts polling; cleanup releases.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('cloud_sync', **kwargs)
+        self.params = declare(self, PARAMS)
+        self.service: SyncService | None = None
+        self._navigating = False
+        self._trips = 0
+        self._worker: threading.Thread | None = None
+        self._timer = None
+        self._diag = self.create_publisher(DiagnosticArray, '/diagnostics', DIAGNOSTICS)
+        self._active_pub = self.create_publisher(String, '/cloud_sync/active', LATCHED)
+        self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
+                                 DIAGNOSTICS)
+        self.create_timer(self.params['diagnostics_period_s'], self.publish_diagnostics)
+        self._set_params = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        """Open trust, store and uplink; announce the last verified artifacts."""
+        self.params = {p.name: self.get_parameter(p.name).value for p in PARAMS}
+        try:
+            self.service = self._build()
+        except (SyncError, OSError, ValueError) as e:
+            self.get_logger().error(f'cannot configure cloud_sync: {e}')
+            return TransitionCallbackReturn.FAILURE
+        self._set_params = self.create_client(
+            SetParameters, f'/{self.params["perception_node"]}/set_parameters')
+        try:
+            self.service.announce_active()
+        except SyncError as e:
+            self.get_logger().error(f'active artifact unusable: {e}')
+        return TransitionCallbackReturn.SUCCESS
+
+    def _build(self) -> SyncService:
+        p = self.params
+        data = Path(p['data_dir'])
+        fetcher = ResumableFetcher(data / 'partial', p['bandwidth_bytes_per_s'], p['timeout_s'])
+        client = SyncClient(data / 'trust', p['server_url'], data / 'cache', fetcher)
+        width, height = (int(v) for v in p['model_input_size'])
+        robot = RobotProfile(p['hardware_id'], (width, height), p['map_frame'])
+        scenarios = tuple(s for s in p['gate_scenarios'] if s)
+        gate = CanaryGate(GateConfig(Path(p['gate_sample_path']) if p['gate_sample_path']
+                                     else None, p['gate_min_miou'], scenarios,
+                                     Path(p['gate_report_dir'])))
+        agent = SyncAgent(client, SlotStore(data / 'store', VERIFIERS), robot,
+                          _channels(p['channels']), gate)
+        probation = ProbationConfig(
+            duration_s=p['probation_s'], window_s=p['probation_window_s'],
+            min_frames=p['probation_min_samples'], hold_s=p['probation_hold_s'],
+            max_trips=p['probation_max_trips'])
+        uplink = sender = None
+        if p['robot_id']:
+            identity = RobotIdentity.load(p['robot_id'], Path(p['robot_key']))
+            uplink = UplinkQueue(data / 'uplink.sqlite', p['uplink_budget_bytes'])
+            sender = HttpSender(identity, p['server_url'], uplink, p['timeout_s'],
+                                clock_us=lambda: time.time_ns() // 1000)
+        return SyncService(agent, probation, self._on_active, uplink, sender)
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        """Start polling (the first cycle at once)."""
+        self._timer = self.create_timer(self.params['poll_period_s'], self._poll)
+        self._poll()
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        """Stop polling (a cycle in progress finishes)."""
+        if self._timer is not None:
+            self.destroy_timer(self._timer)
+            self._timer = None
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        """Release the store, the uplink and the perception client."""
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        """Release everything."""
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _release(self) -> None:
+        if self._timer is not None:
+            self.destroy_timer(self._timer)
+            self._timer = None
+        if self._worker is not None:
+            self._worker.join(timeout=self.params['timeout_s'] * 3)
+        if self.service is not None and self.service.uplink is not None:
+            self.service.uplink.close()
+        if self._set_params is not None:
+            self.destroy_client(self._set_params)
+            self._set_params = None
+        self.service = None
+
+    # -- work -----------------------------------------------------------------------------
+    def _poll(self) -> None:
+        if self.service is None or (self._worker is not None and self._worker.is_alive()):
+            return
+        service, idle, trips = self.service, not self._navigating, self._trips
+        now_ns = self.get_clock().now().nanoseconds
+        self._worker = threading.Thread(target=self._cycle, args=(service, now_ns, idle, trips),
+                                        name='cloud-sync', daemon=True)
+        self._worker.start()
+
+    def _cycle(self, service: SyncService, now_ns: int, idle: bool, trips: int) -> None:
+        try:
+            for event in service.poll(now_ns, idle, trips):
+                self.get_logger().info(f'{event.action} {event.target}: {event.detail}')
+        except Exception as e:  # noqa: BLE001 - a failed cycle is retried on the next period
+            self.get_logger().error(f'sync cycle failed: {type(e).__name__}: {e}')
+
+    def _on_active(self, target: str, kind: str, folder: Path) -> None:
+        payload = folder / 'payload'
+        path = folder / 'map' / 'map.yaml' if kind == 'map' else payload
+        self._active_pub.publish(String(data=json.dumps(
+            {'kind': kind, 'target': target, 'path': str(path)})))
+        if kind == 'model' and self._set_params is not None:
+            value = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=str(path))
+            self._set_params.call_async(SetParameters.Request(
+                parameters=[ParameterMsg(name='model_path', value=value)]))
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            if status.name == PLANNER_STATUS:
+                self._navigating = status_values(status).get('goal_index', '') != ''
+            elif status.name.startswith('robo_edge/breaker'):
+                trips = status_values(status).get('trips', '0')
+                self._trips = max(self._trips, int(trips) if trips.isdigit() else 0)
+        for status in msg.status:
+            if status.name == PERCEPTION_STATUS and self.service is not None:
+                self._observe(status_values(status))
+
+    def _observe(self, values: dict[str, str]) -> None:
+        try:
+            floor, confidence = float(values['floor_fraction']), float(values['confidence_mean'])
+        except (KeyError, ValueError):
+            return
+        if floor != floor or confidence != confidence:  # NaN: no frames in the window
+            return
+        event = self.service.observe(self.get_clock().now().nanoseconds, floor, confidence,
+                                     self._trips)
+        if event is not None:
+            self.get_logger().warning(f'{event.action} {event.target}: {event.detail}')
+            if self.service.sender is not None:
+                threading.Thread(target=self.service.drain, daemon=True).start()
+
+    def publish_diagnostics(self) -> None:
+        """Publish the node's status."""
+        if self.service is None:
+            level, message, values = 0, 'unconfigured', []
+        else:
+            level, message, values = self.service.status(datetime.now(UTC))
+        status = DiagnosticStatus(level=bytes([int(level)]), name=STATUS_NAME, message=message,
+                                  hardware_id=self.params['hardware_id'],
+                                  values=[KeyValue(key=k, value=v) for k, v in values])
+        self._diag.publish(to_array([status], self.get_clock().now().nanoseconds))
+
+
+def main(args: list[str] | None = None) -> int:
+    """Configure and activate cloud_sync, then spin until stopped (inactive if it failed)."""
+    rclpy.init(args=args, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+    stop = install_stop_handlers()
+    node = CloudSyncNode()
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+            node.trigger_activate()
+        while rclpy.ok() and not stop['requested']:
+            executor.spin_once(timeout_sec=0.1)
+    finally:
+        if rclpy.ok():
+            node.trigger_shutdown()  # closes the uplink, whatever the state
+        executor.remove_node(node)
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
