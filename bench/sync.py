@@ -9,11 +9,14 @@
   kill9      a child process downloads (rate-capped) and swaps two releases in turn forever;
              it is SIGKILLed at 50 random moments; after each, the active artifact must load
              and be one of the two releases.
+  hotswap    the perception node (in process) gets 15 Hz frames through its image callback
+             while its model_path is switched between two models several times; every frame
+             received must be processed (no stale skip, no drop).
   canary     a constant-output model goes through the model gate (offline evaluation): rejected.
   drift      a probation monitor fed frames whose floor fraction left the reference: time from
              the drift's start to the rollback decision (simulated time), target <= 30 s.
 
-Run: python bench/sync.py [--only linkcut,bandwidth,kill9,canary,drift] [--quick];
+Run: python bench/sync.py [--only linkcut,bandwidth,kill9,hotswap,canary,drift] [--quick];
 writes bench/results/sync.json.
 """
 
@@ -193,7 +196,7 @@ def swap_child(work: str, url: str) -> int:
 
     root = Path(work)
     sync = SyncClient(root / 'trust', url, root / 'cache',
-                      ResumableFetcher(root / 'part', rate_bytes_per_s=20 * MB))
+                      ResumableFetcher(root / 'part', rate_bytes_per_s=1 * MB))
     store = SlotStore(root / 'store', VERIFIERS)
     print('ready', flush=True)
     n = 0
@@ -202,12 +205,16 @@ def swap_child(work: str, url: str) -> int:
         if sync.refresh().outcome.value != 'ok':
             continue
         target = sync.target(name)
+        print('download', flush=True)
         result = sync.download(target)
         if result.outcome.value != 'ok':
             continue
+        print('stage', flush=True)
         slot = store.stage('policy/limits.yaml', result.path, target.hashes['sha256'],
                            parse_custom(target.custom))
+        print('swap', flush=True)
         store.activate('policy/limits.yaml', slot, n)
+        print('idle', flush=True)
         result.path.unlink()
         n += 1
 
@@ -222,9 +229,9 @@ def bench_kill9(work: Path, kills: int) -> dict[str, Any]:
     shas = {}
     for name in ('a', 'b'):
         path = work / f'policy_{name}.yaml'
-        # A few MB so a kill often lands mid-download as well as mid-swap.
+        # 256 kB at a 1 MB/s cap: a cycle is ~1/4 s of download, then the stage and swap.
         path.write_text(f'max_speed: 0.{5 if name == "a" else 7}\npadding: "'
-                        + hashlib.sha256(name.encode()).hexdigest() * 60000 + '"\n')
+                        + hashlib.sha256(name.encode()).hexdigest() * 4000 + '"\n')
         info = repo.add_target(path, f'bench/policy_{name}.yaml', CUSTOM, datetime.now(UTC))
         shas[info.hashes['sha256']] = name
     server = start_server(repo)
@@ -232,17 +239,21 @@ def bench_kill9(work: Path, kills: int) -> dict[str, Any]:
     store = SlotStore(work / 'robot' / 'store')
     rng = random.Random(7)
     outcomes, delays, check_ms = {'a': 0, 'b': 0, 'none': 0, 'bad': 0}, [], []
+    phases: dict[str, int] = {}  # what the child had last announced when it was killed
     try:
         for _ in range(kills):
             proc = subprocess.Popen([sys.executable, __file__, '--swap-child',
                                      str(work / 'robot'), server.url],
                                     stdout=subprocess.PIPE, text=True)
             assert proc.stdout.readline().strip() == 'ready'
-            delay = rng.uniform(0.05, 1.5)
+            delay = rng.uniform(0.05, 2.0)
             delays.append(delay)
             time.sleep(delay)  # the random kill moment is the point of this bench
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+            lines = proc.stdout.read().split()
+            phase = lines[-1] if lines else 'refresh'
+            phases[phase] = phases.get(phase, 0) + 1
             start = time.perf_counter()
             try:
                 record = store.active('policy/limits.yaml')
@@ -257,7 +268,8 @@ def bench_kill9(work: Path, kills: int) -> dict[str, Any]:
     finally:
         server.shutdown()
         server.server_close()
-    return {'kills': kills, 'outcomes': outcomes, 'kill_delay_s': percentiles(delays),
+    return {'kills': kills, 'outcomes': outcomes, 'killed_during': phases,
+            'kill_delay_s': percentiles(delays),
             'active_check_ms': percentiles(check_ms),
             'pass': outcomes['bad'] == 0 and outcomes['none'] <= 1}
 
@@ -311,10 +323,80 @@ def bench_drift() -> dict[str, Any]:
             'pass': stats['max'] is not None and stats['max'] <= 30.0}
 
 
+def bench_hotswap(work: Path, seconds: float, swaps: int) -> dict[str, Any]:
+    """Feed the perception node 15 Hz frames while its model is swapped; count drops."""
+    import numpy as np
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+    from sensor_msgs.msg import CameraInfo, Image
+
+    sys.path.insert(0, str(HERE.parent / 'test'))
+    from perception_fixtures import OBSTACLE_RGB, threshold_model, two_tone_image
+
+    from robo_edge.nodes.perception import PerceptionNode
+    from robo_edge.ros.stamps import to_msg
+
+    work.mkdir(parents=True, exist_ok=True)
+    models = [threshold_model(work / 'a.onnx'),
+              threshold_model(work / 'b.onnx', floor_rgb=OBSTACLE_RGB, version='b')]
+    rgb = two_tone_image()
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = PerceptionNode(context=context, parameter_overrides=[
+        Parameter('model_path', value=str(models[0])),
+        Parameter('providers', value=['CPUExecutionProvider'])])
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    latencies, swap_frames = [], []
+    try:
+        node.trigger_configure()
+        node.trigger_activate()
+        info = CameraInfo(width=320, height=240, distortion_model='plumb_bob')
+        focal = 120 / np.tan(np.radians(29))
+        info.k = [focal, 0.0, 159.5, 0.0, focal, 119.5, 0.0, 0.0, 1.0]
+        node._on_info(info)
+        frames = int(seconds * 15)
+        swap_at = {int(frames * (k + 1) / (swaps + 1)) for k in range(swaps)}
+        base = (node.health.received, node.health.inferences, node.health.skipped_stale)
+        next_t = time.monotonic()
+        for i in range(frames):
+            msg = Image(height=240, width=320, encoding='rgb8', step=960, data=rgb.tobytes())
+            msg.header.stamp = to_msg(10**9 + i * 10**9 // 15)
+            before = node.health.inferences
+            start = time.perf_counter()
+            node._on_image(msg)
+            if i in swap_at:
+                node.set_parameters([Parameter('model_path',
+                                               value=str(models[len(swap_frames) % 2 - 1]))])
+                swap_frames.append(i)
+            while node.health.inferences == before and time.perf_counter() - start < 1.0:
+                executor.spin_once(timeout_sec=0.005)
+            latencies.append((time.perf_counter() - start) * 1e3)
+            next_t += 1 / 15
+            while time.monotonic() < next_t:
+                executor.spin_once(timeout_sec=max(0.0, next_t - time.monotonic()))
+        received = node.health.received - base[0]
+        processed = node.health.inferences - base[1]
+        skipped = node.health.skipped_stale - base[2]
+        drops = sum(node.health._drops.values())
+        swapped = node.swapper.swaps
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+    return {'rate_hz': 15, 'frames': received, 'processed': processed,
+            'skipped_stale': skipped, 'dropped': drops + received - processed,
+            'swaps_requested': len(swap_frames), 'swaps_done': swapped,
+            'frame_latency_ms': percentiles(latencies),
+            'pass': received == processed and skipped == 0 and drops == 0
+            and swapped == len(swap_frames)}
+
+
 def main() -> int:
     """Run the chosen sections and write bench/results/sync.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--only', default='linkcut,bandwidth,kill9,canary,drift')
+    parser.add_argument('--only', default='linkcut,bandwidth,kill9,hotswap,canary,drift')
     parser.add_argument('--quick', action='store_true', help='smaller sizes, fewer kills')
     parser.add_argument('--swap-child', nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -334,6 +416,10 @@ def main() -> int:
         if 'kill9' in sections:
             results['kill9'] = bench_kill9(work / 'kill9', 10 if args.quick else 50)
             print('kill9', json.dumps(results['kill9']), flush=True)
+        if 'hotswap' in sections:
+            results['hotswap'] = bench_hotswap(work / 'hotswap', 10 if args.quick else 30,
+                                               3 if args.quick else 6)
+            print('hotswap', json.dumps(results['hotswap']), flush=True)
         if 'canary' in sections:
             results['canary'] = bench_canary(work / 'canary')
             print('canary', json.dumps(results['canary']), flush=True)
