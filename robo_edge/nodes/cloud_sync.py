@@ -7,7 +7,6 @@ cycles run on a worker thread (network and canary never block the executor); eve
 
 import json
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -146,8 +145,7 @@ class CloudSyncNode(CleanLifecycleNode):
         if p['robot_id']:
             identity = RobotIdentity.load(p['robot_id'], Path(p['robot_key']))
             uplink = UplinkQueue(data / 'uplink.sqlite', p['uplink_budget_bytes'])
-            sender = HttpSender(identity, p['server_url'], uplink, p['timeout_s'],
-                                clock_us=lambda: time.time_ns() // 1000)
+            sender = HttpSender(identity, p['server_url'], uplink, p['timeout_s'])
         return SyncService(agent, probation, self._on_active, uplink, sender)
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:

@@ -16,6 +16,7 @@ Every refusal and eviction is counted in the database (`drops` table) by reason 
 
 import sqlite3
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -197,7 +198,9 @@ class HttpSender:
         self.base_url = base_url.rstrip('/')
         self.queue = queue
         self.timeout_s = timeout_s
-        self._clock_us = clock_us or (lambda: 0)
+        # Counters start from wall-clock microseconds, so a robot whose queue database was lost
+        # still signs counters above those the server accepted before.
+        self._clock_us = clock_us or (lambda: time.time_ns() // 1000)
 
     def __call__(self, item: Item) -> Send:
         """Upload one item into this robot's own area."""

@@ -118,3 +118,24 @@ def test_decisions():
     anywhere = parse_custom({'kind': 'policy', 'version': 'v', 'release': 1,
                              'hardware': ['*']})
     assert decide(anywhere, 'h', None, None, ROBOT, 'policy').decision is Decision.INSTALL
+
+
+def test_crash_before_the_pointer_rename_keeps_the_old_artifact(tmp_path, monkeypatch):
+    import os
+
+    store = SlotStore(tmp_path / 'store')
+    old = install(store, tmp_path, 'x: 1\n', 1)
+    path, sha = source(tmp_path, 'x: 2\n')
+    slot = store.stage(T, path, sha, info(2))
+    real = os.replace
+
+    def crash(src, dst):
+        if str(dst).endswith('active.json'):
+            raise KeyboardInterrupt('killed between the temp write and the rename')
+        return real(src, dst)
+
+    monkeypatch.setattr(os, 'replace', crash)
+    with pytest.raises(KeyboardInterrupt):
+        store.activate(T, slot, 2)
+    monkeypatch.undo()
+    assert SlotStore(tmp_path / 'store').active(T).sha256 == old.sha256
