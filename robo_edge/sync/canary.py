@@ -7,7 +7,10 @@ Two stages, cheapest first:
    predicted everywhere, and on a mean IoU below `min_miou`. Seconds, no ROS.
 2. `twin_gate`: a configured subset of the scenario suite is run in the twin through
    `robo_edge.scenario.runner.run_scenarios` with the candidate as the perception model; every
-   scenario must pass. Minutes: it runs only when scenario files are configured.
+   scenario must pass, and the candidate's own perception diagnostics in each recording must
+   show it ran (the candidate's path, inferences, no NaN) with output statistics within the
+   reference of its metadata (perception does not steer the twin yet, so the scenario verdict
+   alone cannot see a bad model). Minutes: it runs only when scenario files are configured.
 """
 
 from dataclasses import dataclass
@@ -76,11 +79,48 @@ def judge(outputs: list[np.ndarray], miou: float, floor_fraction: np.ndarray,
     return GateResult(True, f'mean IoU {miou:.3f}')
 
 
+def last_perception_status(mcap: Path) -> dict[str, str] | None:
+    """Return the key-values of the last perception status recorded in an MCAP file."""
+    from mcap_ros2.reader import read_ros2_messages  # noqa: PLC0415
+
+    last = None
+    for item in read_ros2_messages(str(mcap), topics=['/diagnostics']):
+        for status in item.ros_msg.status:
+            if status.name == 'robo_edge/perception':
+                last = {kv.key: kv.value for kv in status.values}
+    return last
+
+
+def judge_twin_perception(values: dict[str, str] | None, model_path: Path,
+                          reference: object) -> GateResult:
+    """Judge the candidate's perception diagnostics from a twin run (pure)."""
+    from robo_edge.sync.probation import Probation, ProbationConfig  # noqa: PLC0415
+
+    if values is None:
+        return GateResult(False, 'perception reported nothing in the twin')
+    if values.get('model_path') != str(model_path):
+        return GateResult(False, f'perception ran {values.get("model_path")!r}, not the '
+                                 'candidate')
+    if values.get('inferences', '0') in ('', '0') or values.get('nan_outputs', '0') != '0':
+        return GateResult(False, f'perception in the twin: {values.get("inferences")} '
+                                 f'inferences, {values.get("nan_outputs")} NaN outputs')
+    try:
+        floor, confidence = float(values['floor_fraction']), float(values['confidence_mean'])
+    except (KeyError, ValueError):
+        return GateResult(False, 'perception reported no output statistics')
+    config = ProbationConfig(min_frames=1, hold_s=0.0)
+    decision = Probation(config, reference, 0).observe(1, floor, confidence, 0)
+    if decision.rollback:
+        return GateResult(False, f'twin output off its reference: {decision.reason}')
+    return GateResult(True, f'floor {floor:.3f}, confidence {confidence:.3f}')
+
+
 def twin_gate(model_path: Path | None, scenario_files: tuple[str, ...],
               report_dir: Path) -> GateResult:
     """Run the configured scenarios in the twin with the candidate model; all must pass."""
     from robo_edge.scenario.runner import RunOptions, run_scenarios  # noqa: PLC0415
     from robo_edge.scenario.spec import load_scenario  # noqa: PLC0415
+    from robo_edge.sync.service import reference_of  # noqa: PLC0415
 
     if not scenario_files:
         return GateResult(True, 'no twin scenarios configured')
@@ -88,12 +128,20 @@ def twin_gate(model_path: Path | None, scenario_files: tuple[str, ...],
     try:
         scenarios = [load_scenario(path) for path in scenario_files]
         results = run_scenarios(scenarios, RunOptions(
-            Path(report_dir), jobs=1, record=False, node_overrides=overrides))
+            Path(report_dir), jobs=1, record=model_path is not None, node_overrides=overrides))
     except (RoboEdgeError, OSError, ValueError) as e:
         return GateResult(False, f'twin gate could not run: {e}')
     failed = [r['name'] for r in results if not r['passed']]
     if failed:
         return GateResult(False, f'twin scenarios failed: {failed}')
+    if model_path is not None:
+        reference = reference_of(model_path)
+        for result in results:
+            values = last_perception_status(Path(result['mcap'])) if result.get('mcap') \
+                else None
+            verdict = judge_twin_perception(values, model_path, reference)
+            if not verdict.passed:
+                return GateResult(False, f'{result["name"]}: {verdict.reason}')
     return GateResult(True, f'{len(results)} twin scenarios passed')
 
 

@@ -115,3 +115,17 @@ def test_short_blip_is_not_a_rollback():
     assert not decision.rollback
     _, decision = feed(monitor, 12, 40, 0.5)
     assert not decision.rollback
+
+
+def test_twin_perception_judge():
+    from robo_edge.sync.canary import judge_twin_perception
+
+    good = {'model_path': '/m.onnx', 'inferences': '150', 'nan_outputs': '0',
+            'floor_fraction': '0.55', 'confidence_mean': '0.9'}
+    assert judge_twin_perception(good, Path('/m.onnx'), REF).passed
+    assert not judge_twin_perception(None, Path('/m.onnx'), REF).passed
+    assert 'not the candidate' in judge_twin_perception(good, Path('/x.onnx'), REF).reason
+    assert not judge_twin_perception({**good, 'inferences': '0'}, Path('/m.onnx'), REF).passed
+    assert not judge_twin_perception({**good, 'nan_outputs': '3'}, Path('/m.onnx'), REF).passed
+    off = judge_twin_perception({**good, 'floor_fraction': '1.0'}, Path('/m.onnx'), REF)
+    assert not off.passed and 'reference' in off.reason
