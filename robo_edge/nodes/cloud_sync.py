@@ -13,6 +13,7 @@ from typing import Any
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from nav_msgs.msg import OccupancyGrid
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.msg import ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
@@ -23,6 +24,7 @@ from std_msgs.msg import String
 from robo_edge.exceptions import SyncError
 from robo_edge.ros.diagnostics import status_values, to_array
 from robo_edge.ros.lifecycle import CleanLifecycleNode
+from robo_edge.ros.nav_messages import grid_from_msg
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.qos import DIAGNOSTICS, LATCHED
 from robo_edge.ros.run import install_stop_handlers
@@ -55,6 +57,10 @@ PARAMS = [
     Param('robot_id', '', 'Identity for uploads; empty: no uplink'),
     Param('robot_key', '', 'Ed25519 PEM key of robot_id'),
     Param('uplink_budget_bytes', 50_000_000, 'Byte budget of the uplink queue', 1, 10**12),
+    Param('telemetry_period_s', 300.0, 'Period of telemetry summaries queued for upload',
+          0.1, 86400.0),
+    Param('map_upload_period_s', 0.0, 'Period of uploads of the latest /map (0: never)',
+          0.0, 86400.0),
     Param('gate_sample_path', '', 'Labelled frames (npz) of the model gate; empty: shipped'),
     Param('gate_min_miou', 0.6, 'Mean IoU a candidate model must reach', 0.0, 1.0),
     Param('gate_scenarios', [''], 'Scenario files of the twin gate; [""]: none'),
@@ -84,7 +90,8 @@ class CloudSyncNode(CleanLifecycleNode):
 
     Parameters: see PARAMS.
     Subscriptions: /diagnostics (DiagnosticArray: perception output statistics and breaker
-    trips for probation; the planner's goal_index says whether the robot is navigating).
+    trips for probation; the planner's goal_index says whether the robot is navigating),
+    /map (nav_msgs/OccupancyGrid, latched; uploaded every map_upload_period_s when set).
     Publishers: /diagnostics (status robo_edge/cloud_sync: link, stale, active versions,
     probation, uplink), /cloud_sync/active (std_msgs/String JSON per activation, latched).
     Clients: <perception_node>/set_parameters (model_path of a newly active model).
@@ -106,6 +113,9 @@ class CloudSyncNode(CleanLifecycleNode):
                                  DIAGNOSTICS)
         self.create_timer(self.params['diagnostics_period_s'], self.publish_diagnostics)
         self._set_params = None
+        self._map: OccupancyGrid | None = None
+        self.create_subscription(OccupancyGrid, '/map', self._on_map, LATCHED)
+        self._uplink_timers: list[Any] = []
 
     # -- lifecycle ------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -151,15 +161,24 @@ class CloudSyncNode(CleanLifecycleNode):
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         """Start polling (the first cycle at once)."""
         self._timer = self.create_timer(self.params['poll_period_s'], self._poll)
+        self._uplink_timers = [self.create_timer(self.params['telemetry_period_s'],
+                                                 self._queue_telemetry)]
+        if self.params['map_upload_period_s'] > 0:
+            self._uplink_timers.append(self.create_timer(self.params['map_upload_period_s'],
+                                                         self._queue_map))
         self._poll()
         return super().on_activate(state)
 
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         """Stop polling (a cycle in progress finishes)."""
-        if self._timer is not None:
-            self.destroy_timer(self._timer)
-            self._timer = None
+        self._stop_timers()
         return super().on_deactivate(state)
+
+    def _stop_timers(self) -> None:
+        for timer in [self._timer, *self._uplink_timers]:
+            if timer is not None:
+                self.destroy_timer(timer)
+        self._timer, self._uplink_timers = None, []
 
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
         """Release the store, the uplink and the perception client."""
@@ -172,9 +191,7 @@ class CloudSyncNode(CleanLifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def _release(self) -> None:
-        if self._timer is not None:
-            self.destroy_timer(self._timer)
-            self._timer = None
+        self._stop_timers()
         if self._worker is not None:
             self._worker.join(timeout=self.params['timeout_s'] * 3)
         if self.service is not None and self.service.uplink is not None:
@@ -200,6 +217,20 @@ class CloudSyncNode(CleanLifecycleNode):
                 self.get_logger().info(f'{event.action} {event.target}: {event.detail}')
         except Exception as e:  # noqa: BLE001 - a failed cycle is retried on the next period
             self.get_logger().error(f'sync cycle failed: {type(e).__name__}: {e}')
+
+    def _on_map(self, msg: OccupancyGrid) -> None:
+        self._map = msg
+
+    def _queue_telemetry(self) -> None:
+        if self.service is not None:
+            now_ns = self.get_clock().now().nanoseconds
+            self.service.put_telemetry(f'sync-{now_ns}.json',
+                                       self.service.telemetry(datetime.now(UTC)), now_ns)
+
+    def _queue_map(self) -> None:
+        if self.service is not None and self._map is not None:
+            now_ns = self.get_clock().now().nanoseconds
+            self.service.put_map(grid_from_msg(self._map), f'map-{now_ns}.tar', now_ns)
 
     def _on_active(self, target: str, kind: str, folder: Path) -> None:
         payload = folder / 'payload'

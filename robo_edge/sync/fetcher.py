@@ -64,6 +64,7 @@ class ResumableFetcher(FetcherInterface):
         self.chunk_size = chunk_size
         self.progress = progress
         self.stats = FetchStats()
+        self.last_progress: tuple[str, int, int] | None = None  # url, bytes held, total
         self._sleep, self._clock = sleep, clock
         self._bucket: TokenBucket | None = None
         self.set_rate(rate_bytes_per_s)
@@ -162,6 +163,7 @@ class ResumableFetcher(FetcherInterface):
                     raise exceptions.DownloadLengthMismatchError(
                         f'{url}: more than the allowed {max_length} bytes')
                 f.write(chunk)
+                self.last_progress = (url, held, max_length)
                 if self.progress is not None:
                     self.progress(url, held, max_length)
             f.flush()

@@ -134,6 +134,27 @@ class SyncService:
         if self.uplink is not None:
             self.uplink.put('telemetry', name, json.dumps(summary).encode(), priority, now_ns)
 
+    def put_map(self, grid: object, name: str, now_ns: int, priority: int = 4) -> bool:
+        """Queue a map the robot built, packed as a nav2 map tar (store and forward)."""
+        import tempfile  # noqa: PLC0415
+
+        from robo_edge.planning.map_server import save_map  # noqa: PLC0415
+        from robo_edge.sync.artifacts import pack_map  # noqa: PLC0415
+
+        if self.uplink is None:
+            return False
+        with tempfile.TemporaryDirectory() as tmp:
+            save_map(grid, Path(tmp) / 'map.yaml')
+            data = pack_map(Path(tmp) / 'map.yaml', Path(tmp) / 'map.tar').read_bytes()
+        return self.uplink.put('map', name, data, priority, now_ns).accepted
+
+    def telemetry(self, wall: datetime) -> dict:
+        """Return a telemetry summary of sync itself (what the node sends periodically)."""
+        level, message, values = self.status(wall)
+        stats = self.agent.client.fetcher.stats
+        return {'level': int(level), 'message': message, **dict(values),
+                'bytes_received': stats.bytes_received, 'downloads_resumed': stats.resumed}
+
     def drain(self) -> int:
         """Send what the uplink holds, by priority; return how many were stored."""
         if self.uplink is None or self.sender is None:
@@ -167,7 +188,8 @@ class SyncService:
                   ('on_probation', self.on_probation),
                   ('uplink_queued', str(len(self.uplink)) if self.uplink else '0'),
                   ('uplink_sent', str(self.uploaded)),
-                  ('last_event', _describe(state.events[-1]) if state.events else '')]
+                  ('last_event', _describe(state.events[-1]) if state.events else ''),
+                  ('download', _progress(self.agent.client.fetcher.last_progress))]
         if self.uplink is not None:
             values.append(('uplink_drops', json.dumps(self.uplink.drops(), sort_keys=True)))
         for channel in self.agent.channels:
@@ -176,6 +198,13 @@ class SyncService:
                            f'{pointer.active.info["version"]} (release '
                            f'{pointer.active.info["release"]})' if pointer else ''))
         return level, message, values
+
+
+def _progress(progress: tuple[str, int, int] | None) -> str:
+    if progress is None:
+        return ''
+    url, held, total = progress
+    return f'{url.rsplit("/", 1)[-1][:40]} {held}/{total} bytes'
 
 
 def _describe(event: Event) -> str:

@@ -227,3 +227,30 @@ def test_unprovisioned_robot_fails_configure(context, tmp_path, cloud):
         assert h.node.trigger_configure() == TransitionCallbackReturn.FAILURE
     finally:
         h.close()
+
+
+def test_built_map_and_telemetry_are_stored_and_forwarded(context, tmp_path, cloud):
+    import tarfile
+
+    import numpy as np
+    from nav_msgs.msg import OccupancyGrid
+
+    from robo_edge.planning.grid import Grid
+    from robo_edge.ros.nav_messages import grid_msg
+    from robo_edge.ros.qos import LATCHED
+
+    h = Harness(context, tmp_path, cloud, map_upload_period_s=0.3, telemetry_period_s=0.3)
+    try:
+        cells = np.zeros((20, 30), np.int8)
+        cells[5, :] = 100
+        pub = h.perception.create_publisher(OccupancyGrid, '/map', LATCHED)
+        pub.publish(grid_msg(Grid(0.05, 30, 20, cells), 1))
+        assert h.spin_until(lambda: h.node._map is not None)
+        h.start()
+        assert h.spin_until(lambda: any('-map-map-' in u for u in cloud.uploads()))
+        assert h.spin_until(lambda: any('-telemetry-sync-' in u for u in cloud.uploads()))
+        tar = next(u for u in cloud.uploads() if '-map-map-' in u)
+        with tarfile.open(cloud.repo.dir / 'uploads' / 'r1' / tar) as archive:
+            assert sorted(archive.getnames()) == ['map.pgm', 'map.yaml']
+    finally:
+        h.close()
