@@ -230,7 +230,7 @@ def bench_kill9(work: Path, kills: int) -> dict[str, Any]:
     for name in ('a', 'b'):
         path = work / f'policy_{name}.yaml'
         # 256 kB at a 1 MB/s cap: a cycle is ~1/4 s of download, then the stage and swap.
-        path.write_text(f'max_speed: 0.{5 if name == "a" else 7}\npadding: "'
+        path.write_text(f'safety_gate.crawl_speed: 0.{5 if name == "a" else 7}\nbench.padding: "'
                         + hashlib.sha256(name.encode()).hexdigest() * 4000 + '"\n')
         info = repo.add_target(path, f'bench/policy_{name}.yaml', CUSTOM, datetime.now(UTC))
         shas[info.hashes['sha256']] = name

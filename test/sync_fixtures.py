@@ -41,7 +41,8 @@ def custom(kind: str, release: int, version: str | None = None,
 
 
 def policy_file(path: Path, speed: float) -> Path:
-    path.write_text(yaml.safe_dump({'max_speed': speed, 'breaker_trips': 3}), encoding='utf-8')
+    path.write_text(yaml.safe_dump({'safety_gate.crawl_speed': speed,
+                                    'breakers.max_trips': 3}), encoding='utf-8')
     return path
 
 

@@ -21,7 +21,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from std_msgs.msg import String
 
-from robo_edge.exceptions import SyncError
+from robo_edge.exceptions import ArtifactRejected, SyncError
 from robo_edge.ros.diagnostics import status_values, to_array
 from robo_edge.ros.lifecycle import CleanLifecycleNode
 from robo_edge.ros.nav_messages import grid_from_msg
@@ -29,7 +29,7 @@ from robo_edge.ros.params import Param, declare
 from robo_edge.ros.qos import DIAGNOSTICS, LATCHED
 from robo_edge.ros.run import install_stop_handlers
 from robo_edge.sync.agent import Channel, SyncAgent
-from robo_edge.sync.artifacts import VERIFIERS
+from robo_edge.sync.artifacts import VERIFIERS, load_policy, policy_overrides
 from robo_edge.sync.canary import CanaryGate, GateConfig
 from robo_edge.sync.client import SyncClient
 from robo_edge.sync.fetcher import ResumableFetcher
@@ -94,7 +94,8 @@ class CloudSyncNode(CleanLifecycleNode):
     /map (nav_msgs/OccupancyGrid, latched; uploaded every map_upload_period_s when set).
     Publishers: /diagnostics (status robo_edge/cloud_sync: link, stale, active versions,
     probation, uplink), /cloud_sync/active (std_msgs/String JSON per activation, latched).
-    Clients: <perception_node>/set_parameters (model_path of a newly active model).
+    Clients: <perception_node>/set_parameters (model_path of a newly active model),
+    <node>/set_parameters for every `<node>.<parameter>` of a newly active policy.
     Lifecycle: configure opens the store, trust and uplink (the last verified artifacts are
     announced at once: no network needed); activate starts polling; cleanup releases.
     """
@@ -116,6 +117,7 @@ class CloudSyncNode(CleanLifecycleNode):
         self._map: OccupancyGrid | None = None
         self.create_subscription(OccupancyGrid, '/map', self._on_map, LATCHED)
         self._uplink_timers: list[Any] = []
+        self._policy_clients: dict[str, Any] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -196,9 +198,10 @@ class CloudSyncNode(CleanLifecycleNode):
             self._worker.join(timeout=self.params['timeout_s'] * 3)
         if self.service is not None and self.service.uplink is not None:
             self.service.uplink.close()
-        if self._set_params is not None:
-            self.destroy_client(self._set_params)
-            self._set_params = None
+        for client in [self._set_params, *self._policy_clients.values()]:
+            if client is not None:
+                self.destroy_client(client)
+        self._set_params, self._policy_clients = None, {}
         self.service = None
 
     # -- work -----------------------------------------------------------------------------
@@ -238,9 +241,28 @@ class CloudSyncNode(CleanLifecycleNode):
         self._active_pub.publish(String(data=json.dumps(
             {'kind': kind, 'target': target, 'path': str(path)})))
         if kind == 'model' and self._set_params is not None:
-            value = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=str(path))
             self._set_params.call_async(SetParameters.Request(
-                parameters=[ParameterMsg(name='model_path', value=value)]))
+                parameters=[_parameter('model_path', str(path))]))
+        elif kind == 'policy':
+            self._apply_policy(payload)
+
+    def _apply_policy(self, payload: Path) -> None:
+        """Set each `<node>.<parameter>` of the active policy on its node."""
+        try:
+            nodes = policy_overrides(load_policy(payload))
+        except ArtifactRejected as e:
+            self.get_logger().error(f'active policy unusable: {e}')
+            return
+        for node, values in nodes.items():
+            client = self._policy_clients.get(node)
+            if client is None:
+                client = self.create_client(SetParameters, f'/{node}/set_parameters')
+                self._policy_clients[node] = client
+            if not client.service_is_ready():
+                self.get_logger().warning(f'policy: node {node} is not running; not applied')
+                continue
+            client.call_async(SetParameters.Request(
+                parameters=[_parameter(k, v) for k, v in values.items()]))
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
@@ -277,6 +299,19 @@ class CloudSyncNode(CleanLifecycleNode):
                                   hardware_id=self.params['hardware_id'],
                                   values=[KeyValue(key=k, value=v) for k, v in values])
         self._diag.publish(to_array([status], self.get_clock().now().nanoseconds))
+
+
+def _parameter(name: str, value: object) -> ParameterMsg:
+    """Return a parameter message for a scalar value."""
+    if isinstance(value, bool):
+        pv = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value)
+    elif isinstance(value, int):
+        pv = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
+    elif isinstance(value, float):
+        pv = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
+    else:
+        pv = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=str(value))
+    return ParameterMsg(name=name, value=pv)
 
 
 def main(args: list[str] | None = None) -> int:

@@ -3,11 +3,12 @@
 - model: one ONNX file honouring the model contract (`robo_edge.perception.model`).
 - map: a tar of a nav2 map_server YAML and its image (`map.yaml` + image), unpacked into
   `map/` of the slot and loaded with `robo_edge.planning.map_server.load_map`.
-- policy: one YAML mapping of parameter names to numbers, strings or booleans (speed caps,
-  breaker thresholds).
+- policy: one flat YAML mapping `<node>.<parameter>: value` (numbers, strings, booleans: speed
+  caps, breaker thresholds), applied as ROS parameters of those nodes once active.
 """
 
 import io
+import re
 import tarfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from robo_edge.sync.policy import ArtifactInfo
 MAP_DIR = 'map'
 MAP_YAML = 'map.yaml'
 MAX_MAP_MEMBERS = 4
+POLICY_KEY = re.compile(r'^[a-z_][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_.]*$')
 
 
 def pack_map(yaml_path: Path, out: Path) -> Path:
@@ -88,9 +90,20 @@ def load_policy(path: Path) -> dict[str, object]:
         raise ArtifactRejected(f'policy is not YAML: {e}') from e
     scalar = int | float | str | bool
     if not isinstance(doc, dict) or not doc or not all(
-            isinstance(k, str) and isinstance(v, scalar) for k, v in doc.items()):
-        raise ArtifactRejected('policy must be a non-empty mapping of names to scalars')
+            isinstance(k, str) and POLICY_KEY.match(k) and isinstance(v, scalar)
+            for k, v in doc.items()):
+        raise ArtifactRejected('policy must be a non-empty mapping of <node>.<parameter> '
+                               'names to scalars')
     return doc
+
+
+def policy_overrides(policy: dict[str, object]) -> dict[str, dict[str, object]]:
+    """Return a policy's parameters grouped by node: {node: {parameter: value}}."""
+    nodes: dict[str, dict[str, object]] = {}
+    for key, value in policy.items():
+        node, _, name = key.partition('.')
+        nodes.setdefault(node, {})[name] = value
+    return nodes
 
 
 VERIFIERS = {'model': check_model, 'map': check_map, 'policy': check_policy}

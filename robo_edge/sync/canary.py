@@ -116,15 +116,17 @@ def judge_twin_perception(values: dict[str, str] | None, model_path: Path,
 
 
 def twin_gate(model_path: Path | None, scenario_files: tuple[str, ...],
-              report_dir: Path) -> GateResult:
-    """Run the configured scenarios in the twin with the candidate model; all must pass."""
+              report_dir: Path, overrides: dict[str, dict] | None = None) -> GateResult:
+    """Run the configured scenarios with the candidate model or policy; all must pass."""
     from robo_edge.scenario.runner import RunOptions, run_scenarios  # noqa: PLC0415
     from robo_edge.scenario.spec import load_scenario  # noqa: PLC0415
     from robo_edge.sync.service import reference_of  # noqa: PLC0415
 
     if not scenario_files:
         return GateResult(True, 'no twin scenarios configured')
-    overrides = {'perception': {'model_path': str(model_path)}} if model_path else {}
+    overrides = dict(overrides or {})
+    if model_path is not None:
+        overrides['perception'] = {'model_path': str(model_path)}
     try:
         scenarios = [load_scenario(path) for path in scenario_files]
         results = run_scenarios(scenarios, RunOptions(
@@ -146,18 +148,22 @@ def twin_gate(model_path: Path | None, scenario_files: tuple[str, ...],
 
 
 class CanaryGate:
-    """The agent's gate: models through both stages, policies must parse (twin if set)."""
+    """The agent's gate: models through both stages, policies through the twin (if set)."""
 
     def __init__(self, config: GateConfig) -> None:
         self.config = config
 
     def __call__(self, target: str, slot: Path, info: object) -> GateResult:
         """Judge a staged candidate in `slot` (its bytes are `slot/payload`)."""
+        from robo_edge.sync.artifacts import load_policy, policy_overrides  # noqa: PLC0415
+
         kind = getattr(info, 'kind', '')
-        model = None
+        model, overrides = None, None
         if kind == 'model':
             model = slot / 'payload'
             verdict = model_gate(model, self.config.sample_path, self.config.min_miou)
             if not verdict.passed:
                 return verdict
-        return twin_gate(model, self.config.scenario_files, self.config.report_dir)
+        elif kind == 'policy':
+            overrides = policy_overrides(load_policy(slot / 'payload'))
+        return twin_gate(model, self.config.scenario_files, self.config.report_dir, overrides)

@@ -254,3 +254,22 @@ def test_built_map_and_telemetry_are_stored_and_forwarded(context, tmp_path, clo
             assert sorted(archive.getnames()) == ['map.pgm', 'map.yaml']
     finally:
         h.close()
+
+
+def test_active_policy_sets_the_parameters_of_running_nodes(context, tmp_path, cloud):
+    from sync_fixtures import policy_file
+
+    cloud.repo.add_target(policy_file(tmp_path / 'p.yaml', 0.35), POLICY, custom('policy', 1),
+                          now())
+    h = Harness(context, tmp_path, cloud)
+    gate = Node('safety_gate', context=context)
+    gate.declare_parameter('crawl_speed', 0.1)
+    h.executor.add_node(gate)
+    try:
+        h.start()
+        assert h.spin_until(lambda: gate.get_parameter('crawl_speed').value == 0.35)
+        assert h.value(f'active/{POLICY}') == 'policy-1 (release 1)'
+    finally:
+        h.executor.remove_node(gate)
+        gate.destroy_node()
+        h.close()

@@ -139,3 +139,19 @@ def test_crash_before_the_pointer_rename_keeps_the_old_artifact(tmp_path, monkey
         store.activate(T, slot, 2)
     monkeypatch.undo()
     assert SlotStore(tmp_path / 'store').active(T).sha256 == old.sha256
+
+
+def test_policy_keys_name_a_node_and_a_parameter(tmp_path):
+    from robo_edge.sync.artifacts import load_policy, policy_overrides
+
+    good = tmp_path / 'good.yaml'
+    good.write_text('safety_gate.crawl_speed: 0.2\nbreakers.model.max_trips: 3\n'
+                    'safety_gate.stop_without_scan: true\n')
+    assert policy_overrides(load_policy(good)) == {
+        'safety_gate': {'crawl_speed': 0.2, 'stop_without_scan': True},
+        'breakers': {'model.max_trips': 3}}
+    for text in ('max_speed: 1.0\n', 'a.b: [1]\n', '- 1\n', '', 'A.b: 1\n', ': :\n'):
+        bad = tmp_path / 'bad.yaml'
+        bad.write_text(text)
+        with pytest.raises(ArtifactRejected):
+            load_policy(bad)
