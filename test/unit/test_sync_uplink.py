@@ -220,3 +220,25 @@ def test_queue_drains_by_priority_on_reconnect(cloud, tmp_path):
     assert [u.split('-', 1)[1] for u in uploads(server)] == [
         'map-warehouse.tar', 'telemetry-summary1', 'telemetry-summary2']
     queue.close()
+
+
+@pytest.mark.parametrize('name', ['..', '.hidden', 'a/b', '%2e%2e', 'x' * 200])
+def test_upload_names_cannot_escape_the_area(cloud, name):
+    server, robots = cloud
+    (server.repo_dir / 'metadata').mkdir(exist_ok=True)
+    headers = robots['r1'].sign_upload(name, b'1', 1)
+    status = post(server, 'r1', name, b'1', headers)
+    assert status in (403, 404)
+    assert uploads(server) == []
+    assert list((server.repo_dir / 'metadata').iterdir()) == []
+
+
+def test_upload_endpoint_absent_without_verifier(tmp_path):
+    server = RepoServer(('127.0.0.1', 0), tmp_path)
+    start_in_thread(server)
+    try:
+        identity = RobotIdentity.generate('r1', tmp_path / 'r1.pem')
+        assert post(server, 'r1', 'x', b'1', identity.sign_upload('x', b'1', 1)) == 404
+    finally:
+        server.shutdown()
+        server.server_close()
