@@ -7,6 +7,7 @@ cycles run on a worker thread (network and canary never block the executor); eve
 
 import json
 import threading
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,9 @@ class CloudSyncNode(CleanLifecycleNode):
         self.create_subscription(OccupancyGrid, '/map', self._on_map, LATCHED)
         self._uplink_timers: list[Any] = []
         self._policy_clients: dict[str, Any] = {}
+        # Activations happen on the worker thread; the stack is told from the executor.
+        self._activations: deque[tuple[str, str, Path]] = deque()
+        self._activated = self.create_guard_condition(self._on_activations)
 
     # -- lifecycle ------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -208,15 +212,16 @@ class CloudSyncNode(CleanLifecycleNode):
     def _poll(self) -> None:
         if self.service is None or (self._worker is not None and self._worker.is_alive()):
             return
-        service, idle, trips = self.service, not self._navigating, self._trips
+        service, trips = self.service, self._trips
         now_ns = self.get_clock().now().nanoseconds
-        self._worker = threading.Thread(target=self._cycle, args=(service, now_ns, idle, trips),
+        self._worker = threading.Thread(target=self._cycle, args=(service, now_ns, trips),
                                         name='cloud-sync', daemon=True)
         self._worker.start()
 
-    def _cycle(self, service: SyncService, now_ns: int, idle: bool, trips: int) -> None:
+    def _cycle(self, service: SyncService, now_ns: int, trips: int) -> None:
         try:
-            for event in service.poll(now_ns, idle, trips):
+            # Idle is read when a map would be swapped, not when the cycle began.
+            for event in service.poll(now_ns, lambda: not self._navigating, trips):
                 self.get_logger().info(f'{event.action} {event.target}: {event.detail}')
         except Exception as e:  # noqa: BLE001 - a failed cycle is retried on the next period
             self.get_logger().error(f'sync cycle failed: {type(e).__name__}: {e}')
@@ -236,6 +241,14 @@ class CloudSyncNode(CleanLifecycleNode):
             self.service.put_map(grid_from_msg(self._map), f'map-{now_ns}.tar', now_ns)
 
     def _on_active(self, target: str, kind: str, folder: Path) -> None:
+        self._activations.append((target, kind, folder))
+        self._activated.trigger()
+
+    def _on_activations(self) -> None:
+        while self._activations:
+            self._announce(*self._activations.popleft())
+
+    def _announce(self, target: str, kind: str, folder: Path) -> None:
         payload = folder / 'payload'
         path = folder / 'map' / 'map.yaml' if kind == 'map' else payload
         self._active_pub.publish(String(data=json.dumps(

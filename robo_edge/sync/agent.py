@@ -97,8 +97,12 @@ class SyncAgent:
             self.state.refused += 1
         return event
 
-    def poll(self, now_ns: int, idle: bool) -> list[Event]:
-        """Run one cycle; return what happened."""
+    def poll(self, now_ns: int, idle: 'bool | Callable[[], bool]') -> list[Event]:
+        """Run one cycle; return what happened.
+
+        `idle` may be a callable: it is asked at the moment a map would be swapped, so a goal
+        that started during a long cycle (a canary run) still defers the map.
+        """
         events: list[Event] = []
         result = self.client.refresh()
         self.state.last_refresh, self.state.last_reason = result.outcome, result.reason
@@ -163,11 +167,11 @@ class SyncAgent:
         self.pending[channel.target] = _Pending(slot, sha, info)
         return self.record(now_ns, channel.target, 'staged', f'{info.kind} {info.version}')
 
-    def activate_pending(self, now_ns: int, idle: bool) -> list[Event]:
+    def activate_pending(self, now_ns: int, idle: 'bool | Callable[[], bool]') -> list[Event]:
         """Swap in every staged candidate; maps only while the robot is idle."""
         events = []
         for target, pending in list(self.pending.items()):
-            if pending.info.kind == 'map' and not idle:
+            if pending.info.kind == 'map' and not (idle() if callable(idle) else idle):
                 events.append(self.record(now_ns, target, 'deferred', 'navigating: map waits'))
                 continue
             try:

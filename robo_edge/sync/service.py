@@ -74,7 +74,7 @@ class SyncService:
             if folder is not None:
                 self.on_active(channel.target, channel.kind, folder)
 
-    def poll(self, now_ns: int, idle: bool, trips: int = 0) -> list[Event]:
+    def poll(self, now_ns: int, idle: 'bool | Callable[[], bool]', trips: int = 0) -> list[Event]:
         """Run one sync cycle (worker thread), start probation of a new model, drain uplink."""
         events = self.agent.poll(now_ns, idle)
         for event in events:

@@ -377,3 +377,17 @@ def test_repository_metadata_verifies_with_its_own_root(tmp_path, cloud):
 def test_expiry_defaults():
     assert Expiry().of('timestamp') < Expiry().of('root')
     assert isinstance(Repository, type)
+
+
+def test_idle_is_asked_at_swap_time(tmp_path, cloud):
+    cloud.repo.add_target(map_file(tmp_path / 'map'), MAP, custom('map', 1), now())
+    agent = make_robot(tmp_path, cloud)
+    asked = []
+
+    def idle():
+        asked.append(agent.store.pointer(MAP))  # asked after staging, before any swap
+        return len(asked) > 1
+
+    assert actions(agent.poll(1, idle)) == ['staged', 'deferred']
+    assert asked == [None]
+    assert actions(agent.poll(2, idle)) == ['activated']
