@@ -46,11 +46,16 @@ def test_hot_swap_at_15_hz_drops_no_frame(context, tmp_path):
             stamp = 2 * 10**9 + int(i * 1e9 / RATE_HZ)
             # The subscription callback itself, so DDS best-effort losses on a loaded host
             # do not blur what is measured: frames the node received but did not process.
+            done = node.health.inferences
             node._on_image(image(stamp))
             published.append(stamp)
             if i == SWAP_AT:
                 result = node.set_parameters([Parameter('model_path', value=str(new))])
                 assert result[0].successful
+            # Each frame is processed before the next is due (on a loaded host the clock slips
+            # instead): a frame that never produces an output is then a drop, not a skip.
+            assert h.spin_until(lambda n=done: node.health.inferences > n, 2.0)
+            next_t = max(next_t, time.monotonic() - 1 / RATE_HZ)
             next_t += 1 / RATE_HZ
             h.spin_until(lambda deadline=next_t: time.monotonic() >= deadline, 2.0)
         h.spin_until(lambda: len(h.got['mask']) - base[2] >= FRAMES, 5.0)
