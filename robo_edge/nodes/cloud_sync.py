@@ -71,6 +71,8 @@ PARAMS = [
     Param('probation_min_samples', 5, 'Samples in the window before drift is judged', 1, 10**6),
     Param('probation_hold_s', 5.0, 'Drift held this long rolls back', 0.0, 3600.0),
     Param('probation_max_trips', 2, 'Breaker trips in probation that roll back', 0, 10**6),
+    Param('probation_breakers', ['robo_edge/breaker/perception'],
+          'Breaker statuses (sensor_guard) whose trips count in a model probation'),
     Param('perception_node', 'perception', 'Node whose model_path a new model sets'),
     Param('diagnostics_period_s', 1.0, 'Period of the diagnostics', 0.05, 60.0),
 ]
@@ -91,7 +93,8 @@ class CloudSyncNode(CleanLifecycleNode):
 
     Parameters: see PARAMS.
     Subscriptions: /diagnostics (DiagnosticArray: perception output statistics and breaker
-    trips for probation; the planner's goal_index says whether the robot is navigating),
+    trips (robo_edge/breaker/<source>, key trips) for probation; the planner's goal_index says
+    whether the robot is navigating),
     /map (nav_msgs/OccupancyGrid, latched; uploaded every map_upload_period_s when set).
     Publishers: /diagnostics (status robo_edge/cloud_sync: link, stale, active versions,
     probation, uplink), /cloud_sync/active (std_msgs/String JSON per activation, latched).
@@ -106,7 +109,8 @@ class CloudSyncNode(CleanLifecycleNode):
         self.params = declare(self, PARAMS)
         self.service: SyncService | None = None
         self._navigating = False
-        self._trips = 0
+        self._trips = 0  # cumulative trips of the probation breakers, summed
+        self._breaker_trips: dict[str, int] = {}
         self._worker: threading.Thread | None = None
         self._timer = None
         self._diag = self.create_publisher(DiagnosticArray, '/diagnostics', DIAGNOSTICS)
@@ -281,9 +285,10 @@ class CloudSyncNode(CleanLifecycleNode):
         for status in msg.status:
             if status.name == PLANNER_STATUS:
                 self._navigating = status_values(status).get('goal_index', '') != ''
-            elif status.name.startswith('robo_edge/breaker'):
+            elif status.name in self.params['probation_breakers']:
                 trips = status_values(status).get('trips', '0')
-                self._trips = max(self._trips, int(trips) if trips.isdigit() else 0)
+                self._breaker_trips[status.name] = int(trips) if trips.isdigit() else 0
+                self._trips = sum(self._breaker_trips.values())
         for status in msg.status:
             if status.name == PERCEPTION_STATUS and self.service is not None:
                 self._observe(status_values(status))

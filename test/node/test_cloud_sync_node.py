@@ -273,3 +273,29 @@ def test_active_policy_sets_the_parameters_of_running_nodes(context, tmp_path, c
         h.executor.remove_node(gate)
         gate.destroy_node()
         h.close()
+
+
+def test_breaker_trips_in_probation_roll_back(context, tmp_path, cloud):
+    publish_model(cloud, tmp_path, 1)
+    h = Harness(context, tmp_path, cloud, probation_max_trips=1)
+    try:
+        h.send_status('robo_edge/breaker/perception', trips='4')  # trips before: not counted
+        h.send_status('robo_edge/breaker/lidar', trips='9')  # another source: not counted
+        assert h.spin_until(lambda: h.node._trips == 4)
+        h.start()
+        assert h.spin_until(lambda: h.value(f'active/{MODEL}') == 'model-1 (release 1)')
+        publish_model(cloud, tmp_path, 2)
+        assert h.spin_until(lambda: h.value('on_probation') == MODEL)
+        healthy = {'floor_fraction': '0.5', 'confidence_mean': '0.95'}
+        h.send_status('robo_edge/perception', **healthy)
+        assert not h.spin_until(lambda: h.value('rolled_back') == '1', 0.5)
+        h.send_status('robo_edge/breaker/perception', trips='6')  # two trips in probation
+        for _ in range(100):
+            h.send_status('robo_edge/perception', **healthy)
+            if h.spin_until(lambda: h.value('rolled_back') == '1', 0.1):
+                break
+        assert h.value('rolled_back') == '1'
+        assert 'breaker trips' in h.value('last_event')
+        assert h.value(f'active/{MODEL}') == 'model-1 (release 1)'
+    finally:
+        h.close()
