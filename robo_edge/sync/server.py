@@ -27,6 +27,7 @@ class RepoHandler(BaseHTTPRequestHandler):
     """Serves one repository folder; `server.repo_dir` and `server.verifier` configure it."""
 
     protocol_version = 'HTTP/1.1'
+    timeout = 30.0  # a client silent this long (slow upload, idle keep-alive) is dropped
     server: 'RepoServer'
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name

@@ -242,3 +242,15 @@ def test_upload_endpoint_absent_without_verifier(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_silent_client_is_dropped(cloud, monkeypatch):
+    import socket
+
+    from robo_edge.sync.server import RepoHandler
+
+    server, _ = cloud
+    monkeypatch.setattr(RepoHandler, 'timeout', 0.5)
+    with socket.create_connection(server.server_address[:2], timeout=5) as sock:
+        sock.sendall(b'POST /upload/r1/x HTTP/1.1\r\nContent-Length: 100\r\n\r\n12')
+        assert sock.recv(100) == b''  # the server closed the connection: no thread held
