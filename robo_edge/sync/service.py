@@ -82,12 +82,13 @@ class SyncService:
                 continue
             kind = next(c.kind for c in self.agent.channels if c.target == event.target)
             folder = self.agent.store.active_path(event.target)
+            # Announce before probation starts: a rollback it decides is announced after this.
+            self.on_active(event.target, kind, folder)
             if kind == 'model':
                 probation = Probation(self.probation_config, reference_of(folder / PAYLOAD),
                                       now_ns, trips)
                 with self._lock:
                     self._watch = _Watch(event.target, probation)
-            self.on_active(event.target, kind, folder)
         self._queue(events, now_ns)
         if self.agent.state.last_refresh is Outcome.OK:
             self.drain()

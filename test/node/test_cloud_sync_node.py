@@ -174,11 +174,12 @@ def test_drift_in_probation_rolls_back_and_reports_upstream(context, tmp_path, c
     try:
         h.start()
         assert h.spin_until(lambda: h.value(f'active/{MODEL}') == 'model-1 (release 1)')
+        assert h.spin_until(lambda: h.model_path().endswith('payload'))
         first = h.model_path()
         publish_model(cloud, tmp_path, 2)
         assert h.spin_until(lambda: h.value(f'active/{MODEL}') == 'model-2 (release 2)')
         assert h.spin_until(lambda: h.model_path() != first and h.model_path() != '')
-        assert h.value('on_probation') == MODEL
+        assert h.spin_until(lambda: h.value('on_probation') == MODEL)
         # The fixture reference is floor 0.5 +- 0.1: 0.95 is a drift.
         for _ in range(200):
             h.send_status('robo_edge/perception', floor_fraction='0.95', confidence_mean='0.9')
@@ -268,7 +269,7 @@ def test_active_policy_sets_the_parameters_of_running_nodes(context, tmp_path, c
     try:
         h.start()
         assert h.spin_until(lambda: gate.get_parameter('crawl_speed').value == 0.35)
-        assert h.value(f'active/{POLICY}') == 'policy-1 (release 1)'
+        assert h.spin_until(lambda: h.value(f'active/{POLICY}') == 'policy-1 (release 1)')
     finally:
         h.executor.remove_node(gate)
         gate.destroy_node()
