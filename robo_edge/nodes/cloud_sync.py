@@ -304,8 +304,7 @@ class CloudSyncNode(CleanLifecycleNode):
                                      self._trips)
         if event is not None:
             self.get_logger().warning(f'{event.action} {event.target}: {event.detail}')
-            if self.service.sender is not None:
-                threading.Thread(target=self.service.drain, daemon=True).start()
+            self._poll()  # report it upstream now: the cycle drains the uplink when online
 
     def publish_diagnostics(self) -> None:
         """Publish the node's status."""
