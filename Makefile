@@ -9,7 +9,7 @@ JOBS ?= 2
 # Everything that runs ROS in this shell sees the built package and the tuned Fast DDS profile.
 ROS_ENV := source $(VENV)/bin/activate && source install/setup.bash
 
-.PHONY: all venv build test lint demo scenarios chaos bench model clean
+.PHONY: all venv build test lint demo scenarios chaos bench model clean cloud-demo bench-sync
 
 all: build
 
@@ -45,6 +45,14 @@ chaos: build
 	$(ROS_ENV) && robo-edge scenario run sim/scenarios/chaos/*.yaml --report reports/chaos \
 		--jobs $(JOBS) --no-record
 	$(ROS_ENV) && python bench/breakers.py && python bench/chaos.py --jobs $(JOBS)
+
+# Cloud sync: a map and a model arrive from a local `robo-edge cloud serve`, pass the canary
+# gate and activate; a degenerate model is rejected (tools/cloud_demo.py).
+cloud-demo: build
+	$(ROS_ENV) && python tools/cloud_demo.py
+
+bench-sync: build
+	$(ROS_ENV) && python bench/sync.py
 
 bench: build
 	$(ROS_ENV) && python bench/transport.py && python bench/twin.py && python bench/repeatability.py

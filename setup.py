@@ -19,6 +19,7 @@ NODES = (
     'perception',
     'sensor_guard',
     'mode_manager',
+    'cloud_sync',
 )
 
 

@@ -1,8 +1,9 @@
-"""The robo-edge command: bring up a stack, run scenarios in the twin, check config files."""
+"""The robo-edge command: bring up a stack, run scenarios, check config files, cloud sync."""
 
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from robo_edge.exceptions import ConfigError, RoboEdgeError
 
@@ -38,7 +39,45 @@ def build_parser() -> argparse.ArgumentParser:
     world_check = world_verbs.add_parser('check', help='validate world files')
     world_check.add_argument('files', nargs='+')
     world_check.set_defaults(func=_cmd_world_check)
+    _add_cloud(verbs)
     return parser
+
+
+def _add_cloud(verbs: argparse._SubParsersAction) -> None:
+    cloud = verbs.add_parser('cloud', help='publish, serve and provision signed artifacts')
+    cloud_verbs = cloud.add_subparsers(dest='cloud_verb', required=True)
+    repo_args = argparse.ArgumentParser(add_help=False)
+    repo_args.add_argument('--repo', required=True, type=Path, help='repository folder')
+    repo_args.add_argument('--keys', type=Path, default=None,
+                           help='signing keys folder (default: REPO/../keys; never served)')
+    init = cloud_verbs.add_parser('init', parents=[repo_args], help='create a TUF repository')
+    init.set_defaults(func=_cmd_cloud_init)
+    publish = cloud_verbs.add_parser('publish', parents=[repo_args],
+                                     help='sign and add an artifact (a map YAML is packed)')
+    publish.add_argument('file', type=Path, help='ONNX model, policy YAML or nav2 map YAML')
+    publish.add_argument('--kind', required=True, choices=('map', 'model', 'policy'))
+    publish.add_argument('--target', required=True, help='target path, e.g. model/floor.onnx')
+    publish.add_argument('--version', required=True)
+    publish.add_argument('--release', required=True, type=int, help='release counter >= 0')
+    publish.add_argument('--hardware', action='append', default=None,
+                         help='a hardware id it fits (repeat; default: any)')
+    publish.add_argument('--map-frame', default='map', help='frame of a map artifact')
+    publish.set_defaults(func=_cmd_cloud_publish)
+    serve = cloud_verbs.add_parser('serve', help='serve a repository (Range, robot uploads)')
+    serve.add_argument('--repo', required=True, type=Path)
+    serve.add_argument('--host', default='127.0.0.1')
+    serve.add_argument('--port', type=int, default=8765)
+    serve.set_defaults(func=_cmd_cloud_serve)
+    robot = cloud_verbs.add_parser('add-robot', help='create a robot key and register it')
+    robot.add_argument('--repo', required=True, type=Path)
+    robot.add_argument('robot_id')
+    robot.add_argument('--key-out', required=True, type=Path, help='robot private key (PEM)')
+    robot.set_defaults(func=_cmd_cloud_add_robot)
+    provision = cloud_verbs.add_parser('provision', help="install the repository's root.json "
+                                                         "as a robot's trust anchor")
+    provision.add_argument('--repo', required=True, type=Path)
+    provision.add_argument('--data-dir', required=True, type=Path, help='cloud_sync data_dir')
+    provision.set_defaults(func=_cmd_cloud_provision)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,6 +151,80 @@ def _cmd_world_check(args: argparse.Namespace) -> int:
         world = load_world(path)
         print(f'{path}: ok ({world.name}: {len(world.boxes)} boxes and walls, '
               f'{len(world.cylinders)} cylinders)')
+    return 0
+
+
+
+def _repository(args: argparse.Namespace) -> Any:
+    from robo_edge.sync.repository import Repository  # noqa: PLC0415 - only cloud verbs
+
+    return Repository(args.repo, args.keys or args.repo.resolve().parent / 'keys')
+
+
+def _cmd_cloud_init(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    repo = _repository(args)
+    repo.init(datetime.now(UTC))
+    print(f'{repo.dir}: repository created; keys in {repo.keys_dir} (keep them offline)')
+    return 0
+
+
+def _cmd_cloud_publish(args: argparse.Namespace) -> int:
+    import tempfile  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from robo_edge.sync import artifacts  # noqa: PLC0415
+    from robo_edge.sync.policy import parse_custom  # noqa: PLC0415
+
+    repo = _repository(args)
+    compat: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.file
+        if args.kind == 'map':
+            path = artifacts.pack_map(args.file, Path(tmp) / 'map.tar')
+            compat['map_frame'] = args.map_frame
+        elif args.kind == 'model':
+            from robo_edge.perception.model import load_model  # noqa: PLC0415
+
+            session = load_model(args.file)
+            compat['input_size'] = [session.spec.input.width, session.spec.input.height]
+            session.close()
+        else:
+            artifacts.load_policy(args.file)
+        info = parse_custom({'kind': args.kind, 'version': args.version,
+                             'release': args.release, 'hardware': args.hardware or ['*'],
+                             'compat': compat}, args.target)
+        target = repo.add_target(path, args.target, info.to_dict(), datetime.now(UTC))
+    print(f'{args.target}: {args.kind} {args.version} release {args.release}, '
+          f'{target.length} bytes, sha256 {target.hashes["sha256"][:16]}…, '
+          f'targets v{repo.version("targets")}')
+    return 0
+
+
+def _cmd_cloud_serve(args: argparse.Namespace) -> int:
+    from robo_edge.sync.server import serve  # noqa: PLC0415
+
+    return serve(args.repo, args.host, args.port)
+
+
+def _cmd_cloud_add_robot(args: argparse.Namespace) -> int:
+    from robo_edge.sync.identity import RobotIdentity, UploadVerifier  # noqa: PLC0415
+
+    identity = RobotIdentity.generate(args.robot_id, args.key_out)
+    verifier = UploadVerifier(args.repo / 'robots', args.repo / 'upload_state.sqlite')
+    verifier.register(args.robot_id, identity.public_hex())
+    verifier.close()
+    print(f'{args.robot_id}: key {args.key_out}, registered in {args.repo / "robots"}')
+    return 0
+
+
+def _cmd_cloud_provision(args: argparse.Namespace) -> int:
+    from robo_edge.sync.client import provision  # noqa: PLC0415
+
+    root = args.repo / 'metadata' / 'root.json'
+    provision(args.data_dir / 'trust', root.read_bytes())
+    print(f'{args.data_dir / "trust" / "root.json"}: trust anchor installed')
     return 0
 
 

@@ -49,3 +49,11 @@ class GridError(RoboEdgeError, ValueError):
 
 class ModelError(RoboEdgeError):
     """A perception model file is missing, unreadable, or breaks the model-file contract."""
+
+
+class SyncError(RoboEdgeError):
+    """Cloud sync cannot do what was asked: a repository, store or key problem."""
+
+
+class ArtifactRejected(SyncError):
+    """An artifact failed verification or policy: it is never activated."""

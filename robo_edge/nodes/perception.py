@@ -14,8 +14,10 @@ from typing import Any
 import cv2
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import State, TransitionCallbackReturn
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
@@ -25,6 +27,7 @@ from robo_edge.exceptions import ModelError, ResourceNotFound
 from robo_edge.health.report import Level
 from robo_edge.ingest.image import ImageFrame, ImageSize, calibrated_size
 from robo_edge.perception.health import HealthConfig, Inference, PerceptionHealth
+from robo_edge.perception.hot_swap import ModelSwapper
 from robo_edge.perception.model import ModelSession, load_model
 from robo_edge.perception.preprocess import Normaliser, check_image, image_array, segment
 from robo_edge.perception.virtual_scan import (
@@ -86,7 +89,10 @@ class PerceptionNode(CleanLifecycleNode):
     Always: /diagnostics (diagnostic_msgs/DiagnosticArray, DIAGNOSTICS), status
     robo_edge/perception, every diagnostics_period_s and at once on a level change.
     Lifecycle: configure loads the model (failure: ERROR diagnostics saying why), cleanup and
-    shutdown release it.
+    shutdown release it. Setting model_path while configured hot-swaps: the new model loads
+    off the executor thread and replaces the running one between two frames (none dropped);
+    a model that fails to load or differs in input size or classes is refused (the old one
+    keeps serving; diagnostics model_swap_error says why).
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -104,6 +110,9 @@ class PerceptionNode(CleanLifecycleNode):
         self._geometry: tuple[CameraGeometry, ScanGrid] | None = None
         self._level: Level | None = None
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', DIAGNOSTICS)
+        self._swap_ready = self.create_guard_condition(self._on_swap_ready)
+        self.swapper = ModelSwapper(self._load_path, self._swap_ready.trigger)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
         self.create_timer(p['diagnostics_period_s'], self.publish_diagnostics)
         self.create_timer(p['level_check_period_s'], self._check_level)
 
@@ -157,9 +166,37 @@ class PerceptionNode(CleanLifecycleNode):
 
     def _load_model(self) -> ModelSession:
         configured = str(self.params['model_path'])
-        path = Path(configured) if configured else paths.share_file(*MODEL_SHARE)
+        return self._load_path(Path(configured) if configured else paths.share_file(*MODEL_SHARE))
+
+    def _load_path(self, path: Path) -> ModelSession:
         return load_model(path, list(self.params['providers']),
                           int(self.params['intra_op_threads']))
+
+    # -- hot swap -------------------------------------------------------------------------
+    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
+        for param in params:
+            if param.name == 'model_path' and self.model is not None and param.value:
+                self.swapper.request(Path(str(param.value)), self.model.spec)
+        return SetParametersResult(successful=True)
+
+    def _on_swap_ready(self) -> None:
+        result = self.swapper.take()
+        if result is None:
+            return
+        if result.session is None or self.model is None:
+            self.get_logger().error(f'model swap refused, the old model serves: {result.error}')
+            if result.session is not None:
+                result.session.close()
+        else:
+            old, self.model = self.model, result.session
+            self._normalise = Normaliser(self.model.spec.input)
+            if self._active:  # the new model's reference output is what drift is judged against
+                self.health.start(self._now_ns(), self.model.spec.reference)
+            old.close()
+            self.params['model_path'] = str(self.model.path)
+            self.get_logger().info(f'model swapped to {self.model.path} version '
+                                   f'{self.model.spec.version}')
+        self.publish_diagnostics()
 
     def _make_scan_config(self) -> ScanConfig:
         p = self.params
@@ -320,6 +357,8 @@ class PerceptionNode(CleanLifecycleNode):
             ('providers_requested', ','.join(self.model.requested_providers)),
             ('providers_in_use', ','.join(self.model.providers)),
             ('intra_op_threads', str(self.params['intra_op_threads'])),
+            ('model_swaps', str(self.swapper.swaps)),
+            ('model_swap_error', self.swapper.last_error),
         ]
 
     def publish_diagnostics(self) -> None:

@@ -4,7 +4,7 @@ import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,9 @@ class RunOptions:
     jobs: int = 1
     record: bool = True
     echo_logs: bool = False
+    # Parameters merged over the generated ones, per node (cloud sync's canary sets the
+    # perception model_path of a candidate).
+    node_overrides: dict[str, dict] = field(default_factory=dict)
 
 
 def run_scenarios(scenarios: list[Scenario], options: RunOptions) -> list[dict]:
@@ -68,6 +71,7 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
     planner_report.unlink(missing_ok=True)
     planner_report.with_name(stack.POSE_LOG).unlink(missing_ok=True)
     params = stack.node_parameters(scenario, world_path, result_path, mcap_path, planner_report)
+    params = stack.with_overrides(params, options.node_overrides)
     params_file.write_text(yaml.dump(params, Dumper=NoAliasDumper), encoding='utf-8')
     bringup = parse_bringup(
         stack.bringup_document(scenario, params_file, options.record), f'scenario {scenario.name}'

@@ -190,3 +190,13 @@ def _node(name: str, parameters: list[str], restart: str = 'on-failure',
         'exit_ends_bringup': ends,
         'remappings': dict(remap or {}),
     }
+
+
+def with_overrides(params: dict[str, dict], overrides: dict[str, dict]) -> dict[str, dict]:
+    """Return the parameter document with per-node overrides merged in (nodes it has only)."""
+    merged = {name: {'ros__parameters': dict(doc['ros__parameters'])}
+              for name, doc in params.items()}
+    for name, values in overrides.items():
+        if name in merged:
+            merged[name]['ros__parameters'].update(values)
+    return merged

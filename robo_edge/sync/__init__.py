@@ -1,0 +1,1 @@
+"""Cloud sync of maps, models and policies: signed (TUF), offline-first, resumable, A/B slots."""
