@@ -262,6 +262,10 @@ class CloudSyncNode(CleanLifecycleNode):
                 parameters=[_parameter('model_path', str(path))]))
         elif kind == 'policy':
             self._apply_policy(payload)
+        elif kind == 'map':
+            # The mapper reseeds its grid from the new map (a bad file is refused there and
+            # the previous map kept); the swap itself already waited for idle.
+            self._set_on_node('mapper', {'static_map': str(path)})
 
     def _apply_policy(self, payload: Path) -> None:
         """Set each `<node>.<parameter>` of the active policy on its node."""
@@ -271,15 +275,19 @@ class CloudSyncNode(CleanLifecycleNode):
             self.get_logger().error(f'active policy unusable: {e}')
             return
         for node, values in nodes.items():
-            client = self._policy_clients.get(node)
-            if client is None:
-                client = self.create_client(SetParameters, f'/{node}/set_parameters')
-                self._policy_clients[node] = client
-            if not client.service_is_ready():
-                self.get_logger().warning(f'policy: node {node} is not running; not applied')
-                continue
-            client.call_async(SetParameters.Request(
-                parameters=[_parameter(k, v) for k, v in values.items()]))
+            self._set_on_node(node, values)
+
+    def _set_on_node(self, node: str, values: dict) -> None:
+        """Set parameters on a running node through its parameter service."""
+        client = self._policy_clients.get(node)
+        if client is None:
+            client = self.create_client(SetParameters, f'/{node}/set_parameters')
+            self._policy_clients[node] = client
+        if not client.service_is_ready():
+            self.get_logger().warning(f'node {node} is not running; {sorted(values)} not set')
+            return
+        client.call_async(SetParameters.Request(
+            parameters=[_parameter(k, v) for k, v in values.items()]))
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         for status in msg.status:

@@ -70,6 +70,8 @@ class Harness:
             Parameter(k, value=v) for k, v in params.items()])
         self.perception = Node('perception', context=context)
         self.perception.declare_parameter('model_path', '')
+        self.mapper = Node('mapper', context=context)  # stands in for the mapper
+        self.mapper.declare_parameter('static_map', '')
         self.diag_pub = self.perception.create_publisher(DiagnosticArray, '/diagnostics',
                                                          DIAGNOSTICS)
         self.statuses: list[DiagnosticStatus] = []
@@ -78,6 +80,7 @@ class Harness:
         self.executor = SingleThreadedExecutor(context=context)
         self.executor.add_node(self.node)
         self.executor.add_node(self.perception)
+        self.executor.add_node(self.mapper)
 
     def _on_diag(self, msg: DiagnosticArray) -> None:
         self.statuses.extend(s for s in msg.status if s.name == STATUS_NAME)
@@ -108,6 +111,7 @@ class Harness:
         self.node.trigger_shutdown()
         self.executor.shutdown()
         self.perception.destroy_node()
+        self.mapper.destroy_node()
         self.node.destroy_node()
 
 
@@ -147,6 +151,9 @@ def test_model_and_map_arrive_map_waits_for_idle(context, tmp_path, cloud):
         assert h.value(f'active/{MAP}') == ''
         h.send_status('robo_edge/planner', goal_index='')  # idle
         assert h.spin_until(lambda: h.value(f'active/{MAP}') == 'map-1 (release 1)')
+        # The mapper is told to reseed its grid from the activated map.
+        assert h.spin_until(lambda: h.mapper.get_parameter('static_map').value.endswith(
+            'map.yaml'))
         assert h.value('link') == 'ok' and h.value('stale') == 'false'
         # The activation was reported upstream through the uplink.
         assert h.spin_until(lambda: any('activated' in u for u in cloud.uploads()))
