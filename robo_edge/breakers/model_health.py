@@ -17,7 +17,7 @@ from robo_edge.breakers.params import param
 class ModelHealthConfig:
     """Budgets of the perception model (time in seconds)."""
 
-    latency_budget_s: float = param(0.1, 'an inference slower than this is late', 0.0)
+    latency_budget_s: float = param(0.1, 'an inference slower than this is late (0: off)', 0.0)
     window_s: float = param(1.0, 'window of every share and mean', 0.0)
     min_inferences: int = param(5, 'inferences needed in the window to judge', 1)
     max_late_fraction: float = param(0.5, 'latency: trip above this share of late inferences',
@@ -41,7 +41,8 @@ class ModelHealth:
     def observe(self, now_ns: int, latency_ns: int, nan_outputs: int, confidence: float) -> None:
         """Record one inference."""
         nan = nan_outputs > 0 or math.isnan(confidence)
-        self._samples.append((now_ns, latency_ns > self._budget_ns, nan, confidence))
+        late = self._budget_ns > 0 and latency_ns > self._budget_ns
+        self._samples.append((now_ns, late, nan, confidence))
         self._prune(now_ns)
 
     def check(self, now_ns: int) -> Fault | None:

@@ -106,7 +106,10 @@ def _breaker_parameters(scenario: Scenario, run_dir: Path) -> dict[str, dict]:
         sources += ['camera', 'perception']
     return {
         'sensor_guard': {'use_sim_time': True, 'input_wait_s': GUARD_INPUT_WAIT_S,
-                         'sources': sources, 'events_path': str(run_dir / BREAKER_EVENTS)},
+                         'sources': sources, 'events_path': str(run_dir / BREAKER_EVENTS),
+                         # In lockstep simulated time stands still while the model runs: its
+                         # wall-clock latency ages nothing (the budget is a robot's concern).
+                         'model.latency_budget_s': 0.0},
         'mode_manager': {'use_sim_time': True, 'events_path': str(run_dir / MODE_EVENTS)},
     }
 

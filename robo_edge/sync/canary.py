@@ -9,8 +9,10 @@ Two stages, cheapest first:
    `robo_edge.scenario.runner.run_scenarios` with the candidate as the perception model; every
    scenario must pass, and the candidate's own perception diagnostics in each recording must
    show it ran (the candidate's path, inferences, no NaN) with output statistics within the
-   reference of its metadata (perception does not steer the twin yet, so the scenario verdict
-   alone cannot see a bad model). Minutes: it runs only when scenario files are configured.
+   reference of its metadata. The shipped config gates on `chaos/chaos_lidar_silence`: the
+   LiDAR falls silent and the candidate's virtual scan must carry the robot to its goal as the
+   obstacle source (a scenario where perception does not steer could not see a bad model by its
+   verdict alone). Minutes per candidate: with `gate_scenarios` [''] it is skipped.
 """
 
 from dataclasses import dataclass
@@ -118,6 +120,7 @@ def judge_twin_perception(values: dict[str, str] | None, model_path: Path,
 def twin_gate(model_path: Path | None, scenario_files: tuple[str, ...],
               report_dir: Path, overrides: dict[str, dict] | None = None) -> GateResult:
     """Run the configured scenarios with the candidate model or policy; all must pass."""
+    from robo_edge import paths  # noqa: PLC0415
     from robo_edge.scenario.runner import RunOptions, run_scenarios  # noqa: PLC0415
     from robo_edge.scenario.spec import load_scenario  # noqa: PLC0415
     from robo_edge.sync.service import reference_of  # noqa: PLC0415
@@ -128,7 +131,8 @@ def twin_gate(model_path: Path | None, scenario_files: tuple[str, ...],
     if model_path is not None:
         overrides['perception'] = {'model_path': str(model_path)}
     try:
-        scenarios = [load_scenario(path) for path in scenario_files]
+        scenarios = [load_scenario(paths.resolve(path, 'sim/scenarios'))
+                     for path in scenario_files]
         results = run_scenarios(scenarios, RunOptions(
             Path(report_dir), jobs=1, record=model_path is not None, node_overrides=overrides))
     except (RoboEdgeError, OSError, ValueError) as e:

@@ -73,3 +73,12 @@ def test_the_perception_breaker_opens_on_model_faults():
     assert breaker.state is BreakerState.OPEN
     assert breaker.last_trip.reason is TripReason.LATENCY
     assert breaker.last_trip.time_ns == T0 + 3500 * MS  # 6 of 11 late in the 1 s window
+
+
+def test_a_zero_latency_budget_turns_the_latency_check_off() -> None:
+    from robo_edge.breakers.model_health import ModelHealth, ModelHealthConfig
+
+    health = ModelHealth(ModelHealthConfig(latency_budget_s=0.0))
+    for k in range(10):
+        health.observe(k * 10_000_000, 5_000_000_000, 0, 0.9)  # 5 s per inference
+    assert health.check(100_000_000) is None
