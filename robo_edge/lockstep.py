@@ -78,6 +78,15 @@ class TickQueue:
     pending: list[PendingTick] = field(default_factory=list)
     last_tick_ns: int = -1
 
+    def behind(self) -> bool:
+        """Whether a newer tick waits behind the head: the clock has moved on without it.
+
+        In lockstep the twin only publishes t_k+1 once the gate has answered t_k, so this holds
+        only after the graph went on without this node (it was late, or it was restarted and
+        joined mid-run): the head then waits no more, and the node catches up at once.
+        """
+        return len(self.pending) > 1
+
     def enqueue(self, tick_ns: int, now_wall_s: float) -> str:
         """Queue a tick and return a TickEvent value."""
         if tick_ns == self.last_tick_ns:

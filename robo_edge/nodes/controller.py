@@ -335,7 +335,7 @@ class ControllerNode(TickDriven, Node):
             head = self._ticks.pending[0]
             inputs = self._exact_inputs(head.tick_ns) if self._exact else None
             if inputs is None:
-                if self._exact and not head.overdue(now, wait_s):
+                if self._exact and not head.overdue(now, wait_s) and not self._ticks.behind():
                     return
                 inputs = self._newest_inputs(head.tick_ns)
             self._ticks.pending.pop(0)

@@ -240,7 +240,7 @@ class SensorGuardNode(TickDriven, Node):
         now = time.monotonic()
         while self._ticks.pending:
             head = self._ticks.pending[0]
-            if not self._inputs_held(head) and not head.overdue(
+            if not self._inputs_held(head) and not self._ticks.behind() and not head.overdue(
                     now, float(self.values['input_wait_s'])):
                 return
             self._ticks.pending.pop(0)

@@ -50,3 +50,15 @@ def test_tick_queue_ignores_repeats_and_restarts_on_a_clock_going_back() -> None
     assert [t.tick_ns for t in ticks.pending] == [0, 50 * MS]
     assert ticks.enqueue(0, 2.0) == TickEvent.RESTART
     assert [t.tick_ns for t in ticks.pending] == [0]
+
+
+def test_a_queue_is_behind_once_a_newer_tick_waits() -> None:
+    from robo_edge.lockstep import TickQueue
+
+    queue = TickQueue()
+    queue.enqueue(100, 0.0)
+    assert not queue.behind()
+    queue.enqueue(100, 0.1)  # a re-sent tick
+    assert not queue.behind()
+    queue.enqueue(150, 0.2)
+    assert queue.behind()
