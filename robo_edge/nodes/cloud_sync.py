@@ -12,13 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from nav_msgs.msg import OccupancyGrid
 from rcl_interfaces.msg import Parameter as ParameterMsg
 from rcl_interfaces.msg import ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from std_msgs.msg import String
 
@@ -28,7 +26,7 @@ from robo_edge.ros.lifecycle import CleanLifecycleNode
 from robo_edge.ros.nav_messages import grid_from_msg
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.qos import DIAGNOSTICS, LATCHED
-from robo_edge.ros.run import install_stop_handlers
+from robo_edge.ros.run import spin_lifecycle_node
 from robo_edge.sync.agent import Channel, SyncAgent
 from robo_edge.sync.artifacts import VERIFIERS, load_policy, policy_overrides
 from robo_edge.sync.canary import CanaryGate, GateConfig
@@ -341,24 +339,7 @@ def _parameter(name: str, value: object) -> ParameterMsg:
 
 def main(args: list[str] | None = None) -> int:
     """Configure and activate cloud_sync, then spin until stopped (inactive if it failed)."""
-    rclpy.init(args=args, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
-    stop = install_stop_handlers()
-    node = CloudSyncNode()
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
-            node.trigger_activate()
-        while rclpy.ok() and not stop['requested']:
-            executor.spin_once(timeout_sec=0.1)
-    finally:
-        if rclpy.ok():
-            node.trigger_shutdown()  # closes the uplink, whatever the state
-        executor.remove_node(node)
-        node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return spin_lifecycle_node(CloudSyncNode, args)
 
 
 if __name__ == '__main__':

@@ -12,10 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
@@ -43,7 +41,7 @@ from robo_edge.ros.diagnostics import to_array
 from robo_edge.ros.lifecycle import CleanLifecycleNode
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.qos import DIAGNOSTICS, SENSOR
-from robo_edge.ros.run import install_stop_handlers
+from robo_edge.ros.run import spin_lifecycle_node
 from robo_edge.ros.stamps import from_msg
 
 STATUS_NAME = 'robo_edge/perception'
@@ -373,24 +371,7 @@ class PerceptionNode(CleanLifecycleNode):
 
 def main(args: list[str] | None = None) -> int:
     """Configure and activate perception, then spin until stopped (inactive if it failed)."""
-    rclpy.init(args=args, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
-    stop = install_stop_handlers()
-    node = PerceptionNode()
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
-            node.trigger_activate()
-        while rclpy.ok() and not stop['requested']:
-            executor.spin_once(timeout_sec=0.1)
-    finally:
-        if rclpy.ok():
-            node.trigger_shutdown()  # releases the session, whatever the state
-        executor.remove_node(node)
-        node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return spin_lifecycle_node(PerceptionNode, args)
 
 
 if __name__ == '__main__':

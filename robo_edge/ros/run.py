@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 
 
@@ -34,6 +35,32 @@ def spin_node(make_node: Callable[[], Node], args: list[str] | None = None) -> i
         if rclpy.ok():
             rclpy.shutdown()
     return exit_code
+
+
+def spin_lifecycle_node(make_node: Callable[[], Node], args: list[str] | None = None) -> int:
+    """Configure and activate a lifecycle node, spin it until stopped, then shut it down.
+
+    A node whose configure fails stays unconfigured and keeps spinning (its diagnostics say
+    why); shutdown releases its resources whatever the state.
+    """
+    rclpy.init(args=args, signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
+    stop = install_stop_handlers()
+    node = make_node()
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+            node.trigger_activate()
+        while rclpy.ok() and not stop['requested']:
+            executor.spin_once(timeout_sec=0.1)
+    finally:
+        if rclpy.ok():
+            node.trigger_shutdown()
+        executor.remove_node(node)
+        node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
 
 
 def install_stop_handlers() -> dict[str, bool]:
