@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Circuit-breaker benchmark in simulated time: the breakers against an anchor-like baseline.
 
-Every source streams at its nominal rate with slot jitter and loss, exactly as the twin's
-lockstep delivers it (updates at each 20 Hz control tick); the same streams and faults go to
-`BreakerGuard` (robo_edge) and to `BaselineGuard` (arrival rate and a 1.0 s timeout, stop on
-failure, no fallback: Autoware's topic_state_monitor and Nav2's collision-monitor
-source_timeout). Per fault kind and run (random onset): time to detection (the LiDAR breaker
-leaves CLOSED) and to reaction (fallback source live, or a cap or stop commanded), and misses.
+Every source streams at its nominal rate with slot jitter and loss; the same streams and
+faults go to `BreakerGuard` (robo_edge) and to `BaselineGuard` (arrival rate and a 1.0 s
+timeout, stop on failure, no fallback: Autoware's topic_state_monitor and Nav2's
+collision-monitor source_timeout). Each monitor is evaluated on its own tick: 50 Hz as
+sensor_guard's timer runs on a robot, and `breakers_20hz` at the twin's 20 Hz lockstep tick
+(the quantisation the chaos runs in the twin see). Per fault kind and run (random onset):
+time to detection (the LiDAR breaker leaves CLOSED) and to reaction (fallback source live,
+or a cap or stop commanded), and misses.
 Also: the gate's first decelerating command after the controller falls silent, zero false
 trips over 30 simulated minutes with 20% jitter and 1% loss, and mode changes of a source that
 flaps at 1 Hz. Twin runs (detection in the full stack) come from bench/chaos.py.
@@ -39,7 +41,8 @@ from robo_edge.twin.kinematics import Velocity  # noqa: E402
 
 MS = 1_000_000
 S = 1_000_000_000
-TICK = 50 * MS  # the twin's 20 Hz control tick
+TICK = 50 * MS  # the 20 Hz control tick (the twin's lockstep period, the gate's tick)
+ROBOT_TICK = 20 * MS  # sensor_guard's timer on a robot (rate_hz 50)
 RATES = {Source.LIDAR: 10.0, Source.CAMERA: 15.0, Source.IMU: 100.0, Source.ODOMETRY: 50.0,
          Source.PERCEPTION: 15.0, Source.CONTROLLER: 20.0}
 FAULTS = ('silence', 'freeze', 'lie_inf', 'lie_offset')
@@ -85,26 +88,37 @@ def lidar_scan(ranges: np.ndarray) -> BeamScan:
     return BeamScan(-math.pi, 2 * math.pi / BEAMS, ranges, 0.1, 12.0)
 
 
-def monitors() -> list[tuple[str, Guard]]:
-    """Return the monitors compared: the shipped breakers, a faster-silence variant, baseline.
+@dataclass
+class Monitor:
+    """A guard under test and the period it is evaluated at."""
+
+    name: str
+    guard: Guard
+    tick_ns: int = ROBOT_TICK
+
+
+def monitors() -> list[Monitor]:
+    """Return the monitors: the shipped breakers (robot and twin ticks), a variant, baseline.
 
     `breakers_k2.5` opens the LiDAR on 2.5 missed periods instead of 3.5: within 300 ms of any
     onset, at the price of false trips when two scans in a row are lost.
     """
     fast = dict(GuardConfig().breakers)
     fast[Source.LIDAR] = dataclasses.replace(fast[Source.LIDAR], silence_periods=2.5)
-    return [('breakers', BreakerGuard(GuardConfig(), 0)),
-            ('breakers_k2.5', BreakerGuard(GuardConfig(breakers=fast), 0)),
-            ('baseline', BaselineGuard(BaselineConfig(), 0))]
+    return [Monitor('breakers', BreakerGuard(GuardConfig(), 0)),
+            Monitor('breakers_20hz', BreakerGuard(GuardConfig(), 0), TICK),
+            Monitor('breakers_k2.5', BreakerGuard(GuardConfig(breakers=fast), 0)),
+            Monitor('baseline', BaselineGuard(BaselineConfig(), 0))]
 
 
-def simulate(guard: Guard, streams: Streams, end_ns: int, fault: str | None = None,
+def simulate(monitor: Monitor, streams: Streams, end_ns: int, fault: str | None = None,
              onset_ns: int = 0, lidar_on: Callable[[int], bool] | None = None) -> list:
-    """Feed every stream and tick the guard at 20 Hz; return (t, output) per tick."""
+    """Feed every stream and tick the guard at its period; return (t, output) per tick."""
+    guard = monitor.guard
     events = [(t, s) for s in Source for t in streams.arrivals(s, 0, end_ns)]
     events.sort(key=lambda e: e[0])
     outputs, i, frozen = [], 0, None
-    for now in range(TICK, end_ns + 1, TICK):
+    for now in range(monitor.tick_ns, end_ns + 1, monitor.tick_ns):
         while i < len(events) and events[i][0] <= now:
             t, source = events[i]
             i += 1
@@ -136,14 +150,15 @@ def first(outputs: list, after_ns: int, wanted: Callable) -> int | None:
 def fault_runs(kind: str, runs: int, seed: int) -> dict[str, dict]:
     """Return detection and reaction of both monitors over `runs` random onsets of a fault."""
     rows: dict[str, dict[str, list]] = {
-        m: {'detect_ms': [], 'react_ms': [], 'fallback': [], 'from_first_missed_ms': []}
-        for m, _ in monitors()}
+        m.name: {'detect_ms': [], 'react_ms': [], 'fallback': [], 'from_first_missed_ms': []}
+        for m in monitors()}
     for run in range(runs):
         rng = np.random.default_rng(seed + run)
         onset = int(rng.uniform(4.0, 5.0) * S)
-        for name, guard in monitors():
+        for monitor in monitors():
+            name = monitor.name
             streams = Streams(np.random.default_rng(seed + run))
-            out = simulate(guard, streams, 9 * S, kind, onset)
+            out = simulate(monitor, streams, 9 * S, kind, onset)
             # The first LiDAR message the fault changed (a monitor cannot see the fault before).
             missed = min(t for t in Streams(np.random.default_rng(seed + run)).arrivals(
                 Source.LIDAR, 0, 9 * S) if t >= onset)
@@ -195,11 +210,11 @@ def soak(minutes: float, seed: int) -> dict:
     """Nominal streams with 20% jitter and 1% loss: breaker trips of both monitors."""
     end = int(minutes * 60 * S)
     out = {}
-    for name, guard in monitors():
-        outputs = simulate(guard, Streams(np.random.default_rng(seed)), end)
+    for monitor in monitors():
+        outputs = simulate(monitor, Streams(np.random.default_rng(seed)), end)
         trips = sum(status.trips for status in outputs[-1][1].statuses.values())
         changes = sum(1 for _, o in outputs if o.mode.changed)
-        out[name] = {'simulated_min': minutes, 'trips': trips, 'mode_changes': changes}
+        out[monitor.name] = {'simulated_min': minutes, 'trips': trips, 'mode_changes': changes}
     return out
 
 
@@ -211,12 +226,13 @@ def flapping(seconds: float, seed: int) -> dict:
         return t < 5 * S or (t // (S // 2)) % 2 == 0
 
     out = {}
-    for name, guard in monitors():
-        outputs = simulate(guard, Streams(np.random.default_rng(seed)), end, lidar_on=lidar_on)
+    for monitor in monitors():
+        outputs = simulate(monitor, Streams(np.random.default_rng(seed)), end,
+                           lidar_on=lidar_on)
         changes = [t for t, o in outputs if o.mode.changed]
         windows = [sum(1 for t in changes if w * 10 * S <= t < (w + 1) * 10 * S)
                    for w in range(int(seconds // 10))]
-        out[name] = {'mode_changes': len(changes), 'max_per_10_s': max(windows, default=0),
+        out[monitor.name] = {'mode_changes': len(changes), 'max_per_10_s': max(windows, default=0),
                      'latched': bool(outputs[-1][1].statuses[Source.LIDAR].latched)}
     return out
 

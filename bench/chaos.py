@@ -8,7 +8,8 @@ collisions, goals reached (also over the LiDAR-failure runs), and per fault kind
 injection to detection (a breaker opened) and to reaction (fallback live, or cap or stop
 commanded), p50/p99/max, with misses. Writes bench/results/chaos.json.
 
-    python bench/chaos.py [--seeds 7] [--jobs 2] [--no-baseline] [--resume] [scenario ...]
+    python bench/chaos.py [--seeds 8] [--baseline-seeds N] [--jobs 2] [--no-baseline]
+                          [--resume] [scenario ...]
 """
 
 import argparse
@@ -21,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hostinfo import host_info  # noqa: E402
+from _hostinfo import git_commit, host_info  # noqa: E402
 from _stats import percentiles  # noqa: E402
 
 from robo_edge import paths  # noqa: E402
@@ -58,21 +59,29 @@ def score(result: dict, scenario: Scenario) -> dict:
     }
 
 
-def run_or_resume(base: Scenario, monitor: str, args: argparse.Namespace) -> list[dict]:
-    """Run a scenario's seeds with one monitor, or reuse them when resuming."""
+def run_or_resume(base: Scenario, monitor: str, seeds: int,
+                  args: argparse.Namespace) -> list[dict]:
+    """Run a scenario's seeds with one monitor; when resuming, only the seeds not cached."""
     cache = RUNS_CACHE / f'{base.name}__{monitor}.json'
+    wanted = [base.seed + i for i in range(seeds)]
+    cached: dict[int, dict] = {}
     if args.resume and cache.exists():
-        cached = json.loads(cache.read_text(encoding='utf-8'))
-        if cached['seeds'] == args.seeds:
-            print(f'{base.name} ({monitor}): reused {cache}', flush=True)
-            return cached['runs']
-    runs = [variant(base, base.seed + i, monitor) for i in range(args.seeds)]
-    with tempfile.TemporaryDirectory() as report:
-        results = run_scenarios(runs, RunOptions(Path(report), jobs=args.jobs, record=False))
-    scored = [score(r, s) for r, s in zip(results, runs, strict=True)]
-    RUNS_CACHE.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({'seeds': args.seeds, 'runs': scored}), encoding='utf-8')
-    return scored
+        cached = {run['seed']: run for run in
+                  json.loads(cache.read_text(encoding='utf-8'))['runs']}
+    missing = [seed for seed in wanted if seed not in cached]
+    print(f'{base.name} ({monitor}): {len(wanted) - len(missing)} seeds reused, '
+          f'{len(missing)} to run', flush=True)
+    if missing:
+        runs = [variant(base, seed, monitor) for seed in missing]
+        with tempfile.TemporaryDirectory() as report:
+            results = run_scenarios(runs, RunOptions(Path(report), jobs=args.jobs, record=False))
+        commit = (git_commit() or '')[:7]
+        for result, scenario in zip(results, runs, strict=True):
+            cached[scenario.seed] = {**score(result, scenario), 'commit': commit}
+        RUNS_CACHE.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({'runs': sorted(cached.values(), key=lambda r: r['seed'])}),
+                         encoding='utf-8')
+    return [cached[seed] for seed in wanted]
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -134,24 +143,30 @@ def print_table(summary: dict) -> None:
 def main() -> int:
     """Run every scenario x seeds x monitor and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--seeds', type=int, default=7)
+    parser.add_argument('--seeds', type=int, default=8)
     parser.add_argument('--jobs', type=int, default=2)
+    parser.add_argument('--baseline-seeds', type=int, default=None,
+                        help='seeds per scenario for the baseline monitor (default: --seeds)')
     parser.add_argument('--no-baseline', action='store_true')
-    parser.add_argument('--resume', action='store_true', help=f'reuse runs in {RUNS_CACHE}')
+    parser.add_argument('--resume', action='store_true',
+                        help=f'reuse the runs (per seed) cached in {RUNS_CACHE}')
     parser.add_argument('--output', type=Path, default=RESULTS / 'chaos.json')
     parser.add_argument('scenarios', nargs='*', type=Path)
     args = parser.parse_args()
     files = args.scenarios or sorted(paths.share_file('sim', 'scenarios', 'chaos')
                                      .glob('chaos_*.yaml'))
     monitors = MONITORS[:1] if args.no_baseline else MONITORS
+    seeds = {'breakers': args.seeds, 'baseline': (args.seeds if args.baseline_seeds is None
+                                                  else args.baseline_seeds)}
     start = time.monotonic()
     runs: dict[str, list[dict]] = {m: [] for m in monitors}
     for path in files:
         base = load_scenario(path)
         for monitor in monitors:
-            runs[monitor] += run_or_resume(base, monitor, args)
+            runs[monitor] += run_or_resume(base, monitor, seeds[monitor], args)
     summary = {m: summarise(r) for m, r in runs.items()}
-    out = {'benchmark': 'chaos', 'host': host_info(), 'seeds': args.seeds,
+    commits = sorted({run.get('commit', '?') for rows in runs.values() for run in rows})
+    out = {'benchmark': 'chaos', 'host': host_info(), 'seeds': seeds, 'run_commits': commits,
            'scenarios': [p.stem for p in files], 'wall_s': time.monotonic() - start,
            'summary': summary,
            'targets': {'collisions': 0, 'lidar_failure_goal_rate': 0.9},

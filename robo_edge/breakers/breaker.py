@@ -81,7 +81,7 @@ def default_config(source: Source) -> BreakerConfig:
 # check covers a frozen pipeline). 100 Hz and 50 Hz streams allow two 20 Hz control periods of
 # silence because in lockstep they arrive in bursts, one per control period.
 _DEFAULTS = {
-    Source.LIDAR: BreakerConfig(nominal_rate_hz=10.0, silence_periods=3.5, frozen_window_s=0.3),
+    Source.LIDAR: BreakerConfig(nominal_rate_hz=10.0, silence_periods=3.5, frozen_window_s=0.2),
     Source.CAMERA: BreakerConfig(nominal_rate_hz=15.0, silence_periods=3.5, frozen_window_s=0.3),
     Source.IMU: BreakerConfig(nominal_rate_hz=100.0, silence_periods=10.0, frozen_window_s=0.2),
     Source.ODOMETRY: BreakerConfig(nominal_rate_hz=50.0, silence_periods=5.0, frozen_window_s=0.0),

@@ -27,6 +27,7 @@ from robo_edge.breakers.baseline import BaselineConfig, BaselineGuard
 from robo_edge.breakers.breaker import default_config
 from robo_edge.breakers.cross_check import ScanCheckConfig, YawCheckConfig
 from robo_edge.breakers.events import EventLog, breaker_events, selection_event
+from robo_edge.breakers.fallback import Selection
 from robo_edge.breakers.faults import BreakerState, Source
 from robo_edge.breakers.guard import BreakerGuard, Guard, GuardOutput, sensor_guard_sections
 from robo_edge.breakers.model_health import ModelHealthConfig
@@ -52,7 +53,8 @@ VIRTUAL_MOUNT = Pose2D(0.0, 0.0, 0.0)  # the virtual scan is in base_link
 
 NODE_PARAMS = [
     Param('tick_source', 'clock', 'clock: answer each /clock tick; timer: own wall timer'),
-    Param('rate_hz', 20.0, 'Tick rate with tick_source timer', 1.0, 200.0),
+    Param('rate_hz', 50.0, 'Tick rate with tick_source timer: how finely silence is '
+          'timed (a fallback goes live within one tick of its breaker opening)', 1.0, 200.0),
     Param('scan_rate_hz', 10.0, 'LiDAR rate: /safety/scan goes out on its schedule', 0.1, 100.0),
     Param('input_wait_s', 0.75, 'Wall time a slot waits for a trusted LiDAR scan (lockstep)',
           0.0, 10.0),
@@ -116,6 +118,7 @@ class SensorGuardNode(TickDriven, Node):
         self._virtual = StampedBuffer(16)
         self._previous: dict[Source, BreakerState] = {}
         self._last_relayed_ns: int | None = None
+        self._last_published_ns: int | None = None
         self.events = EventLog(Path(v['events_path']) if v['events_path'] else None)
         self.counts = dict.fromkeys(
             ('slots', 'late_slots', 'relayed', 'fallback_slots', 'none_slots'), 0)
@@ -263,8 +266,8 @@ class SensorGuardNode(TickDriven, Node):
             self.guard = self._make_guard(tick_ns)  # the grace counts from the first tick
             self._started = True
         lidar = self._lidar_for(tick_ns)
-        slot = self._slot(tick_ns) if self._exact else self._new_data(lidar)
-        if slot and lidar is not None:
+        fresh = (self._slot(tick_ns) and lidar is not None) if self._exact else self._fresh(lidar)
+        if fresh and lidar is not None:
             self._cross_check(tick_ns, lidar)
         output = self._output = self.guard.update(tick_ns)
         statuses = {s: st for s, st in output.statuses.items() if s in self.sources}
@@ -273,19 +276,42 @@ class SensorGuardNode(TickDriven, Node):
         self._previous = {s: st.state for s, st in statuses.items()}
         if output.selection.changed or self.counts['slots'] == 0:
             self._source_pub.publish(String(data=output.selection.name))
-        if slot:
+        publish = (self._slot(tick_ns) if self._exact
+                   else self._robot_slot(tick_ns, output.selection, fresh and lidar is not None))
+        if publish:
             self._publish_scan(tick_ns, self._safety_scan(tick_ns, output.selection.source,
                                                           lidar), lidar)
         self._breakers_pub.publish(breakers_array(statuses, output.selection, self._extra(),
                                                   tick_ns))
 
-    def _new_data(self, lidar: tuple[LaserScan, np.ndarray] | None) -> bool:
-        """On a robot (timer ticks): publish once per new LiDAR scan, or each tick without."""
-        stamp = from_msg(lidar[0].header.stamp) if lidar is not None else None
-        if stamp is not None and stamp == self._last_relayed_ns:
+    def _fresh(self, lidar: tuple[LaserScan, np.ndarray] | None) -> bool:
+        """On a robot (timer ticks): whether the newest LiDAR scan is one not seen before."""
+        if lidar is None:
+            return False
+        stamp = from_msg(lidar[0].header.stamp)
+        if stamp == self._last_relayed_ns:
             return False
         self._last_relayed_ns = stamp
         return True
+
+    def _robot_slot(self, tick_ns: int, selection: Selection, fresh_lidar: bool) -> bool:
+        """On a robot (timer ticks): whether this tick publishes a `/safety/scan`.
+
+        Each new scan while the LiDAR is live; on a fallback (or none), at once on the switch
+        and then once per LiDAR period: the fallback is live within a tick of the breaker
+        opening, and nothing downstream waits for scans that will not come.
+        """
+        if selection.source is Source.LIDAR and fresh_lidar:
+            due = True
+        elif selection.source is Source.LIDAR and self._lidar.items:
+            due = False  # the LiDAR is trusted: its next scan is the next slot
+        else:
+            period_ns = round(1e9 / float(self.values['scan_rate_hz']))
+            due = (selection.changed or self._last_published_ns is None
+                   or tick_ns - self._last_published_ns >= period_ns)
+        if due:
+            self._last_published_ns = tick_ns
+        return due
 
     def _lidar_for(self, tick_ns: int) -> tuple[LaserScan, np.ndarray] | None:
         if self._exact:

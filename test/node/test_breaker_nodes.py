@@ -267,3 +267,44 @@ def test_a_collapsed_model_confidence_opens_the_perception_breaker(context, tmp_
         assert read_states(probe.arrays[80 * TICK_NS])[Source.LIDAR] is BreakerState.CLOSED
     finally:
         probe.close()
+
+
+def test_on_a_timer_the_fallback_goes_live_within_a_tick_and_keeps_its_period(
+        context, tmp_path) -> None:
+    """A robot's sensor_guard (tick_source timer, 50 Hz): no lockstep, scans on their own."""
+    guard = SensorGuardNode(context=context, parameter_overrides=[
+        Parameter('use_sim_time', value=True), Parameter('tick_source', value='timer'),
+        Parameter('sources', value=['lidar', 'perception', 'odometry', 'controller']),
+        Parameter('events_path', value=str(tmp_path / 'breakers.jsonl'))])
+    probe = Probe(context, [guard])
+    period_ns = round(1e9 / guard.values['rate_hz'])
+    try:
+        assert probe.spin_until(lambda: all(p.get_subscription_count() >= 1 for p in (
+            probe.clock, probe.lidar, probe.odom, probe.raw)) and guard.readiness.ready)
+        for k in range(1, 201):  # 4 s of 20 ms clock steps; the LiDAR stops after 3.0 s
+            t = k * period_ns
+            probe.odom.publish(odom(t))
+            probe.raw.publish(command(t))
+            if t % (100 * MS) == 0:
+                if t <= 3000 * MS:
+                    probe.lidar.publish(lidar_scan(t))
+                probe.virtual.publish(virtual_scan(t))
+            arrays = len(probe.arrays)
+            probe.clock.publish(Clock(clock=to_msg(t)))
+            assert probe.spin_until(lambda: len(probe.arrays) > arrays), f'no tick at {t}'
+        stamps = sorted(probe.safety)
+        assert stamps[0] == period_ns and np.all(np.isnan(probe.safety[period_ns])), \
+            'before the first scan: no information, yet published'
+        relayed = [s for s in stamps if 100 * MS <= s <= 3000 * MS]
+        assert relayed == [k * 100 * MS for k in range(1, 31)], 'each LiDAR scan relayed once'
+        [opened] = [e for e in read_events([tmp_path / 'breakers.jsonl'])
+                    if e['kind'] == 'breaker' and e['state'] == 'open']
+        assert opened['source'] == 'lidar'
+        assert 0.35 < opened['t'] - 3.0 <= 0.35 + period_ns / 1e9  # the first tick past 350 ms
+        fallback = [s for s in stamps if s > 3000 * MS]
+        assert fallback[0] == round(opened['t'] * 1e9), 'the fallback is live at the switch'
+        assert all(b - a == 100 * MS for a, b in zip(fallback, fallback[1:], strict=False))
+        assert len(fallback) == 7  # 3.36 s to 3.96 s, one per LiDAR period
+        assert probe.safety[fallback[-1]][180] == pytest.approx(WALL_M, abs=0.01)
+    finally:
+        probe.close()

@@ -40,7 +40,7 @@ def test_flat_keys_override_per_source_defaults():
     config = sensor_guard_sections({'lidar.silence_periods': 2.5, 'imu.grace_s': 0,
                                     'yaw_check.blame': 'imu', 'use_sim_time': True})
     assert config.breakers[Source.LIDAR].silence_periods == 2.5
-    assert config.breakers[Source.LIDAR].frozen_window_s == 0.3
+    assert config.breakers[Source.LIDAR].frozen_window_s == 0.2
     assert config.breakers[Source.IMU].grace_s == 0.0
     assert config.breakers[Source.IMU].nominal_rate_hz == 100.0  # the IMU's own default
     assert config.breakers[Source.ODOMETRY] == default_config(Source.ODOMETRY)
