@@ -16,10 +16,10 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import Odometry
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from ros_harness import Spinner
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Float64, Header, String
@@ -88,10 +88,7 @@ class Probe(Node):
 
     def __init__(self, context: rclpy.Context, nodes: list[Node]) -> None:
         super().__init__('breaker_probe', context=context)
-        self.spinner = SingleThreadedExecutor(context=context)
-        self.nodes = nodes
-        for node in [*nodes, self]:
-            self.spinner.add_node(node)
+        self.spinner = Spinner(context, [*nodes, self], TIMEOUT_S, step_s=0.005)
         self.clock = self.create_publisher(Clock, '/clock', qos.CLOCK)
         self.lidar = self.create_publisher(LaserScan, '/sensors/scan', qos.SENSOR)
         self.virtual = self.create_publisher(LaserScan, '/perception/scan', qos.SENSOR)
@@ -121,12 +118,7 @@ class Probe(Node):
         self.arrays[from_msg(msg.header.stamp)] = msg
 
     def spin_until(self, condition: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            if time.monotonic() > deadline:
-                return False
-            self.spinner.spin_once(timeout_sec=0.005)
-        return True
+        return self.spinner.spin_until(condition, timeout_s)
 
     def tick(self, t: int, lidar: bool = True, perception: bool = True) -> DiagnosticArray:
         """Publish what is due at t, then the clock; return the guard's array stamped t."""
@@ -145,17 +137,7 @@ class Probe(Node):
         return self.arrays[t]
 
     def close(self) -> None:
-        self.spinner.shutdown()
-        for node in [*self.nodes, self]:
-            node.destroy_node()
-
-
-@pytest.fixture
-def context():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
+        self.spinner.close()
 
 
 def guard_and_manager(context: rclpy.Context, tmp_path: Path, sources: list[str]) -> Probe:
@@ -291,7 +273,7 @@ def test_on_a_timer_the_fallback_goes_live_within_a_tick_and_keeps_its_period(
                 probe.virtual.publish(virtual_scan(t))
             arrays = len(probe.arrays)
             probe.clock.publish(Clock(clock=to_msg(t)))
-            assert probe.spin_until(lambda: len(probe.arrays) > arrays), f'no tick at {t}'
+            assert probe.spin_until(lambda n=arrays: len(probe.arrays) > n), f'no tick at {t}'
         stamps = sorted(probe.safety)
         assert stamps[0] == period_ns and np.all(np.isnan(probe.safety[period_ns])), \
             'before the first scan: no information, yet published'

@@ -5,19 +5,17 @@ what cloud_sync sets), publishes planner and perception diagnostics, and records
 status. Every wait spins the executor until a condition holds or a deadline passes.
 """
 
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from perception_fixtures import threshold_model
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from ros_harness import Spinner
 from sync_fixtures import constant_model, custom, map_file, now
 
 from robo_edge.nodes.cloud_sync import STATUS_NAME, CloudSyncNode
@@ -77,10 +75,8 @@ class Harness:
         self.statuses: list[DiagnosticStatus] = []
         self.perception.create_subscription(DiagnosticArray, '/diagnostics', self._on_diag,
                                             DIAGNOSTICS)
-        self.executor = SingleThreadedExecutor(context=context)
-        self.executor.add_node(self.node)
-        self.executor.add_node(self.perception)
-        self.executor.add_node(self.mapper)
+        self.spinner = Spinner(context, [self.node, self.perception, self.mapper], TIMEOUT_S,
+                               step_s=0.02)
 
     def _on_diag(self, msg: DiagnosticArray) -> None:
         self.statuses.extend(s for s in msg.status if s.name == STATUS_NAME)
@@ -92,12 +88,7 @@ class Harness:
         return self.perception.get_parameter('model_path').value
 
     def spin_until(self, condition: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            if time.monotonic() > deadline:
-                return False
-            self.executor.spin_once(timeout_sec=0.02)
-        return True
+        return self.spinner.spin_until(condition, timeout_s)
 
     def start(self) -> None:
         assert self.node.trigger_configure() == TransitionCallbackReturn.SUCCESS
@@ -109,18 +100,7 @@ class Harness:
 
     def close(self) -> None:
         self.node.trigger_shutdown()
-        self.executor.shutdown()
-        self.perception.destroy_node()
-        self.mapper.destroy_node()
-        self.node.destroy_node()
-
-
-@pytest.fixture
-def context():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
+        self.spinner.close()
 
 
 @pytest.fixture
@@ -272,13 +252,13 @@ def test_active_policy_sets_the_parameters_of_running_nodes(context, tmp_path, c
     h = Harness(context, tmp_path, cloud)
     gate = Node('safety_gate', context=context)
     gate.declare_parameter('crawl_speed', 0.1)
-    h.executor.add_node(gate)
+    h.spinner.executor.add_node(gate)
     try:
         h.start()
         assert h.spin_until(lambda: gate.get_parameter('crawl_speed').value == 0.35)
         assert h.spin_until(lambda: h.value(f'active/{POLICY}') == 'policy-1 (release 1)')
     finally:
-        h.executor.remove_node(gate)
+        h.spinner.executor.remove_node(gate)
         gate.destroy_node()
         h.close()
 

@@ -15,10 +15,10 @@ import pytest
 import rclpy
 from geometry_msgs.msg import PoseStamped, TransformStamped, TwistStamped
 from nav_msgs.msg import Odometry, Path
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from ros_harness import Spinner
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Float64
@@ -108,10 +108,7 @@ class Probe(Node):
 
     def __init__(self, context: rclpy.Context, nodes: list[Node]) -> None:
         super().__init__('twin_probe', context=context)
-        self.spinner = SingleThreadedExecutor(context=context)
-        self.nodes = nodes
-        for node in [*nodes, self]:
-            self.spinner.add_node(node)
+        self.spinner = Spinner(context, [*nodes, self], TIMEOUT_S, step_s=0.005)
         self.clock_pub = self.create_publisher(Clock, '/clock', qos.CLOCK)
         self.odom = self.create_publisher(Odometry, '/odom', qos.SENSOR_BURST)
         self.scan = self.create_publisher(LaserScan, '/safety/scan', qos.SENSOR)
@@ -131,12 +128,7 @@ class Probe(Node):
         return keep
 
     def spin_until(self, condition: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            if time.monotonic() > deadline:
-                return False
-            self.spinner.spin_once(timeout_sec=0.005)
-        return True
+        return self.spinner.spin_until(condition, timeout_s)
 
     def connect(self, subscribers: dict[object, int]) -> None:
         assert self.spin_until(lambda: all(
@@ -157,22 +149,10 @@ class Probe(Node):
 
     def spin_for(self, seconds: float) -> None:
         """Spin for a fixed wall window (to check that nothing happens in it)."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self.spinner.spin_once(timeout_sec=0.005)
+        self.spinner.spin_for(seconds)
 
     def close(self) -> None:
-        self.spinner.shutdown()
-        for node in [*self.nodes, self]:
-            node.destroy_node()
-
-
-@pytest.fixture
-def context():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
+        self.spinner.close()
 
 
 def overrides(**params: object) -> list[Parameter]:

@@ -15,10 +15,10 @@ import pytest
 import rclpy
 import yaml
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from ros_harness import Spinner
 from sensor_msgs.msg import CameraInfo, Image, Imu, LaserScan
 
 from robo_edge.exceptions import ConfigError
@@ -47,9 +47,7 @@ class Harness:
         self.context = context
         self.ingest = ingest
         self.probe = Node('ingest_probe', context=context)
-        self.executor = SingleThreadedExecutor(context=context)
-        self.executor.add_node(ingest)
-        self.executor.add_node(self.probe)
+        self.spinner = Spinner(context, [ingest, self.probe], TIMEOUT_S, step_s=0.02)
         self.outputs = []
         self.statuses = []
         self.probe.create_subscription(out_type, out_topic, self.outputs.append, PROBE_QOS)
@@ -67,12 +65,7 @@ class Harness:
         return self.ingest.get_clock().now()
 
     def spin_until(self, condition: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            if time.monotonic() > deadline:
-                return False
-            self.executor.spin_once(timeout_sec=0.02)
-        return True
+        return self.spinner.spin_until(condition, timeout_s)
 
     def connect(self, *publishers) -> None:
         assert self.spin_until(
@@ -108,17 +101,7 @@ class Harness:
         return int(values[f'drops_{reason}']) >= 1 and values['last_drop_reason'] == reason
 
     def close(self) -> None:
-        self.executor.shutdown()
-        self.probe.destroy_node()
-        self.ingest.destroy_node()
-
-
-@pytest.fixture
-def context():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
+        self.spinner.close()
 
 
 def make_harness(context, node_class, out_type, out_topic, **overrides) -> Harness:

@@ -20,10 +20,10 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped, TransformStamped
 from nav_msgs.msg import OccupancyGrid, Odometry
 from nav_msgs.msg import Path as PathMsg
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from ros_harness import Spinner
 from sensor_msgs.msg import LaserScan
 
 from robo_edge.nodes import mapper as mapper_module
@@ -62,9 +62,7 @@ class Harness:
     def __init__(self, context: rclpy.Context, *nodes: Node) -> None:
         self.nodes = nodes
         self.probe = Node('nav_probe', context=context)
-        self.executor = SingleThreadedExecutor(context=context)
-        for node in (*nodes, self.probe):
-            self.executor.add_node(node)
+        self.spinner = Spinner(context, [*nodes, self.probe], TIMEOUT_S)
         self.maps: list[OccupancyGrid] = []
         self.plans: list[PathMsg] = []
         self.corrections: list[TransformStamped] = []
@@ -90,12 +88,7 @@ class Harness:
             self.statuses.setdefault(status.name, []).append(status)
 
     def spin_until(self, condition: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            if time.monotonic() > deadline:
-                return False
-            self.executor.spin_once(timeout_sec=0.01)
-        return True
+        return self.spinner.spin_until(condition, timeout_s)
 
     def connect(self, *publishers, topics: tuple[str, ...] = ()) -> None:
         assert self.spin_until(lambda: (
@@ -124,17 +117,7 @@ class Harness:
         return bool(statuses) and predicate(status_values(statuses[-1]).get(key, ''))
 
     def close(self) -> None:
-        self.executor.shutdown()
-        for node in (*self.nodes, self.probe):
-            node.destroy_node()
-
-
-@pytest.fixture
-def context():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
+        self.spinner.close()
 
 
 def overrides(**values) -> list[Parameter]:

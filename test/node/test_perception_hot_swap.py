@@ -7,8 +7,6 @@ enter through the node's image callback at 15 Hz of wall time.
 import time
 
 import numpy as np
-import pytest
-import rclpy
 from perception_fixtures import OBSTACLE_RGB, threshold_model
 from rclpy.parameter import Parameter
 from test_perception_node import camera_info, image, make
@@ -18,14 +16,6 @@ from robo_edge.ros.stamps import from_msg
 RATE_HZ = 15.0
 FRAMES = 75  # 5 s
 SWAP_AT = 20
-
-
-@pytest.fixture
-def context():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
 
 
 def test_hot_swap_at_15_hz_drops_no_frame(context, tmp_path):

@@ -17,11 +17,11 @@ import rclpy
 import yaml
 from diagnostic_msgs.msg import DiagnosticArray
 from perception_fixtures import threshold_model, two_tone_image
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from ros_harness import Spinner
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -66,9 +66,7 @@ class Harness:
     def __init__(self, context: rclpy.Context, node: PerceptionNode) -> None:
         self.node = node
         self.probe = Node('perception_probe', context=context)
-        self.executor = SingleThreadedExecutor(context=context)
-        self.executor.add_node(node)
-        self.executor.add_node(self.probe)
+        self.spinner = Spinner(context, [node, self.probe], TIMEOUT_S, step_s=0.02)
         self.got: dict[str, list] = {'mask': [], 'scan': [], 'markers': [], 'status': []}
         for msg_type, topic, key in ((Image, '/perception/mask', 'mask'),
                                      (LaserScan, '/perception/scan', 'scan'),
@@ -83,12 +81,7 @@ class Harness:
         self.got['status'].extend(s for s in msg.status if s.name == STATUS_NAME)
 
     def spin_until(self, condition: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            if time.monotonic() > deadline:
-                return False
-            self.executor.spin_once(timeout_sec=0.02)
-        return True
+        return self.spinner.spin_until(condition, timeout_s)
 
     def start(self) -> None:
         assert self.node.trigger_configure() == TransitionCallbackReturn.SUCCESS
@@ -118,17 +111,7 @@ class Harness:
         return status_values(status).get(key, '') if status else ''
 
     def close(self) -> None:
-        self.executor.shutdown()
-        self.probe.destroy_node()
-        self.node.destroy_node()
-
-
-@pytest.fixture
-def context():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
+        self.spinner.close()
 
 
 def make(context, model: Path, **overrides) -> Harness:
