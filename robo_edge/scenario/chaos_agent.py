@@ -26,14 +26,24 @@ Releaser = Callable[[str], None]
 
 def kill_report(fault: FaultSpec, index: int, killed_ns: int | None,
                 pid: int | None) -> dict[str, object]:
-    """Return the run-record entry of one kill fault."""
+    """Return the run-record entry of one kill fault.
+
+    Reached (`killed_ns`) without a pid means there was no running process to kill: the fault
+    was not injected, which the run's verdict reports (`not_injected`) instead of passing a
+    run that never exercised it.
+    """
     done = killed_ns is not None and pid is not None
-    return {'index': index, 'type': fault.type, 'target': fault.target,
-            'start_s': fault.start_s, 'duration_s': fault.duration_s, 'params': {},
-            'injected_by': 'scenario_runner',
-            'affected': 1 if done else 0,
-            'first_affected_s': killed_ns / NS_PER_S if done else None,
-            'last_affected_s': killed_ns / NS_PER_S if done else None, 'pid': pid}
+    report: dict[str, object] = {
+        'index': index, 'type': fault.type, 'target': fault.target,
+        'start_s': fault.start_s, 'duration_s': fault.duration_s, 'params': {},
+        'injected_by': 'scenario_runner',
+        'affected': 1 if done else 0,
+        'first_affected_s': killed_ns / NS_PER_S if done else None,
+        'last_affected_s': killed_ns / NS_PER_S if done else None, 'pid': pid}
+    if killed_ns is not None and pid is None:
+        report['not_injected'] = (f'no running {fault.target} process at '
+                                  f'{killed_ns / NS_PER_S:.2f} s')
+    return report
 
 
 class ChaosAgent:
@@ -71,10 +81,15 @@ class ChaosAgent:
         for index, fault in due:
             hold = fault.end_ns is not None
             pid = self._kill(fault.target, hold)
-            if hold:
+            if pid is None:
+                logger.error(f'chaos: no running {fault.target} process to kill at '
+                             f'{now / NS_PER_S:.3f} s: the fault is not injected')
+            elif hold:
                 with self._lock:
                     self._held.append(fault)
-            logger.warning(f'chaos: killed {fault.target} (pid {pid}) at {now / NS_PER_S:.3f} s')
+            if pid is not None:
+                logger.warning(f'chaos: killed {fault.target} (pid {pid}) at '
+                               f'{now / NS_PER_S:.3f} s')
             self._done[index] = kill_report(fault, index, now, pid)
 
     def reports(self, faults: tuple[FaultSpec, ...]) -> dict[int, dict[str, object]]:

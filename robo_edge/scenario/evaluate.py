@@ -139,6 +139,10 @@ def _check_faults(scenario: Scenario, record: dict, failures: list[str]) -> None
                                 f'expected within {limit} s')
     if (expect.detect_within_s is not None or expect.react_within_s is not None) and not timed:
         failures.append('faults: expectations on detection, but no fault changed anything')
+    for fault in record.get('fault_timing', []):
+        if fault.get('not_injected'):
+            failures.append(f'{fault["type"]} on {fault["target"]} at {fault["start_s"]:.2f} s: '
+                            f'not injected ({fault["not_injected"]})')
     _check_modes(expect, record, failures)
 
 

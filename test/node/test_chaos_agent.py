@@ -30,10 +30,10 @@ def test_kills_at_start_and_releases_after_the_duration() -> None:
     calls: list[tuple] = []
     killed, released = threading.Event(), threading.Event()
 
-    def kill(name: str, hold: bool) -> int:
+    def kill(name: str, hold: bool) -> int | None:
         calls.append(('kill', name, hold))
         killed.set()
-        return 4242
+        return None if name == 'mode_manager' else 4242  # mode_manager: no process running
 
     def release(name: str) -> None:
         calls.append(('release', name))
@@ -41,6 +41,7 @@ def test_kills_at_start_and_releases_after_the_duration() -> None:
 
     faults = (FaultSpec('silence', 'lidar', 1.0, 1.0),
               FaultSpec('kill', 'controller', 2.0, 3.0),
+              FaultSpec('kill', 'mode_manager', 2.0),
               FaultSpec('kill', 'perception', 50.0))  # never reached
     context = rclpy.Context()
     rclpy.init(context=context, domain_id=DOMAIN)
@@ -48,12 +49,18 @@ def test_kills_at_start_and_releases_after_the_duration() -> None:
     publisher = clock.create_publisher(Clock, '/clock', qos.CLOCK)
     with ChaosAgent(faults, kill, release, DOMAIN) as agent:
         publish_until(publisher, 2.0, killed)
-        assert calls == [('kill', 'controller', True)]  # held: no restart yet
         publish_until(publisher, 5.0, released)
         reports = agent.reports(faults)
-    assert calls == [('kill', 'controller', True), ('release', 'controller')]
+    # held: the controller is released only after its duration; nothing to release for the
+    # mode manager, whose process was not running
+    assert calls == [('kill', 'controller', True), ('kill', 'mode_manager', False),
+                     ('release', 'controller')]
     assert reports[1]['first_affected_s'] == 2.0 and reports[1]['pid'] == 4242
-    assert reports[2]['affected'] == 0 and reports[2]['first_affected_s'] is None
+    assert 'not_injected' not in reports[1]
+    assert reports[2]['affected'] == 0 and reports[2]['not_injected'].startswith(
+        'no running mode_manager process at 2.00 s')
+    assert reports[3]['affected'] == 0 and reports[3]['first_affected_s'] is None
+    assert 'not_injected' not in reports[3]  # not reached: the run ended first
     assert 0 not in reports  # a sensor fault is the twin's
     clock.destroy_node()
     rclpy.shutdown(context=context)

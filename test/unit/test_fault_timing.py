@@ -71,6 +71,15 @@ def test_expectations_on_detection_reaction_and_modes() -> None:
     assert any(f.startswith('min_mode') for f in failures)
 
 
+def test_a_kill_that_found_no_process_fails_the_run() -> None:
+    kill = {'type': 'kill', 'target': 'mode_manager', 'start_s': 4.0, 'affected': 0,
+            'first_affected_s': None, 'not_injected': 'no running mode_manager process at 4.00 s'}
+    failures = evaluate(scenario(), record([time_fault(kill, EVENTS)], EVENTS)).failures
+    assert failures == ['kill on mode_manager at 4.00 s: not injected '
+                        '(no running mode_manager process at 4.00 s)']
+    assert evaluate(scenario(), record([time_fault(SILENCE, EVENTS)], EVENTS)).passed
+
+
 def test_bad_chaos_expectations_and_params_are_refused() -> None:
     with pytest.raises(ScenarioError, match='max_mode'):
         scenario(max_mode='PANIC')
