@@ -140,10 +140,21 @@ def _check_faults(scenario: Scenario, record: dict, failures: list[str]) -> None
     if (expect.detect_within_s is not None or expect.react_within_s is not None) and not timed:
         failures.append('faults: expectations on detection, but no fault changed anything')
     for fault in record.get('fault_timing', []):
-        if fault.get('not_injected'):
+        reason = _not_injected(fault, record.get('sim_time_s'))
+        if reason:
             failures.append(f'{fault["type"]} on {fault["target"]} at {fault["start_s"]:.2f} s: '
-                            f'not injected ({fault["not_injected"]})')
+                            f'not injected ({reason})')
     _check_modes(expect, record, failures)
+
+
+def _not_injected(fault: dict, end_s: float | None) -> str | None:
+    """Why a kill the run reached did not happen (None: it did, or the run ended first)."""
+    if fault.get('not_injected'):
+        return str(fault['not_injected'])
+    if (fault.get('type') == 'kill' and fault.get('injected_s') is None and end_s is not None
+            and float(fault.get('start_s', math.inf)) <= end_s):
+        return f'simulated time reached {end_s:.2f} s and the kill never came'
+    return None
 
 
 def _check_modes(expect: object, record: dict, failures: list[str]) -> None:

@@ -78,6 +78,13 @@ def test_a_kill_that_found_no_process_fails_the_run() -> None:
     assert failures == ['kill on mode_manager at 4.00 s: not injected '
                         '(no running mode_manager process at 4.00 s)']
     assert evaluate(scenario(), record([time_fault(SILENCE, EVENTS)], EVENTS)).passed
+    pending = {**kill, 'not_injected': None}  # the agent never acted on it
+    failures = evaluate(scenario(), {**record([time_fault(pending, [])], []),
+                                     'sim_time_s': 20.0}).failures
+    assert failures == ['kill on mode_manager at 4.00 s: not injected (simulated time reached '
+                        '20.00 s and the kill never came)']
+    ended_first = {**record([time_fault(pending, [])], []), 'sim_time_s': 3.5}
+    assert evaluate(scenario(), ended_first).passed
 
 
 def test_bad_chaos_expectations_and_params_are_refused() -> None:
