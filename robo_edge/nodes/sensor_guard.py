@@ -277,7 +277,7 @@ class SensorGuardNode(TickDriven, Node):
         if output.selection.changed or self.counts['slots'] == 0:
             self._source_pub.publish(String(data=output.selection.name))
         publish = (self._slot(tick_ns) if self._exact
-                   else self._robot_slot(tick_ns, output.selection, fresh and lidar is not None))
+                   else self._robot_slot(tick_ns, output.selection, fresh))
         if publish:
             self._publish_scan(tick_ns, self._safety_scan(tick_ns, output.selection.source,
                                                           lidar), lidar)

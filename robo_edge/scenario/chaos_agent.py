@@ -84,10 +84,10 @@ class ChaosAgent:
             if pid is None:
                 logger.error(f'chaos: no running {fault.target} process to kill at '
                              f'{now / NS_PER_S:.3f} s: the fault is not injected')
-            elif hold:
-                with self._lock:
-                    self._held.append(fault)
-            if pid is not None:
+            else:
+                if hold:
+                    with self._lock:
+                        self._held.append(fault)
                 logger.warning(f'chaos: killed {fault.target} (pid {pid}) at '
                                f'{now / NS_PER_S:.3f} s')
             self._done[index] = kill_report(fault, index, now, pid)
