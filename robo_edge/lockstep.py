@@ -9,6 +9,11 @@ wall-clock stamps and a zero wait: the node uses the newest input not later than
 from dataclasses import dataclass, field
 
 NS_PER_S = 1_000_000_000
+# Wall period at which a node looks for held inputs or ticks whose wait has run out. Arrivals
+# are answered at once in their callbacks, so this only bounds how late an overdue release is
+# (the waits are 0.3 s or more), and each check wakes a Python executor, which a loaded host
+# pays for in every node.
+OVERDUE_CHECK_PERIOD_S = 0.05
 
 
 def latest_due(tick_ns: int, rate_hz: float, first_ns: int | None = None) -> int | None:

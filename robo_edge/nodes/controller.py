@@ -34,7 +34,12 @@ from robo_edge.control.scan_geometry import (
     scan_points,
 )
 from robo_edge.exceptions import ConfigError
-from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due
+from robo_edge.lockstep import (
+    OVERDUE_CHECK_PERIOD_S,
+    PendingTick,
+    StampedBuffer,
+    latest_due,
+)
 from robo_edge.navigation import progress
 from robo_edge.navigation.progress import NavInputs, NavState, RecoveryConfig
 from robo_edge.ros import qos
@@ -71,7 +76,6 @@ PLAN_QOS = QoSProfile(
     durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )
 RAW_COMMAND_QOS = qos.COMMAND
-SERVICE_PERIOD_S = 0.01
 OK, WARN, ERROR = 0, 1, 2
 
 # Parameter name -> PursuitConfig field.
@@ -289,7 +293,7 @@ class ControllerNode(TickDriven, Node):
                 TransformStamped, CORRECTION_TOPIC, self._on_correction, qos.CORRECTION))
         self.readiness = ReadinessReporter(self, inputs)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(SERVICE_PERIOD_S, self._service, clock=steady)
+        self.create_timer(OVERDUE_CHECK_PERIOD_S, self._service, clock=steady)
         self.create_timer(float(v['diagnostics_period_s']), self.publish_diagnostics,
                           clock=steady)
         self.create_tick_source(self._exact, float(v['rate_hz']))

@@ -32,6 +32,7 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import LaserScan
 
 from robo_edge.exceptions import MapError
+from robo_edge.lockstep import OVERDUE_CHECK_PERIOD_S
 from robo_edge.mapping import localizer as loc
 from robo_edge.mapping.localizer import Localizer, MatchResult, ScanData
 from robo_edge.mapping.mapper import (
@@ -63,7 +64,6 @@ from robo_edge.ros.run import spin_node
 from robo_edge.twin.kinematics import Pose2D
 
 STATUS_NAME = 'robo_edge/mapper'
-RELEASE_PERIOD_S = 0.01
 OK, WARN, ERROR = 0, 1, 2
 
 PARAMS = [
@@ -132,7 +132,7 @@ class MapperNode(Node):
             self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR),
             self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)])
         steady = rclpy.clock.Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(RELEASE_PERIOD_S, self._release, clock=steady)
+        self.create_timer(OVERDUE_CHECK_PERIOD_S, self._release, clock=steady)
         self.create_timer(values['diagnostics_period_s'], self.publish_diagnostics, clock=steady)
         self.get_logger().info(
             f'{geometry.width}x{geometry.height} cells of {geometry.resolution} m, origin '

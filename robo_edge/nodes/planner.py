@@ -27,6 +27,7 @@ from rclpy.clock import ClockType
 from rclpy.node import Node
 
 from robo_edge.exceptions import GridError
+from robo_edge.lockstep import OVERDUE_CHECK_PERIOD_S
 from robo_edge.mapping.localizer import base_in_map
 from robo_edge.navigation.goals import (
     REASON_UNREACHABLE,
@@ -62,7 +63,6 @@ from robo_edge.ros.run import spin_node
 from robo_edge.twin.kinematics import Pose2D
 
 STATUS_NAME = 'robo_edge/planner'
-RELEASE_PERIOD_S = 0.01
 OK, WARN = 0, 1
 FAILING = (PlanStatus.UNREACHABLE, PlanStatus.GOAL_BLOCKED)
 
@@ -134,7 +134,7 @@ class PlannerNode(Node):
         self.readiness = ReadinessReporter(self, inputs)
         self.create_subscription(PoseStamped, '/goal_pose', self._on_goal, qos.COMMAND)
         steady = rclpy.clock.Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(RELEASE_PERIOD_S, self._release, clock=steady)
+        self.create_timer(OVERDUE_CHECK_PERIOD_S, self._release, clock=steady)
         self.create_timer(values['diagnostics_period_s'], self.publish_diagnostics, clock=steady)
         self.write_report()
         warm_up_planner(self.inflation, self.planner_params)

@@ -29,7 +29,12 @@ from std_msgs.msg import Float64
 
 from robo_edge.control.scan_geometry import ScanLayout, scan_points
 from robo_edge.exceptions import ConfigError
-from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due
+from robo_edge.lockstep import (
+    OVERDUE_CHECK_PERIOD_S,
+    PendingTick,
+    StampedBuffer,
+    latest_due,
+)
 from robo_edge.ros import qos
 from robo_edge.ros.nav_messages import pose_from_list
 from robo_edge.ros.params import Param, declare
@@ -54,7 +59,6 @@ STATUS_NAME = 'robo_edge/safety_gate'
 RAW_COMMAND_QOS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST, depth=10, reliability=ReliabilityPolicy.RELIABLE
 )
-SERVICE_PERIOD_S = 0.01
 OK, WARN = 0, 1
 # Reasons that mean the gate is covering for a fault, not just shaping a command.
 FAULT_REASONS = {GateReason.COMMAND_TIMEOUT, GateReason.INVALID_COMMAND,
@@ -171,7 +175,7 @@ class SafetyGateNode(TickDriven, Node):
             self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR)])
         self.create_subscription(Float64, '/robo_edge/speed_limit', self._on_cap, qos.LATCHED)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(SERVICE_PERIOD_S, self._service, clock=steady)
+        self.create_timer(OVERDUE_CHECK_PERIOD_S, self._service, clock=steady)
         self.create_timer(float(v['diagnostics_period_s']), self.publish_diagnostics,
                           clock=steady)
         self.create_tick_source(self._exact, float(v['rate_hz']))

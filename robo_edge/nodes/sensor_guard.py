@@ -34,7 +34,12 @@ from robo_edge.breakers.model_health import ModelHealthConfig
 from robo_edge.breakers.params import describe, to_params
 from robo_edge.breakers.safety_scan import BeamLayout, SafetyScan, no_information, rebin_virtual
 from robo_edge.exceptions import ConfigError
-from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due
+from robo_edge.lockstep import (
+    OVERDUE_CHECK_PERIOD_S,
+    PendingTick,
+    StampedBuffer,
+    latest_due,
+)
 from robo_edge.ros import guard_inputs as gi
 from robo_edge.ros import qos
 from robo_edge.ros.breaker_messages import breakers_array
@@ -48,7 +53,6 @@ from robo_edge.ros.ticks import TickDriven
 from robo_edge.twin.kinematics import Pose2D
 
 NODE_NAME = 'sensor_guard'
-SERVICE_PERIOD_S = 0.01
 VIRTUAL_MOUNT = Pose2D(0.0, 0.0, 0.0)  # the virtual scan is in base_link
 
 NODE_PARAMS = [
@@ -127,7 +131,7 @@ class SensorGuardNode(TickDriven, Node):
         self.readiness = ReadinessReporter(self, self._make_subscriptions())
         self.create_service(Trigger, '~/reset', self._on_reset)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(SERVICE_PERIOD_S, self._service, clock=steady)
+        self.create_timer(OVERDUE_CHECK_PERIOD_S, self._service, clock=steady)
         self.create_timer(float(v['diagnostics_period_s']), self._publish_diagnostics,
                           clock=steady)
         self.create_tick_source(self._exact, float(v['rate_hz']))

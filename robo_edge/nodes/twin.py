@@ -39,6 +39,11 @@ from robo_edge.twin.world import load_world
 EXIT_OK = 0
 EXIT_LOCKSTEP_TIMEOUT = 3
 EXIT_CONFIG = 2
+# While a period waits for its command, /clock is sent again this often (wall seconds), for a
+# node that joined late or a best-effort time source that lost the sample.
+CLOCK_RESEND_S = 0.25
+# Longest idle spin in that wait: bounds how late the re-send and the timeout are checked.
+WAIT_SPIN_S = 0.05
 URDF_NAME = 'diff_drive.urdf'
 
 PARAMS = [
@@ -274,10 +279,13 @@ class TwinNode(CleanLifecycleNode):
                     f'no /cmd_vel stamped {stamp_ns / 1e9:.3f} s within {timeout} s (wall): '
                     'the run is not repeatable and is failed'
                 )
-            if now - last_clock > 0.05:
+            if now - last_clock >= CLOCK_RESEND_S:
                 self._publish_clock()  # a late joiner or a lost sample must not stall the run
                 last_clock = now
-            executor.spin_once(timeout_sec=0.002)
+            # Returns as soon as a callback ran: the timeout only paces the checks above. It
+            # stays the same on every call, or rclpy would wait anew each time and run only the
+            # first ready callback, starving the subscriptions after it.
+            executor.spin_once(timeout_sec=WAIT_SPIN_S)
         self.record.lockstep_wait_ms.append((time.monotonic() - start) * 1e3)
         command = self.commands.pop(stamp_ns)
         self.commands = {k: c for k, c in self.commands.items() if k > stamp_ns}
