@@ -1,9 +1,15 @@
 """Navigation in the twin: every world x seeds x its goal list, scored against the true map.
 
 For each run: success (all goals reached), collisions, per-leg path length against the
-shortest collision-free path on the rasterised true map (inflated by the robot radius), time
-to each goal, minimum clearance, and the controller's tick latency (from its diagnostics in
-the recording). Writes bench/results/navigation.json and .png (`--output` renames them).
+shortest collision-free path on the rasterised true map, time to each goal, minimum clearance,
+and the controller's tick latency (from its diagnostics in the recording). Writes
+bench/results/navigation.json and .png (`--output` renames them).
+
+Two shortest paths are the reference for each leg. `path_ratio` (the target) uses the grid
+inflated by the robot radius plus the safety gate's lateral margin (`width_margin` in
+config/navigation.yaml): the gate stops the robot before any return inside that envelope, so
+no path with less clearance can be driven. `path_ratio_body` uses the robot radius alone, so
+it shows where that reference squeezes through a gap the envelope does not fit.
 """
 
 import argparse
@@ -16,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -47,9 +54,15 @@ def with_seed(scenario: Scenario, seed: int) -> Scenario:
     return dataclasses.replace(scenario, seed=seed, name=f'{scenario.name}__s{seed}')
 
 
-def optimal_legs(scenario: Scenario, world) -> list[float | None]:
+def gate_width_margin() -> float:
+    """Return the safety gate's lateral margin beyond the robot radius, from the shipped config."""
+    config = yaml.safe_load(paths.resolve('navigation', 'config').read_text(encoding='utf-8'))
+    return float(config['safety_gate']['ros__parameters']['width_margin'])
+
+
+def optimal_legs(scenario: Scenario, world, margin_m: float) -> list[float | None]:
     """Shortest collision-free length of each leg on the true map (None when impossible)."""
-    costmap = inflate(rasterise(world, 0.05), InflationParams(ROBOT_RADIUS, margin_m=0.0))
+    costmap = inflate(rasterise(world, 0.05), InflationParams(ROBOT_RADIUS, margin_m=margin_m))
     params = PlannerParams(clearance_weight=0.0)
     points = [scenario.start, *scenario.goals]
     legs = []
@@ -59,14 +72,29 @@ def optimal_legs(scenario: Scenario, world) -> list[float | None]:
     return legs
 
 
-def driven_legs(result: dict) -> list[float]:
-    """Length driven between consecutive goal arrivals."""
-    trajectory = np.asarray(result.get('trajectory') or [[0, 0, 0, 0]])
-    steps = np.hypot(np.diff(trajectory[:, 1]), np.diff(trajectory[:, 2]))
+def driven_legs(trajectory: list | None, goal_times_s: list[float]) -> list[float]:
+    """Length driven between consecutive goal arrivals (simulated times)."""
+    samples = np.asarray(trajectory or [[0, 0, 0, 0]])
+    steps = np.hypot(np.diff(samples[:, 1]), np.diff(samples[:, 2]))
     cumulative = np.concatenate([[0.0], np.cumsum(steps)])
-    times = trajectory[:, 0]
-    marks = [0.0] + [float(np.interp(t, times, cumulative)) for t in result['goal_times_s']]
+    times = samples[:, 0]
+    marks = [0.0] + [float(np.interp(t, times, cumulative)) for t in goal_times_s]
     return [b - a for a, b in zip(marks, marks[1:], strict=False)]
+
+
+def worst_ratio(legs: list[float], optimal: list[float | None]) -> float | None:
+    """Return the largest driven/shortest ratio over the legs that have a shortest path."""
+    ratios = [d / o for d, o in zip(legs, optimal, strict=False) if o]
+    return max(ratios) if ratios else None
+
+
+def with_ratios(run: dict, references: dict[str, list]) -> dict:
+    """Add each reference's worst leg ratio to a scored run (also to runs cached before)."""
+    legs = run.get('driven_legs_m')
+    if legs is None:
+        legs = driven_legs(run['trajectory'], list(np.cumsum(run['time_to_goal_s'])))
+    ratios = {f'{name}_max': worst_ratio(legs, optimal) for name, optimal in references.items()}
+    return {**run, 'driven_legs_m': legs, **ratios}
 
 
 def controller_tick_p99(mcap: str | None) -> float | None:
@@ -82,17 +110,15 @@ def controller_tick_p99(mcap: str | None) -> float | None:
     return value
 
 
-def score(result: dict, scenario: Scenario, optimal: list) -> dict:
+def score(result: dict, scenario: Scenario) -> dict:
     """Summarise one run."""
-    legs = driven_legs(result)
-    ratios = [d / o for d, o in zip(legs, optimal, strict=False) if o]
-    times = result['goal_times_s']
+    times = result.get('goal_times_s', [])
     return {
         'name': result['name'], 'seed': result['seed'], 'passed': result['passed'],
         'failures': result['failures'], 'goals': f'{result.get("goals_reached", 0)}/'
         f'{len(scenario.goals)}', 'collisions': result.get('collision_count', 0),
         'min_clearance_m': result.get('min_clearance_m'),
-        'path_ratio_max': max(ratios) if ratios else None,
+        'driven_legs_m': driven_legs(result.get('trajectory'), times),
         'time_to_goal_s': [b - a for a, b in zip([0.0, *times], times, strict=False)],
         'controller_tick_p99_ms': controller_tick_p99(result.get('mcap')),
         'real_time_factor': result.get('real_time_factor'),
@@ -106,14 +132,16 @@ def score(result: dict, scenario: Scenario, optimal: list) -> dict:
 
 def summarise(runs: list[dict]) -> dict:
     """Aggregate figures against the targets."""
-    ratios = [r['path_ratio_max'] for r in runs if r['path_ratio_max'] is not None]
+    def ratios(name: str) -> dict:
+        return percentiles([r[f'{name}_max'] for r in runs if r[f'{name}_max'] is not None])
+
     ticks = [t for t in (r['controller_tick_p99_ms'] for r in runs)
              if t is not None and math.isfinite(t)]
     clearances = [r['min_clearance_m'] for r in runs if r['min_clearance_m'] is not None]
     return {
         'runs': len(runs), 'success_rate': sum(r['passed'] for r in runs) / max(1, len(runs)),
         'collisions': sum(r['collisions'] for r in runs),
-        'path_ratio': percentiles(ratios),
+        'path_ratio': ratios('path_ratio'), 'path_ratio_body': ratios('path_ratio_body'),
         'time_to_goal_s': percentiles([t for r in runs for t in r['time_to_goal_s']]),
         'min_clearance_m': min(clearances) if clearances else None,
         'controller_tick_p99_ms': percentiles(ticks),
@@ -153,7 +181,7 @@ def _rounded(value: float | None, digits: int) -> str:
     return 'n/a' if value is None else str(round(value, digits))
 
 
-def run_or_resume(base: Scenario, optimal: list, args: argparse.Namespace) -> list[dict]:
+def run_or_resume(base: Scenario, args: argparse.Namespace) -> list[dict]:
     """Run a scenario's seeds, or reuse a finished matrix cell when resuming."""
     cache = RUNS_CACHE / f'{base.name}.json'
     if args.resume and cache.exists():
@@ -164,7 +192,7 @@ def run_or_resume(base: Scenario, optimal: list, args: argparse.Namespace) -> li
     runs = [with_seed(base, base.seed + i) for i in range(args.seeds)]
     with tempfile.TemporaryDirectory() as report:
         results = run_scenarios(runs, RunOptions(Path(report), jobs=args.jobs))
-        scored = [score(r, s, optimal) for r, s in zip(results, runs, strict=True)]
+        scored = [score(r, s) for r, s in zip(results, runs, strict=True)]
     RUNS_CACHE.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({'seeds': args.seeds, 'runs': scored}), encoding='utf-8')
     return scored
@@ -185,13 +213,17 @@ def main() -> int:
     start = time.monotonic()
     per_world: dict[str, dict] = {}
     all_runs: list[dict] = []
+    margin = gate_width_margin()
     for name in args.scenarios:
         base = load_scenario(paths.resolve(name, 'sim/scenarios'))
         world = load_world(paths.resolve(base.world_ref, 'sim/worlds'))
-        optimal = optimal_legs(base, world)
-        scored = run_or_resume(base, optimal, args)
+        references = {'path_ratio': optimal_legs(base, world, margin),
+                      'path_ratio_body': optimal_legs(base, world, 0.0)}
+        scored = [with_ratios(run, references) for run in run_or_resume(base, args)]
         per_world[name] = {'world': world, 'scenario': base, 'runs': scored,
-                           'summary': summarise(scored), 'optimal_legs_m': optimal}
+                           'summary': summarise(scored),
+                           'optimal_legs_m': references['path_ratio'],
+                           'optimal_legs_body_m': references['path_ratio_body']}
         all_runs += scored
         print(name, json.dumps(per_world[name]['summary']))
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -200,17 +232,22 @@ def main() -> int:
         'benchmark': 'navigation', 'host': host_info(), 'seeds': args.seeds,
         'wall_s': time.monotonic() - start, 'summary': summarise(all_runs),
         'targets': {'success_rate': 0.98, 'collisions': 0, 'path_ratio_max': 1.15},
+        'reference_margins_m': {'path_ratio': margin, 'path_ratio_body': 0.0,
+                                'robot_radius': ROBOT_RADIUS},
         'worlds': {n: {'summary': e['summary'], 'optimal_legs_m': e['optimal_legs_m'],
+                       'optimal_legs_body_m': e['optimal_legs_body_m'],
                        'runs': [{k: v for k, v in r.items() if k != 'trajectory'}
                                 for r in e['runs']]} for n, e in per_world.items()},
     }
     (RESULTS / f'{args.output}.json').write_text(json.dumps(out, indent=1), encoding='utf-8')
-    print(f'{"world":<22} {"success":>8} {"collisions":>10} {"ratio p99":>9} {"clear":>6}')
+    print(f'{"world":<22} {"success":>8} {"collisions":>10} {"ratio max":>9} '
+          f'{"body ratio max":>14} {"clear":>6}')
     for name, entry in per_world.items():
         s = entry['summary']
-        ratio, clearance = s['path_ratio']['p99'], s['min_clearance_m']
+        ratio, body = s['path_ratio'].get('max'), s['path_ratio_body'].get('max')
         print(f'{name:<22} {s["success_rate"]:>8.0%} {s["collisions"]:>10} '
-              f'{_rounded(ratio, 3):>9} {_rounded(clearance, 2):>6}')
+              f'{_rounded(ratio, 3):>9} {_rounded(body, 3):>14} '
+              f'{_rounded(s["min_clearance_m"], 2):>6}')
     return 0
 
 
