@@ -97,17 +97,20 @@ def with_ratios(run: dict, references: dict[str, list]) -> dict:
     return {**run, 'driven_legs_m': legs, **ratios}
 
 
-def controller_tick_p99(mcap: str | None) -> float | None:
-    """Return the controller's last reported tick p99 (ms) in a recording."""
-    if not mcap:
-        return None
-    value = None
-    for item in read_ros2_messages(mcap, topics=['/diagnostics']):
-        for status in item.ros_msg.status:
-            if status.name == 'robo_edge/controller':
-                values = {kv.key: kv.value for kv in status.values}
-                value = float(values.get('tick_ms_p99', 'nan'))
-    return value
+def controller_timing(mcap: str | None) -> dict[str, float | None]:
+    """Return the controller's last reported tick and compute p99 (ms) in a recording.
+
+    Tick: wall time from a tick's `/clock` to its command, input waits included. Compute: the
+    pure pursuit, recovery and publishing alone (absent from recordings before it existed).
+    """
+    values: dict[str, str] = {}
+    if mcap:
+        for item in read_ros2_messages(mcap, topics=['/diagnostics']):
+            for status in item.ros_msg.status:
+                if status.name == 'robo_edge/controller':
+                    values = {kv.key: kv.value for kv in status.values}
+    return {f'controller_{name}_p99_ms': float(values[f'{name}_ms_p99'])
+            if f'{name}_ms_p99' in values else None for name in ('tick', 'compute')}
 
 
 def score(result: dict, scenario: Scenario) -> dict:
@@ -120,7 +123,7 @@ def score(result: dict, scenario: Scenario) -> dict:
         'min_clearance_m': result.get('min_clearance_m'),
         'driven_legs_m': driven_legs(result.get('trajectory'), times),
         'time_to_goal_s': [b - a for a, b in zip([0.0, *times], times, strict=False)],
-        'controller_tick_p99_ms': controller_tick_p99(result.get('mcap')),
+        **controller_timing(result.get('mcap')),
         'real_time_factor': result.get('real_time_factor'),
         'localization_xy_max_m': (result.get('localization') or {}).get(
             'localized', {}).get('xy_max_m'),
@@ -135,8 +138,9 @@ def summarise(runs: list[dict]) -> dict:
     def ratios(name: str) -> dict:
         return percentiles([r[f'{name}_max'] for r in runs if r[f'{name}_max'] is not None])
 
-    ticks = [t for t in (r['controller_tick_p99_ms'] for r in runs)
-             if t is not None and math.isfinite(t)]
+    def finite(key: str) -> list[float]:
+        return [v for v in (r.get(key) for r in runs) if v is not None and math.isfinite(v)]
+
     clearances = [r['min_clearance_m'] for r in runs if r['min_clearance_m'] is not None]
     return {
         'runs': len(runs), 'success_rate': sum(r['passed'] for r in runs) / max(1, len(runs)),
@@ -144,7 +148,8 @@ def summarise(runs: list[dict]) -> dict:
         'path_ratio': ratios('path_ratio'), 'path_ratio_body': ratios('path_ratio_body'),
         'time_to_goal_s': percentiles([t for r in runs for t in r['time_to_goal_s']]),
         'min_clearance_m': min(clearances) if clearances else None,
-        'controller_tick_p99_ms': percentiles(ticks),
+        'controller_tick_p99_ms': percentiles(finite('controller_tick_p99_ms')),
+        'controller_compute_p99_ms': percentiles(finite('controller_compute_p99_ms')),
         'localization_xy_max_m': percentiles(
             [r['localization_xy_max_m'] for r in runs if r.get('localization_xy_max_m')]),
     }

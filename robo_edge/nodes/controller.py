@@ -279,7 +279,10 @@ class ControllerNode(TickDriven, Node):
         self._localize = bool(v['localization'])
         self._corrections = StampedBuffer(16)
         self.late_inputs, self.ticks = 0, 0
+        # Wall ms from a tick's arrival to its command (input waits included), and the
+        # compute alone (pure pursuit, recovery and publishing): the last 400 ticks each.
         self._latency_ms: deque[float] = deque(maxlen=400)
+        self._compute_ms: deque[float] = deque(maxlen=400)
         self._report = NavReport(FollowStatus.NO_PATH.value, 'idle', math.inf)
         self._publisher = self.create_publisher(TwistStamped, '/cmd_vel_raw', RAW_COMMAND_QOS)
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics',
@@ -385,6 +388,7 @@ class ControllerNode(TickDriven, Node):
                 if due[name] is not None and (held[name] is None or held[name][0] != due[name])]
 
     def _answer(self, tick: PendingTick, inputs: TickInputs) -> None:
+        start = time.perf_counter()
         command, report = self.navigator.step(tick.tick_ns, inputs)
         if report.replan_requested:
             self.get_logger().info('stuck: recovery asks for a replan (the planner replans)')
@@ -397,29 +401,37 @@ class ControllerNode(TickDriven, Node):
         out.twist.linear.x, out.twist.angular.z = command.linear, command.angular
         self._publisher.publish(out)
         self.ticks += 1
+        self._compute_ms.append((time.perf_counter() - start) * 1e3)
         self._latency_ms.append((time.monotonic() - tick.since_wall_s) * 1e3)
 
     # -- diagnostics ------------------------------------------------------------------------
-    def publish_diagnostics(self) -> None:
-        """Publish the controller's DiagnosticStatus."""
+    def diagnostic_values(self) -> dict[str, str]:
+        """Return the key/values of the controller's DiagnosticStatus."""
         report = self._report
-        level = ERROR if report.failure else OK
-        latency = np.asarray(self._latency_ms) if self._latency_ms else np.zeros(1)
-        values = {
+        return {
             'status': report.status, 'phase': report.phase,
             'distance_to_goal': f'{report.distance_to_goal:.3f}',
             'late_inputs': str(self.late_inputs), 'ticks': str(self.ticks),
             'pending': str(len(self._ticks.pending)),
-            'tick_ms_p50': f'{np.percentile(latency, 50):.2f}',
-            'tick_ms_p99': f'{np.percentile(latency, 99):.2f}',
+            **_percentile_values('tick_ms', self._latency_ms),
+            **_percentile_values('compute_ms', self._compute_ms),
         }
+
+    def publish_diagnostics(self) -> None:
+        """Publish the controller's DiagnosticStatus."""
+        report = self._report
         status = DiagnosticStatus(
-            level=bytes([level]), name=STATUS_NAME, hardware_id=self.get_name(),
-            message=report.failure or report.status,
-            values=[KeyValue(key=k, value=value) for k, value in values.items()])
+            level=bytes([ERROR if report.failure else OK]), name=STATUS_NAME,
+            hardware_id=self.get_name(), message=report.failure or report.status,
+            values=[KeyValue(key=k, value=v) for k, v in self.diagnostic_values().items()])
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
         self._diagnostics.publish(array)
+
+
+def _percentile_values(key: str, samples: deque[float]) -> dict[str, str]:
+    data = np.asarray(samples) if samples else np.zeros(1)
+    return {f'{key}_p{q}': f'{np.percentile(data, q):.2f}' for q in (50, 99)}
 
 
 def _tick_source(values: dict[str, Any]) -> str:

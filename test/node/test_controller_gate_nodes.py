@@ -243,6 +243,11 @@ def test_controller_waits_for_the_plan_of_the_due_stamp(context) -> None:
         assert answer is not None and 0.4 <= answer[1] < 1.2
         assert controller.late_inputs == 1
         assert answer[0].linear > 0.0  # the newest plan (100 ms) is followed
+        # The waits show in the tick latency, not in the compute time.
+        values = controller.diagnostic_values()
+        assert values['ticks'] == '5'
+        assert float(values['tick_ms_p99']) >= 100.0
+        assert float(values['compute_ms_p99']) < float(values['tick_ms_p99'])
     finally:
         probe.close()
 
