@@ -26,7 +26,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hostinfo import host_info  # noqa: E402
+from _hostinfo import git_commit, host_info  # noqa: E402
 from _stats import percentiles  # noqa: E402
 from mcap_ros2.reader import read_ros2_messages  # noqa: E402
 
@@ -197,7 +197,8 @@ def run_or_resume(base: Scenario, args: argparse.Namespace) -> list[dict]:
     runs = [with_seed(base, base.seed + i) for i in range(args.seeds)]
     with tempfile.TemporaryDirectory() as report:
         results = run_scenarios(runs, RunOptions(Path(report), jobs=args.jobs))
-        scored = [score(r, s) for r, s in zip(results, runs, strict=True)]
+        commit = (git_commit() or '')[:7]
+        scored = [{**score(r, s), 'commit': commit} for r, s in zip(results, runs, strict=True)]
     RUNS_CACHE.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({'seeds': args.seeds, 'runs': scored}), encoding='utf-8')
     return scored
@@ -235,6 +236,7 @@ def main() -> int:
     plot(per_world, RESULTS / f'{args.output}.png')
     out = {
         'benchmark': 'navigation', 'host': host_info(), 'seeds': args.seeds,
+        'run_commits': sorted({run.get('commit', '?') for run in all_runs}),
         'wall_s': time.monotonic() - start, 'summary': summarise(all_runs),
         'targets': {'success_rate': 0.98, 'collisions': 0, 'path_ratio_max': 1.15},
         'reference_margins_m': {'path_ratio': margin, 'path_ratio_body': 0.0,
