@@ -17,7 +17,6 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import TransformStamped, TwistStamped
 from nav_msgs.msg import Odometry, Path
@@ -43,6 +42,7 @@ from robo_edge.lockstep import (
 from robo_edge.navigation import progress
 from robo_edge.navigation.progress import NavInputs, NavState, RecoveryConfig
 from robo_edge.ros import qos
+from robo_edge.ros.diagnostics import percentile_values
 from robo_edge.ros.nav_messages import (
     CORRECTION_TOPIC,
     correction_from_msg,
@@ -413,8 +413,8 @@ class ControllerNode(TickDriven, Node):
             'distance_to_goal': f'{report.distance_to_goal:.3f}',
             'late_inputs': str(self.late_inputs), 'ticks': str(self.ticks),
             'pending': str(len(self._ticks.pending)),
-            **_percentile_values('tick_ms', self._latency_ms),
-            **_percentile_values('compute_ms', self._compute_ms),
+            **percentile_values('tick_ms', self._latency_ms),
+            **percentile_values('compute_ms', self._compute_ms),
         }
 
     def publish_diagnostics(self) -> None:
@@ -427,11 +427,6 @@ class ControllerNode(TickDriven, Node):
         array = DiagnosticArray(status=[status])
         array.header.stamp = self.get_clock().now().to_msg()
         self._diagnostics.publish(array)
-
-
-def _percentile_values(key: str, samples: deque[float]) -> dict[str, str]:
-    data = np.asarray(samples) if samples else np.zeros(1)
-    return {f'{key}_p{q}': f'{np.percentile(data, q):.2f}' for q in (50, 99)}
 
 
 def _tick_source(values: dict[str, Any]) -> str:

@@ -36,6 +36,7 @@ from robo_edge.lockstep import (
     latest_due,
 )
 from robo_edge.ros import qos
+from robo_edge.ros.diagnostics import percentile_values
 from robo_edge.ros.nav_messages import pose_from_list
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.readiness import ReadinessReporter
@@ -291,7 +292,6 @@ class SafetyGateNode(TickDriven, Node):
         last = self._last
         reasons = [r.value for r in last.reasons] if last else []
         faults = [r for r in reasons if GateReason(r) in FAULT_REASONS]
-        latency = np.asarray(self._latency_ms) if self._latency_ms else np.zeros(1)
         values = {
             'ticks': str(self.ticks), 'late_ticks': str(self.late_ticks),
             'lost_controller_ticks': str(self.lost_controller_ticks),
@@ -301,8 +301,7 @@ class SafetyGateNode(TickDriven, Node):
             'last_reasons': ','.join(reasons),
             'speed_cap': 'none' if self.cap is None else f'{self.cap:.3f}',
             'gap_ahead': f'{last.gap_ahead:.3f}' if last else 'inf',
-            'tick_ms_p50': f'{np.percentile(latency, 50):.2f}',
-            'tick_ms_p99': f'{np.percentile(latency, 99):.2f}',
+            **percentile_values('tick_ms', self._latency_ms),
             **{f'reason_{r.value}': str(self.reasons[r.value]) for r in GateReason},
         }
         status = DiagnosticStatus(

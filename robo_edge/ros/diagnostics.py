@@ -1,5 +1,8 @@
 """Conversions between health reports and diagnostic_msgs."""
 
+from collections.abc import Collection
+
+import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
 
@@ -32,3 +35,9 @@ def status_level(status: DiagnosticStatus) -> int:
     """Return the level of a status as an int (rclpy holds it as one byte)."""
     level = status.level
     return level[0] if isinstance(level, bytes) else int(level)
+
+
+def percentile_values(key: str, samples: Collection[float]) -> dict[str, str]:
+    """Return `{key}_p50` and `{key}_p99` of the samples as diagnostic strings (0 when none)."""
+    data = np.asarray(list(samples)) if samples else np.zeros(1)
+    return {f'{key}_p{q}': f'{np.percentile(data, q):.2f}' for q in (50, 99)}
