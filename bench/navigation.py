@@ -125,6 +125,9 @@ def score(result: dict, scenario: Scenario) -> dict:
         'time_to_goal_s': [b - a for a, b in zip([0.0, *times], times, strict=False)],
         **controller_timing(result.get('mcap')),
         'real_time_factor': result.get('real_time_factor'),
+        # A nominal run should trip no breaker and run out of no lockstep wait (repeatable).
+        'breaker_trips': result.get('breaker_trips'),
+        'late_releases': result.get('late_releases'),
         'localization_xy_max_m': (result.get('localization') or {}).get(
             'localized', {}).get('xy_max_m'),
         'dead_reckoning_xy_max_m': (result.get('localization') or {}).get(
@@ -141,10 +144,17 @@ def summarise(runs: list[dict]) -> dict:
     def finite(key: str) -> list[float]:
         return [v for v in (r.get(key) for r in runs) if v is not None and math.isfinite(v)]
 
+    def runs_with(key: str) -> int | None:
+        """Count the runs where `key` is set; None when a cached run predates the key."""
+        values = [r.get(key) for r in runs]
+        return None if any(v is None for v in values) else sum(bool(v) for v in values)
+
     clearances = [r['min_clearance_m'] for r in runs if r['min_clearance_m'] is not None]
     return {
         'runs': len(runs), 'success_rate': sum(r['passed'] for r in runs) / max(1, len(runs)),
         'collisions': sum(r['collisions'] for r in runs),
+        'runs_with_breaker_trips': runs_with('breaker_trips'),
+        'runs_with_late_releases': runs_with('late_releases'),
         'path_ratio': ratios('path_ratio'), 'path_ratio_body': ratios('path_ratio_body'),
         'time_to_goal_s': percentiles([t for r in runs for t in r['time_to_goal_s']]),
         'min_clearance_m': min(clearances) if clearances else None,

@@ -14,6 +14,9 @@ NS_PER_S = 1_000_000_000
 # (the waits are 0.3 s or more), and each check wakes a Python executor, which a loaded host
 # pays for in every node.
 OVERDUE_CHECK_PERIOD_S = 0.05
+# Starts every warning of a lockstep input wait that ran out, so a scenario run can count them
+# in the node logs (robo_edge/scenario/late_releases.py): a run without one repeats exactly.
+LATE_RELEASE = '[lockstep late]'
 
 
 def latest_due(tick_ns: int, rate_hz: float, first_ns: int | None = None) -> int | None:

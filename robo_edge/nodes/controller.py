@@ -34,6 +34,7 @@ from robo_edge.control.scan_geometry import (
 )
 from robo_edge.exceptions import ConfigError
 from robo_edge.lockstep import (
+    LATE_RELEASE,
     OVERDUE_CHECK_PERIOD_S,
     PendingTick,
     StampedBuffer,
@@ -373,8 +374,9 @@ class ControllerNode(TickDriven, Node):
                 held['correction'] = correction
             missing = self._missing(tick_ns, held)
             self.get_logger().warning(
-                f'tick {tick_ns / 1e9:.3f} s released after {self.values["input_wait_s"]} s '
-                f'without {", ".join(missing)}: the run is no longer repeatable',
+                f'{LATE_RELEASE} tick {tick_ns / 1e9:.3f} s released after '
+                f'{self.values["input_wait_s"]} s without {", ".join(missing)}: the run is no '
+                'longer repeatable',
                 throttle_duration_sec=1.0)
         return TickInputs(odom[1] if odom else None, plan[1] if plan else None,
                           plan[0] if plan else None, scan[1] if scan else None,

@@ -32,7 +32,7 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import LaserScan
 
 from robo_edge.exceptions import MapError
-from robo_edge.lockstep import OVERDUE_CHECK_PERIOD_S
+from robo_edge.lockstep import LATE_RELEASE, OVERDUE_CHECK_PERIOD_S
 from robo_edge.mapping import localizer as loc
 from robo_edge.mapping.localizer import Localizer, MatchResult, ScanData
 from robo_edge.mapping.mapper import (
@@ -185,8 +185,8 @@ class MapperNode(Node):
         if joined.late:
             self.counts['late_inputs'] += 1
             self.get_logger().warning(
-                f'odometry at {joined.stamp_ns} ns did not come: scan used the pose at '
-                f'{joined.pose_stamp_ns} ns', throttle_duration_sec=1.0)
+                f'{LATE_RELEASE} odometry at {joined.stamp_ns} ns did not come: scan used the '
+                f'pose at {joined.pose_stamp_ns} ns', throttle_duration_sec=1.0)
         ranges = np.asarray(scan.ranges, dtype=np.float64)
         match = self._localise(scan, ranges, joined.pose)
         laser = compose_pose(match.pose, self.laser_offset)

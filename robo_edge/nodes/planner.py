@@ -27,7 +27,7 @@ from rclpy.clock import ClockType
 from rclpy.node import Node
 
 from robo_edge.exceptions import GridError
-from robo_edge.lockstep import OVERDUE_CHECK_PERIOD_S
+from robo_edge.lockstep import LATE_RELEASE, OVERDUE_CHECK_PERIOD_S
 from robo_edge.mapping.localizer import base_in_map
 from robo_edge.navigation.goals import (
     REASON_UNREACHABLE,
@@ -199,8 +199,8 @@ class PlannerNode(Node):
         if joined.late:
             self.counts['late_inputs'] += 1
             self.get_logger().warning(
-                f'odometry or correction at {joined.stamp_ns} ns did not come: map used the '
-                f'pose at {joined.pose_stamp_ns} ns and the correction at '
+                f'{LATE_RELEASE} odometry or correction at {joined.stamp_ns} ns did not come: '
+                f'map used the pose at {joined.pose_stamp_ns} ns and the correction at '
                 f'{joined.correction_stamp_ns} ns', throttle_duration_sec=1.0)
         return True
 

@@ -30,6 +30,7 @@ from std_msgs.msg import Float64
 from robo_edge.control.scan_geometry import ScanLayout, scan_points
 from robo_edge.exceptions import ConfigError
 from robo_edge.lockstep import (
+    LATE_RELEASE,
     OVERDUE_CHECK_PERIOD_S,
     PendingTick,
     StampedBuffer,
@@ -266,7 +267,8 @@ class SafetyGateNode(TickDriven, Node):
         if self._exact:
             self.late_ticks += 1
             self.get_logger().warning(
-                f'tick {tick_ns / 1e9:.3f} s released after {self.values["input_wait_s"]} s '
+                f'{LATE_RELEASE} tick {tick_ns / 1e9:.3f} s released after '
+                f'{self.values["input_wait_s"]} s '
                 f'(command {"held" if self._commands.at(tick_ns) else "missing"}): '
                 'answered with the newest inputs', throttle_duration_sec=1.0)
         return GateInputs(tick_ns, command[1] if command else None,

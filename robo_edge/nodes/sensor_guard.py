@@ -5,7 +5,10 @@ never earlier than the stamp). At each tick the breakers are updated; at each Li
 (latest_due(t_k, scan_rate_hz) == t_k) the guard publishes one `/safety/scan` stamped t_k from
 the live source of the fallback chain (robo_edge/breakers/safety_scan.py). In lockstep a slot
 whose LiDAR is trusted waits, bounded in wall time, for the LiDAR scan stamped t_k, so the relay
-is exact and runs repeat; with the LiDAR not CLOSED nothing waits for it.
+is exact and runs repeat; with the LiDAR not CLOSED nothing waits for it. Likewise every tick
+waits for the IMU and odometry samples due at t_k while their breakers are CLOSED, and the
+breakers take each sample at the tick it belongs to (robo_edge/breakers/arrivals.py), so a busy
+host cannot make a healthy stream look silent.
 """
 
 import math
@@ -23,6 +26,7 @@ from sensor_msgs.msg import Image, Imu, LaserScan
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
+from robo_edge.breakers.arrivals import EVERY_TICK, Arrival, LockstepArrivals
 from robo_edge.breakers.baseline import BaselineConfig, BaselineGuard
 from robo_edge.breakers.breaker import default_config
 from robo_edge.breakers.cross_check import ScanCheckConfig, YawCheckConfig
@@ -35,6 +39,7 @@ from robo_edge.breakers.params import describe, to_params
 from robo_edge.breakers.safety_scan import BeamLayout, SafetyScan, no_information, rebin_virtual
 from robo_edge.exceptions import ConfigError
 from robo_edge.lockstep import (
+    LATE_RELEASE,
     OVERDUE_CHECK_PERIOD_S,
     PendingTick,
     StampedBuffer,
@@ -60,8 +65,8 @@ NODE_PARAMS = [
     Param('rate_hz', 50.0, 'Tick rate with tick_source timer: how finely silence is '
           'timed (a fallback goes live within one tick of its breaker opening)', 1.0, 200.0),
     Param('scan_rate_hz', 10.0, 'LiDAR rate: /safety/scan goes out on its schedule', 0.1, 100.0),
-    Param('input_wait_s', 0.75, 'Wall time a slot waits for a trusted LiDAR scan (lockstep)',
-          0.0, 10.0),
+    Param('input_wait_s', 0.75, 'Wall time a tick waits for the samples due of trusted streams '
+          '(lockstep: the LiDAR at its slots, IMU and odometry at every tick)', 0.0, 10.0),
     Param('sources', [s.value for s in Source], 'Breakers run and reported (others ignored)'),
     Param('monitor', 'breakers', 'breakers, or baseline (rate and 1 s timeout only, no '
           'fallback: the anchors, for side-by-side benchmarks)'),
@@ -125,8 +130,10 @@ class SensorGuardNode(TickDriven, Node):
         self._last_published_ns: int | None = None
         self.events = EventLog(Path(v['events_path']) if v['events_path'] else None)
         self.counts = dict.fromkeys(
-            ('slots', 'late_slots', 'relayed', 'fallback_slots', 'none_slots'), 0)
+            ('slots', 'late_slots', 'late_ticks', 'relayed', 'fallback_slots', 'none_slots'), 0)
         self._exact = str(v['tick_source']) == 'clock'
+        self._arrivals = LockstepArrivals(
+            {s: self.config.breakers[s].nominal_rate_hz for s in EVERY_TICK})
         self._make_publishers()
         self.readiness = ReadinessReporter(self, self._make_subscriptions())
         self.create_service(Trigger, '~/reset', self._on_reset)
@@ -171,7 +178,9 @@ class SensorGuardNode(TickDriven, Node):
         self.create_subscription(DiagnosticArray, '/perception/inference', self._on_inference,
                                  qos.SENSOR)
         self.create_subscription(Image, '/sensors/camera/image', self._on_image, qos.SENSOR)
-        self.create_subscription(Imu, '/sensors/imu', self._on_imu, qos.SENSOR_BURST)
+        imu = self.create_subscription(Imu, '/sensors/imu', self._on_imu, qos.SENSOR_BURST)
+        if Source.IMU in self.sources:  # lockstep ticks wait for its samples: none may be lost
+            required.append(imu)
         self.create_subscription(TwistStamped, '/cmd_vel_raw', self._on_command, qos.COMMAND)
         return required
 
@@ -179,8 +188,22 @@ class SensorGuardNode(TickDriven, Node):
     def _arrival(self, stamp_ns: int) -> int:
         return max(stamp_ns, self.get_clock().now().nanoseconds)
 
-    def _record(self, source: Source, stamp_ns: int, payload: bytes, valid: bool) -> None:
-        self.guard.on_message(source, self._arrival(stamp_ns), stamp_ns, payload, valid)
+    def _record(self, source: Source, stamp_ns: int, payload: bytes, valid: bool,
+                yaw_rate: float | None = None) -> None:
+        """Hand a sample to the breakers now (robot), or hold it for its tick (lockstep)."""
+        arrival = Arrival(source, stamp_ns, payload, valid, yaw_rate)
+        if self._exact:
+            self._take(self._arrivals.add(arrival), None)
+        else:
+            self._take([arrival], None)
+
+    def _take(self, arrivals: list[Arrival], tick_ns: int | None) -> None:
+        """Record arrivals: at the tick they belong to, or by the node's clock (None)."""
+        for a in arrivals:
+            now = self._arrival(a.stamp_ns) if tick_ns is None else max(a.stamp_ns, tick_ns)
+            self.guard.on_message(a.source, now, a.stamp_ns, a.payload, a.valid)
+            if a.valid and a.yaw_rate is not None:
+                self.guard.on_yaw_rate(a.source, a.stamp_ns, a.yaw_rate)
 
     def _on_lidar(self, msg: LaserScan) -> None:
         stamp, ranges = from_msg(msg.header.stamp), gi.scan_ranges(msg)
@@ -210,18 +233,14 @@ class SensorGuardNode(TickDriven, Node):
                      gi.image_valid(msg))
 
     def _on_imu(self, msg: Imu) -> None:
-        stamp = from_msg(msg.header.stamp)
         payload, valid, yaw_rate = gi.imu_payload(msg)
-        self._record(Source.IMU, stamp, payload, valid)
-        if valid:
-            self.guard.on_yaw_rate(Source.IMU, stamp, yaw_rate)
+        self._record(Source.IMU, from_msg(msg.header.stamp), payload, valid, yaw_rate)
+        self._service()
 
     def _on_odom(self, msg: Odometry) -> None:
-        stamp = from_msg(msg.header.stamp)
         payload, valid, yaw_rate = gi.odom_payload(msg)
-        self._record(Source.ODOMETRY, stamp, payload, valid)
-        if valid:
-            self.guard.on_yaw_rate(Source.ODOMETRY, stamp, yaw_rate)
+        self._record(Source.ODOMETRY, from_msg(msg.header.stamp), payload, valid, yaw_rate)
+        self._service()
 
     def _on_command(self, msg: TwistStamped) -> None:
         self._record(Source.CONTROLLER, from_msg(msg.header.stamp), b'', gi.command_valid(msg))
@@ -241,34 +260,56 @@ class SensorGuardNode(TickDriven, Node):
     def _start_over(self, tick_ns: int) -> None:
         for buffer in (self._lidar, self._virtual):
             buffer.items = {s: item for s, item in buffer.items.items() if s <= tick_ns}
+        self._arrivals.restart()
 
     def _service(self) -> None:
-        """Answer pending ticks in order; a LiDAR slot waits (bounded) for a trusted scan."""
+        """Answer pending ticks in order, each once its due samples are here or overdue."""
         now = time.monotonic()
         while self._ticks.pending:
             head = self._ticks.pending[0]
-            if not self._inputs_held(head) and not self._ticks.behind() and not head.overdue(
-                    now, float(self.values['input_wait_s'])):
+            missing = self._missing(head.tick_ns)
+            if missing and not head.overdue(now, float(self.values['input_wait_s'])):
                 return
+            if missing:
+                self._count_late(head.tick_ns, missing)
             self._ticks.pending.pop(0)
             self._answer(head)
 
     def _slot(self, tick_ns: int) -> bool:
         return latest_due(tick_ns, float(self.values['scan_rate_hz'])) == tick_ns
 
-    def _inputs_held(self, pending: PendingTick) -> bool:
-        if not self._exact or not self._slot(pending.tick_ns):
-            return True
-        lidar = self._output.statuses[Source.LIDAR].state if self._output else None
-        if lidar not in (None, BreakerState.CLOSED):
-            return True
-        return self._lidar.at(pending.tick_ns) is not None
+    def _trusted(self, source: Source) -> bool:
+        state = self._output.statuses[source].state if self._output else None
+        return source in self.sources and state in (None, BreakerState.CLOSED)
+
+    def _missing(self, tick_ns: int) -> list[str]:
+        """In lockstep, what a tick still waits for: 'stream@time' per trusted stream."""
+        if not self._exact:
+            return []
+        waited = [s for s in EVERY_TICK if self._trusted(s)]
+        missing = self._arrivals.missing(waited, tick_ns)
+        # A newer tick behind the head means the graph went on without this node (it was
+        # restarted mid-run): it no longer waits for that slot's scan.
+        if (self._slot(tick_ns) and self._trusted(Source.LIDAR) and not self._ticks.behind()
+                and self._lidar.at(tick_ns) is None):
+            missing.append(f'lidar@{tick_ns / 1e9:.3f}')
+        return missing
+
+    def _count_late(self, tick_ns: int, missing: list[str]) -> None:
+        self.counts['late_ticks'] += 1
+        self.get_logger().warning(
+            f'{LATE_RELEASE} tick {tick_ns / 1e9:.3f} s released after '
+            f'{self.values["input_wait_s"]} s without {", ".join(missing)} (a fault, or a '
+            'host too busy to deliver them: then the run no longer repeats)',
+            throttle_duration_sec=1.0)
 
     def _answer(self, pending: PendingTick) -> None:
         tick_ns = pending.tick_ns
         if not self._started:
             self.guard = self._make_guard(tick_ns)  # the grace counts from the first tick
             self._started = True
+        if self._exact:
+            self._take(self._arrivals.take(tick_ns), tick_ns)
         lidar = self._lidar_for(tick_ns)
         fresh = (self._slot(tick_ns) and lidar is not None) if self._exact else self._fresh(lidar)
         if fresh and lidar is not None:

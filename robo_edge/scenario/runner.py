@@ -17,6 +17,7 @@ from robo_edge.scenario.domains import lease_domain
 from robo_edge.scenario.evaluate import evaluate, localization_errors
 from robo_edge.scenario.fault_timing import breaker_trips, highest_mode, time_fault
 from robo_edge.scenario.junit import write_junit
+from robo_edge.scenario.late_releases import late_releases
 from robo_edge.scenario.plot import plot_run
 from robo_edge.scenario.spec import Scenario
 from robo_edge.supervisor.bringup import parse_bringup
@@ -99,10 +100,13 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
     wall_time = time.monotonic() - wall_start
     result = _score(scenario, result_path, exit_codes, wall_time, mcap_path, planner_report,
                     kills)
+    result['late_releases'] = late_releases(work_dir / 'logs')
     _write_reports(scenario, world_path, result, report_dir)
     verdict = 'PASS' if result['passed'] else 'FAIL ' + '; '.join(result['failures'])
+    late = (f', lockstep waits ran out in {result["late_releases"]}'
+            if result['late_releases'] else '')
     print(f'[{scenario.name}] {verdict} ({result.get("real_time_factor", 0):.2f}x, '
-          f'{wall_time:.1f} s wall)', flush=True)
+          f'{wall_time:.1f} s wall{late})', flush=True)
     return result
 
 

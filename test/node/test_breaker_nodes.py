@@ -21,7 +21,7 @@ from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import Spinner
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import LaserScan
+from sensor_msgs.msg import Imu, LaserScan
 from std_msgs.msg import Float64, Header, String
 
 from robo_edge.breakers.breaker import BreakerStatus
@@ -74,6 +74,19 @@ def odom(stamp_ns: int) -> Odometry:
     msg.header.stamp, msg.header.frame_id = to_msg(stamp_ns), 'odom'
     msg.pose.pose.orientation.w = 1.0
     return msg
+
+
+def imu(stamp_ns: int) -> Imu:
+    msg = Imu()
+    msg.header.stamp, msg.header.frame_id = to_msg(stamp_ns), 'imu_link'
+    msg.orientation.w = 1.0
+    msg.linear_acceleration.z = 9.81 + np.random.default_rng(stamp_ns).normal(0.0, 0.01)
+    return msg
+
+
+def imu_burst(t: int) -> list[Imu]:
+    """The 100 Hz samples of the control period ending at t, as the twin sends them."""
+    return [imu(s) for s in range(t - 40 * MS, t + 1, 10 * MS) if s > 0]
 
 
 def command(stamp_ns: int) -> TwistStamped:
@@ -288,5 +301,83 @@ def test_on_a_timer_the_fallback_goes_live_within_a_tick_and_keeps_its_period(
         assert all(b - a == 100 * MS for a, b in zip(fallback, fallback[1:], strict=False))
         assert len(fallback) == 7  # 3.36 s to 3.96 s, one per LiDAR period
         assert probe.safety[fallback[-1]][180] == pytest.approx(WALL_M, abs=0.01)
+    finally:
+        probe.close()
+
+
+def guard_with_imu(context: rclpy.Context, tmp_path: Path) -> tuple[Probe, SensorGuardNode]:
+    guard = SensorGuardNode(context=context, parameter_overrides=[
+        Parameter('use_sim_time', value=True), Parameter('input_wait_s', value=0.3),
+        Parameter('sources', value=['lidar', 'imu', 'odometry', 'controller']),
+        Parameter('events_path', value=str(tmp_path / 'breakers.jsonl'))])
+    probe = Probe(context, [guard])
+    probe.imu = probe.create_publisher(Imu, '/sensors/imu', qos.SENSOR_BURST)
+    assert probe.spin_until(lambda: probe.imu.get_subscription_count() >= 1
+                            and guard.readiness.ready), 'discovery did not complete'
+    return probe, guard
+
+
+def publish_imu(probe: Probe, t: int) -> None:
+    for sample in imu_burst(t):
+        probe.imu.publish(sample)
+
+
+def opened_breakers(tmp_path: Path) -> list[dict]:
+    return [e for e in read_events([tmp_path / 'breakers.jsonl'])
+            if e['kind'] == 'breaker' and e['state'] == 'open']
+
+
+def test_in_lockstep_a_stalled_imu_ingest_is_waited_for_not_taken_for_silence(
+        context, tmp_path) -> None:
+    """The IMU comes 4 ticks late, as from a descheduled ingest: ticks wait, nothing trips.
+
+    Timed by the node's clock on arrival, the stall would read as 200 ms of silence (the limit
+    is 100 ms) and open the IMU breaker; held for the tick it belongs to, it is on time.
+    """
+    probe, guard = guard_with_imu(context, tmp_path)
+    try:
+        for k in range(1, 51):  # 2.5 s, healthy and on time: past the 2 s grace
+            publish_imu(probe, k * TICK_NS)
+            probe.tick(k * TICK_NS)
+        stalled = [k * TICK_NS for k in range(51, 55)]
+        for t in stalled:  # the twin goes on; the IMU ingest is stalled
+            probe.odom.publish(odom(t))
+            probe.raw.publish(command(t))
+            if t % (100 * MS) == 0:
+                probe.lidar.publish(lidar_scan(t))
+            probe.clock.publish(Clock(clock=to_msg(t)))
+        probe.spin_until(lambda: False, 0.1)  # a stall shorter than the 0.3 s wait
+        assert not any(t in probe.arrays for t in stalled), 'no tick answered without its IMU'
+        for t in stalled:
+            publish_imu(probe, t)
+        # /clock keeps only the newest tick (depth 1): the guard may skip the ones between.
+        assert probe.spin_until(lambda: stalled[-1] in probe.arrays)
+        for k in range(55, 71):
+            publish_imu(probe, k * TICK_NS)
+            probe.tick(k * TICK_NS)
+        assert opened_breakers(tmp_path) == []
+        assert read_states(probe.arrays[70 * TICK_NS])[Source.IMU] is BreakerState.CLOSED
+        assert guard.counts['late_ticks'] == 0
+    finally:
+        probe.close()
+
+
+def test_in_lockstep_imu_silence_opens_its_breaker_at_the_same_tick_every_run(
+        context, tmp_path) -> None:
+    """Silent after 3.0 s: 100 ms after the last sample's tick, on the next tick (3.15 s).
+
+    Each tick waits (bounded) for the samples that never come while the breaker is closed,
+    and counts as late; once it is open nothing waits for the IMU.
+    """
+    probe, guard = guard_with_imu(context, tmp_path)
+    try:
+        for k in range(1, 61):
+            publish_imu(probe, k * TICK_NS)
+            probe.tick(k * TICK_NS)
+        run(probe, range(61, 71))
+        [opened] = opened_breakers(tmp_path)
+        assert opened['source'] == 'imu' and opened['t'] == pytest.approx(3.15)
+        assert read_states(probe.arrays[70 * TICK_NS])[Source.IMU] is BreakerState.OPEN
+        assert guard.counts['late_ticks'] == 3  # 3.05, 3.10 and 3.15 s waited in vain
     finally:
         probe.close()

@@ -36,11 +36,15 @@ def test_every_world_and_goal_list_and_an_unreachable_goal(tmp_path: Path) -> No
         assert result['localization']['samples'] >= 10, run.name
         assert localized['xy_max_m'] < LOCALIZATION_XY_M, (run.name, result['localization'])
         assert localized['yaw_max_rad'] < LOCALIZATION_YAW_RAD, (run.name, localized)
-    # Lockstep with the whole stack in the loop: a rerun, started at the same moment as the
-    # first run, drives the same trajectory bit for bit.
+    # Lockstep with the whole stack in the loop: a rerun, later in the suite and beside other
+    # runs, drives the same trajectory bit for bit. The breakers take each sensor sample at the
+    # tick it belongs to, so a busy host trips none of them in a nominal run.
     first, again = results[runs[0].name], results[rerun.name]
-    assert again['trajectory_hash'] == first['trajectory_hash']
-    assert again['stream_hashes'] == first['stream_hashes']
+    waits = {'first': first['late_releases'], 'rerun': again['late_releases']}
+    assert again['trajectory_hash'] == first['trajectory_hash'], waits
+    assert again['stream_hashes'] == first['stream_hashes'], waits
+    for run in runs[:-2]:
+        assert results[run.name]['breaker_trips'] == 0, (run.name, results[run.name]['events'])
     unreachable = results['nav_unreachable']
     assert unreachable['passed'], unreachable['failures']
     outcomes = [g['outcome'] for g in unreachable['planner_goals']]
