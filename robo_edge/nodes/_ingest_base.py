@@ -23,7 +23,7 @@ from robo_edge.ingest.verdict import Verdict
 from robo_edge.ros.diagnostics import to_array, to_status
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.qos import DIAGNOSTICS
-from robo_edge.ros.readiness import ReadinessReporter
+from robo_edge.ros.readiness import REQUIRED_READERS_DOC, ReadinessReporter, required_outputs
 from robo_edge.ros.stamps import NS_PER_S, from_msg
 
 DIAGNOSTICS_TOPIC = '/diagnostics'
@@ -73,6 +73,7 @@ def common_params(spec: StreamSpec) -> list[Param]:
             'max_future_s', 0.1, 'Drop a message stamped further ahead of the clock', 0.0, 3600.0
         ),
         Param('diagnostics_period_s', 1.0, 'Period of the diagnostics publication', 0.01, 60.0),
+        Param('required_readers', [''], REQUIRED_READERS_DOC),
         Param(
             'level_check_period_s',
             0.1,
@@ -99,7 +100,8 @@ class IngestNode(Node, Generic[MsgT], metaclass=ABCMeta):
         self._diagnostics = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, DIAGNOSTICS)
         self.inputs = [self.create_subscription(
             spec.msg_type, self.params['input_topic'], self._on_message, spec.qos)]
-        self.readiness = ReadinessReporter(self, self.inputs)
+        self.readiness = ReadinessReporter(self, self.inputs, required_outputs(
+            self.params['required_readers'], [self._output], f'{node_name} parameters'))
         self.create_timer(self.params['diagnostics_period_s'], self.publish_diagnostics)
         self.create_timer(self.params['level_check_period_s'], self._on_level_timer)
 

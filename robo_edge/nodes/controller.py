@@ -54,7 +54,7 @@ from robo_edge.ros.nav_messages import (
     quaternion_yaw,
 )
 from robo_edge.ros.params import Param, declare
-from robo_edge.ros.readiness import ReadinessReporter
+from robo_edge.ros.readiness import REQUIRED_READERS_DOC, ReadinessReporter, required_outputs
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.ros.ticks import TickDriven
@@ -105,6 +105,7 @@ PARAMS = [
     Param('odom_rate_hz', 50.0, 'Rate of /odom (its schedule in lockstep)', 1.0, 1000.0),
     Param('scan_rate_hz', 10.0, 'Rate of /safety/scan and /plan', 0.1, 100.0),
     Param('input_wait_s', 0.3, 'Wall time a tick waits for its inputs', 0.0, 10.0),
+    Param('required_readers', [''], REQUIRED_READERS_DOC),
     Param('localization', True, "Use the mapper's correction at the plan's stamp; false: "
           'dead reckoning from initial_pose'),
     Param('control_period_s', 0.05, 'Tick interval assumed by the controller (dt)', 0.001, 1.0),
@@ -295,7 +296,8 @@ class ControllerNode(TickDriven, Node):
         if self._localize:
             inputs.append(self.create_subscription(
                 TransformStamped, CORRECTION_TOPIC, self._on_correction, qos.CORRECTION))
-        self.readiness = ReadinessReporter(self, inputs)
+        self.readiness = ReadinessReporter(self, inputs, required_outputs(
+            v['required_readers'], [self._publisher], 'controller parameters'))
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(OVERDUE_CHECK_PERIOD_S, self._service, clock=steady)
         self.create_timer(float(v['diagnostics_period_s']), self.publish_diagnostics,

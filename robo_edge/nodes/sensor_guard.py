@@ -51,7 +51,7 @@ from robo_edge.ros.breaker_messages import breakers_array
 from robo_edge.ros.nav_messages import pose_from_list
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.perception_messages import read_inference
-from robo_edge.ros.readiness import ReadinessReporter
+from robo_edge.ros.readiness import REQUIRED_READERS_DOC, ReadinessReporter, required_outputs
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.ros.ticks import TickDriven
@@ -78,6 +78,7 @@ NODE_PARAMS = [
     Param('virtual_topic', '/perception/scan', 'Perception virtual scans (base_link)'),
     Param('events_path', '', 'JSON-lines file of breaker and source changes; empty: none'),
     Param('diagnostics_period_s', 1.0, 'Period of /diagnostics (steady clock)', 0.05, 60.0),
+    Param('required_readers', [''], REQUIRED_READERS_DOC),
 ]
 
 
@@ -135,7 +136,8 @@ class SensorGuardNode(TickDriven, Node):
         self._arrivals = LockstepArrivals(
             {s: self.config.breakers[s].nominal_rate_hz for s in EVERY_TICK})
         self._make_publishers()
-        self.readiness = ReadinessReporter(self, self._make_subscriptions())
+        self.readiness = ReadinessReporter(self, self._make_subscriptions(), required_outputs(
+            v['required_readers'], [self._scan_pub], f'{NODE_NAME} parameters'))
         self.create_service(Trigger, '~/reset', self._on_reset)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(OVERDUE_CHECK_PERIOD_S, self._service, clock=steady)

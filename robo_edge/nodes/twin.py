@@ -24,7 +24,7 @@ from robo_edge.exceptions import ConfigError, LockstepTimeout, RoboEdgeError
 from robo_edge.ros import qos
 from robo_edge.ros.lifecycle import CleanLifecycleNode
 from robo_edge.ros.params import Param, declare
-from robo_edge.ros.readiness import READY_QOS, READY_TOPIC
+from robo_edge.ros.readiness import READY_QOS, READY_TOPIC, parse_topic_counts
 from robo_edge.ros.run import install_stop_handlers
 from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.ros.twin_publishers import TwinPublishers
@@ -335,13 +335,7 @@ class TwinNode(CleanLifecycleNode):
 
 def parse_required_subscribers(items: list[str]) -> dict[str, int]:
     """Parse ['topic:count', ...] (empty strings ignored) into {topic: count}."""
-    required: dict[str, int] = {}
-    for item in filter(None, items):
-        topic, _, count = item.rpartition(':')
-        if not topic or not count.isdigit():
-            raise ConfigError('twin parameters', 'required_subscribers', 'topic:count', item)
-        required[topic] = int(count)
-    return required
+    return parse_topic_counts(items, 'twin parameters', 'required_subscribers')
 
 
 def main(args: list[str] | None = None) -> int:

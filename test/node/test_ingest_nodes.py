@@ -347,3 +347,29 @@ def test_inverted_gravity_band_fails_the_start_with_a_clear_error(context):
     overrides = [Parameter('gravity_min_mps2', value=13.0)]
     with pytest.raises(ConfigError, match='gravity_min_mps2'):
         ImuIngest(context=context, parameter_overrides=overrides)
+
+
+def test_required_readers_hold_readiness_until_the_output_has_matched_them(context):
+    """The writer's side of the match: not ready while nobody reads /sensors/scan yet."""
+    overrides = [Parameter('required_readers', value=['/sensors/scan:1'])]
+    lidar = LidarIngest(context=context, parameter_overrides=overrides)
+    writer = Node('scan_writer', context=context)
+    writer.create_publisher(LaserScan, '/scan', SENSOR)  # the input is matched at once
+    spinner = Spinner(context, [lidar, writer], TIMEOUT_S, step_s=0.02)
+    try:
+        assert spinner.spin_until(lambda: lidar.inputs[0].get_publisher_count() >= 1)
+        spinner.spin_until(lambda: lidar.readiness.ready, 0.3)
+        assert not lidar.readiness.ready, 'ready before its output had a reader'
+        writer.create_subscription(LaserScan, '/sensors/scan', lambda _: None, SENSOR)
+        assert spinner.spin_until(lambda: lidar.readiness.ready)
+    finally:
+        spinner.close()
+
+
+def test_required_readers_of_a_topic_the_node_does_not_publish_fail_the_start(context):
+    overrides = [Parameter('required_readers', value=['/sensors/imu:1'])]
+    with pytest.raises(ConfigError, match=r"required_readers.*\['/sensors/imu'\]"):
+        LidarIngest(context=context, parameter_overrides=overrides)
+    overrides = [Parameter('required_readers', value=['/sensors/scan'])]
+    with pytest.raises(ConfigError, match='topic:count'):
+        LidarIngest(context=context, parameter_overrides=overrides)
