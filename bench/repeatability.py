@@ -2,7 +2,8 @@
 
 Every rerun of a scenario must give the same trajectory hash and the same sensor-stream hashes.
 A CPU hog (one busy process per core, optional) stands in for a loaded CI machine.
-Writes bench/results/repeatability.json.
+Each scenario also says how many runs tripped a breaker or ran out of a lockstep wait (the
+ways a run can stop repeating). Writes bench/results/repeatability.json (`--output` renames).
 """
 
 import argparse
@@ -45,6 +46,8 @@ def main() -> int:
     parser.add_argument('--jobs', type=int, default=2)
     parser.add_argument('--hog', type=int, default=1, help='busy processes beside the runs')
     parser.add_argument('--camera', action='store_true', help='keep the camera on')
+    parser.add_argument('--output', default='repeatability',
+                        help='name of the JSON written under bench/results/')
     parser.add_argument('scenarios', nargs='*', default=list(DEFAULT_SCENARIOS))
     args = parser.parse_args()
     base = [load_scenario(paths.resolve(n, 'sim/scenarios')) for n in args.scenarios]
@@ -70,13 +73,20 @@ def main() -> int:
             'distinct_stream_hashes': len({json.dumps(r.get('stream_hashes'), sort_keys=True)
                                            for r in mine}),
             'real_time_factor_min': min(r.get('real_time_factor', 0.0) for r in mine),
+            # Why a run could differ: a breaker tripped by load, or a lockstep wait ran out.
+            'runs_with_breaker_trips': sum(bool(r.get('breaker_trips')) for r in mine),
+            'runs_with_late_releases': sum(bool(r.get('late_releases')) for r in mine)
+            if all('late_releases' in r for r in mine) else None,  # None: code before the count
+            'late_releases': [r['late_releases'] for r in mine if r.get('late_releases')],
+            'wall_s': {'max': max(r['wall_time_s'] for r in mine),
+                       'min': min(r['wall_time_s'] for r in mine)},
         }
         print(scenario.name, summary[scenario.name])
     out = {'benchmark': 'repeatability', 'host': host_info(), 'runs': args.runs,
            'jobs': args.jobs, 'hog_processes': args.hog, 'camera': args.camera,
            'wall_s': time.monotonic() - start, 'scenarios': summary}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / 'repeatability.json').write_text(json.dumps(out, indent=1), encoding='utf-8')
+    (RESULTS / f'{args.output}.json').write_text(json.dumps(out, indent=1), encoding='utf-8')
     flaky = [n for n, s in summary.items() if s['distinct_trajectories'] != 1
              or s['distinct_stream_hashes'] != 1 or s['passed'] != s['runs']]
     print('repeatable' if not flaky else f'NOT repeatable: {flaky}')
