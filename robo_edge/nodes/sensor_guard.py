@@ -194,10 +194,7 @@ class SensorGuardNode(TickDriven, Node):
                 yaw_rate: float | None = None) -> None:
         """Hand a sample to the breakers now (robot), or hold it for its tick (lockstep)."""
         arrival = Arrival(source, stamp_ns, payload, valid, yaw_rate)
-        if self._exact:
-            self._take(self._arrivals.add(arrival), None)
-        else:
-            self._take([arrival], None)
+        self._take(self._arrivals.add(arrival) if self._exact else [arrival], None)
 
     def _take(self, arrivals: list[Arrival], tick_ns: int | None) -> None:
         """Record arrivals: at the tick they belong to, or by the node's clock (None)."""
@@ -237,12 +234,14 @@ class SensorGuardNode(TickDriven, Node):
     def _on_imu(self, msg: Imu) -> None:
         payload, valid, yaw_rate = gi.imu_payload(msg)
         self._record(Source.IMU, from_msg(msg.header.stamp), payload, valid, yaw_rate)
-        self._service()
+        if self._exact:  # a lockstep tick may have waited for this sample
+            self._service()
 
     def _on_odom(self, msg: Odometry) -> None:
         payload, valid, yaw_rate = gi.odom_payload(msg)
         self._record(Source.ODOMETRY, from_msg(msg.header.stamp), payload, valid, yaw_rate)
-        self._service()
+        if self._exact:  # a lockstep tick may have waited for this sample
+            self._service()
 
     def _on_command(self, msg: TwistStamped) -> None:
         self._record(Source.CONTROLLER, from_msg(msg.header.stamp), b'', gi.command_valid(msg))

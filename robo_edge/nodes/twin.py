@@ -109,7 +109,8 @@ class TwinNode(CleanLifecycleNode):
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Load the world and robot into a new PyBullet client and create the publishers."""
         try:
-            self.required = parse_required_subscribers(list(self.values['required_subscribers']))
+            self.required = parse_topic_counts(list(self.values['required_subscribers']),
+                                               'twin parameters', 'required_subscribers')
             self.injector = self._make_injector()
             self.twin = self._make_twin()
         except (RoboEdgeError, OSError, ValueError) as e:
@@ -331,11 +332,6 @@ class TwinNode(CleanLifecycleNode):
             f'trajectory {record.trajectory_hash()[:12]}'
         )
         self.finished = True
-
-
-def parse_required_subscribers(items: list[str]) -> dict[str, int]:
-    """Parse ['topic:count', ...] (empty strings ignored) into {topic: count}."""
-    return parse_topic_counts(items, 'twin parameters', 'required_subscribers')
 
 
 def main(args: list[str] | None = None) -> int:
