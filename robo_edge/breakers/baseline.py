@@ -101,7 +101,8 @@ class BaselineGuard:
                      confidence: float) -> None:
         """Ignored: the baseline has no model checks."""
 
-    def on_scans(self, now_ns: int, lidar: BeamScan, virtual: BeamScan) -> None:
+    def on_scans(self, now_ns: int, lidar: BeamScan, virtual: BeamScan,
+                 votes: object = None) -> None:
         """Ignored: the baseline has no cross-check."""
 
     def on_yaw_rate(self, source: Source, stamp_ns: int, yaw_rate: float) -> None:

@@ -4,9 +4,10 @@ Scans: both are put on common bearings about base_link (bins of `bin_deg`; each 
 nearest return), only where both look (the overlap of their fields of view). Normal
 disagreement is tolerated by robust statistics: the median absolute difference over bins where
 both see something within `max_range`, and the share of bins where one sees an obstacle within
-`obstacle_range` while the other sees nothing within `obstacle_range + free_margin`. Without a
-third source a contradiction cannot say who lies; the rule believes the more cautious one: the
-scan that misses obstacles, or reports them farther, is the suspect. Ranges follow REP 117
+`obstacle_range` while the other sees nothing within `obstacle_range + free_margin`. The
+outermost `edge_bins` of the camera's view are left out (floors are misread at the edge of the
+image). The statistics name the scan that misses obstacles, or reports them farther, as the
+suspect; they cannot say who lies: the third votes (robo_edge/breakers/arbiter.py) decide. Ranges follow REP 117
 (NaN invalid, +inf no return, -inf closer than `range_min`, kept at `range_min`).
 """
 
@@ -14,12 +15,16 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from robo_edge.breakers.faults import NS_PER_S, Fault, Source, TripReason
 from robo_edge.breakers.params import param
 from robo_edge.twin.kinematics import Pose2D
+
+if TYPE_CHECKING:
+    from robo_edge.breakers.arbiter import Decision
 
 _ORIGIN = Pose2D(0.0, 0.0, 0.0)
 
@@ -49,6 +54,7 @@ class ScanCheckConfig:
     max_miss_fraction: float = param(0.5, 'suspect above this share of missed obstacle bins',
                                      0.0, 1.0)
     min_bins: int = param(5, 'bins needed for a conclusive comparison', 1)
+    edge_bins: int = param(1, 'bins at each edge of the camera view left out', 0)
     fail_count: int = param(5, 'consecutive failing comparisons before blaming', 1)
     window_s: float = param(1.0, 'failures older than this are forgotten', 0.0)
 
@@ -105,6 +111,9 @@ def compare_scans(lidar: BeamScan, virtual: BeamScan, config: ScanCheckConfig) -
     bin_rad = math.radians(config.bin_deg)
     near_l, looked_l = bin_scan(lidar, bin_rad)
     near_v, looked_v = bin_scan(virtual, bin_rad)
+    seen = looked_v  # erode the camera's arc at both ends
+    for k in range(1, config.edge_bins + 1):
+        looked_v = looked_v & np.roll(seen, k) & np.roll(seen, -k)
     both = looked_l & looked_v
     near_l, near_v = near_l[both], near_v[both]
     free_beyond = config.obstacle_range + config.free_margin
@@ -137,7 +146,11 @@ def _share(hits: np.ndarray, among: np.ndarray, min_bins: int) -> float:
 
 
 class ScanCrossCheck:
-    """Blames a scan after `fail_count` failing comparisons in a row (agreement clears)."""
+    """Blames a scan after `fail_count` decisions against it in a row (agreement clears).
+
+    It takes decisions (robo_edge/breakers/arbiter.py), not raw comparisons: who is blamed is
+    decided by the third votes, and the fault names the vote that decided.
+    """
 
     def __init__(self, config: ScanCheckConfig) -> None:
         self.config = config
@@ -145,12 +158,15 @@ class ScanCrossCheck:
         self._suspect: ScanVerdict | None = None
         self._count = 0
         self._last_fail_ns = 0
-        self.last: ScanComparison | None = None
+        self.last = None  # the last Decision
+        self.decided_by: dict[str, int] = {}
 
-    def observe(self, now_ns: int, comparison: ScanComparison) -> tuple[Source, Fault] | None:
-        """Take one comparison; return (the blamed source, its fault) once the blame holds."""
-        self.last = comparison
-        verdict = comparison.verdict
+    def observe(self, now_ns: int, decision: 'Decision') -> tuple[Source, Fault] | None:
+        """Take one decision; return (the blamed source, its fault) once the blame holds."""
+        self.last = decision
+        if decision.verdict is not ScanVerdict.AGREE or decision.decided_by != 'scans':
+            self.decided_by[decision.decided_by] = self.decided_by.get(decision.decided_by, 0) + 1
+        verdict = decision.verdict
         if verdict is ScanVerdict.INCONCLUSIVE:
             return None
         if verdict is ScanVerdict.AGREE:
@@ -165,7 +181,7 @@ class ScanCrossCheck:
             return None
         source = Source.LIDAR if verdict is ScanVerdict.LIDAR_SUSPECT else Source.PERCEPTION
         return source, Fault(TripReason.CROSS_CHECK,
-                             f'{self._count} scan comparisons failed; {comparison.detail()}')
+                             f'{self._count} scan comparisons failed; {decision.detail()}')
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from robo_edge.breakers.arbiter import Decision, Votes, arbitrate
 from robo_edge.breakers.breaker import Breaker, BreakerConfig, BreakerStatus, default_config
 from robo_edge.breakers.cross_check import (
     BeamScan,
     ScanCheckConfig,
-    ScanComparison,
     ScanCrossCheck,
     YawCheckConfig,
     YawRateCrossCheck,
@@ -25,6 +25,7 @@ from robo_edge.breakers.faults import BreakerState, Source
 from robo_edge.breakers.mode import ModeConfig, ModeManager, ModeOutput
 from robo_edge.breakers.model_health import ModelHealth, ModelHealthConfig
 from robo_edge.breakers.params import flatten, from_params, prefixes, to_params
+from robo_edge.breakers.votes import VoteConfig
 from robo_edge.exceptions import ConfigError
 
 SENSOR_GUARD = 'sensor_guard'
@@ -45,6 +46,7 @@ class GuardConfig:
     scan_check: ScanCheckConfig = ScanCheckConfig()
     yaw_check: YawCheckConfig = YawCheckConfig()
     mode: ModeConfig = ModeConfig()
+    votes: VoteConfig = VoteConfig()
 
 
 def sensor_guard_sections(params: Mapping[str, Any],
@@ -52,7 +54,7 @@ def sensor_guard_sections(params: Mapping[str, Any],
                           node_keys: frozenset[str] = NODE_KEYS) -> GuardConfig:
     """Return the sensor_guard part of the config (mode left at its defaults)."""
     params = _without(params, node_keys)
-    known = {s.value for s in Source} | {'model', 'scan_check', 'yaw_check'}
+    known = {s.value for s in Source} | {'model', 'scan_check', 'yaw_check', 'votes'}
     for prefix in prefixes(params):
         if prefix not in known:
             raise ConfigError(source, prefix, f'one of {sorted(known)} (unknown key)', prefix)
@@ -66,6 +68,7 @@ def sensor_guard_sections(params: Mapping[str, Any],
         model=from_params(ModelHealthConfig, params, 'model', source),
         scan_check=from_params(ScanCheckConfig, params, 'scan_check', source),
         yaw_check=from_params(YawCheckConfig, params, 'yaw_check', source),
+        votes=from_params(VoteConfig, params, 'votes', source),
     )
 
 
@@ -79,7 +82,7 @@ def guard_config(sensor_guard: Mapping[str, Any], mode_manager: Mapping[str, Any
     """Return the whole config from the two nodes' `ros__parameters`."""
     sections = sensor_guard_sections(sensor_guard)
     return GuardConfig(sections.breakers, sections.model, sections.scan_check,
-                       sections.yaw_check, mode_config(mode_manager))
+                       sections.yaw_check, mode_config(mode_manager), sections.votes)
 
 
 def _without(params: Mapping[str, Any], keys: frozenset[str]) -> dict[str, Any]:
@@ -117,7 +120,8 @@ class Guard(Protocol):
         """Record one inference of the perception model."""
         ...
 
-    def on_scans(self, now_ns: int, lidar: BeamScan, virtual: BeamScan) -> None:
+    def on_scans(self, now_ns: int, lidar: BeamScan, virtual: BeamScan,
+                 votes: Votes | None = None) -> Decision | None:
         """Compare a LiDAR scan with the virtual scan of about the same stamp."""
         ...
 
@@ -154,13 +158,21 @@ class BreakerGuard:
         """Record one inference of the perception model."""
         self.model.observe(now_ns, latency_ns, nan_outputs, confidence)
 
-    def on_scans(self, now_ns: int, lidar: BeamScan, virtual: BeamScan) -> ScanComparison:
-        """Compare the scans; a blame that holds is reported to the suspect's breaker."""
+    def on_scans(self, now_ns: int, lidar: BeamScan, virtual: BeamScan,
+                 votes: Votes | None = None) -> Decision:
+        """Compare the scans, let the third votes decide; a blame that holds is reported.
+
+        The model's own health is a vote the guard holds itself; the map and motion votes
+        come from the caller (they need the map and odometry).
+        """
         comparison = compare_scans(lidar, virtual, self.config.scan_check)
-        blame = self.scan_check.observe(now_ns, comparison)
+        votes = votes or Votes()
+        healthy = self.model.check(now_ns) is None
+        decision = arbitrate(comparison, Votes(votes.map, votes.motion, healthy))
+        blame = self.scan_check.observe(now_ns, decision)
         if blame is not None:
             self.breakers[blame[0]].report(blame[1])
-        return comparison
+        return decision
 
     def on_yaw_rate(self, source: Source, stamp_ns: int, yaw_rate: float) -> None:
         """Record a yaw rate of the IMU or odometry."""

@@ -30,7 +30,7 @@ def test_the_shipped_yaml_holds_the_defaults():
     expected = {}
     for source, breaker in defaults.breakers.items():
         expected.update(to_params(breaker, source.value))
-    for name in ('model', 'scan_check', 'yaw_check'):
+    for name in ('model', 'scan_check', 'yaw_check', 'votes'):
         expected.update(to_params(getattr(defaults, name), name))
     assert flatten(data['sensor_guard']['ros__parameters']) == expected  # every key spelled out
     assert data['mode_manager']['ros__parameters'] == to_params(ModeConfig())

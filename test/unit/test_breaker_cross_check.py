@@ -7,6 +7,7 @@ from breaker_streams import MS, T0, S
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from robo_edge.breakers.arbiter import Decision, Votes
 from robo_edge.breakers.cross_check import (
     BeamScan,
     ScanCheckConfig,
@@ -21,6 +22,7 @@ from robo_edge.breakers.cross_check import (
 from robo_edge.breakers.faults import BreakerState, Source, TripReason
 from robo_edge.breakers.guard import BreakerGuard, GuardConfig
 from robo_edge.breakers.mode import Mode
+from robo_edge.breakers.votes import MapView, VoteConfig, map_vote
 from robo_edge.twin.kinematics import Pose2D
 
 CONFIG = ScanCheckConfig()
@@ -103,7 +105,8 @@ def test_a_lidar_reporting_all_inf_is_the_suspect():
     comparison = compare_scans(lying, virtual_scan(), CONFIG)
     assert comparison.verdict is ScanVerdict.LIDAR_SUSPECT
     assert comparison.lidar_miss_fraction == 1.0
-    assert 30 <= comparison.overlap_bins <= 32  # the camera's 60 degrees in 2 degree bins
+    # the camera's 60 degrees in 2 degree bins, less one bin at each edge of its view
+    assert 28 <= comparison.overlap_bins <= 30
 
 
 def test_a_constant_offset_blames_the_scan_that_sees_things_farther():
@@ -131,7 +134,8 @@ def test_without_overlap_or_obstacles_the_comparison_is_inconclusive():
 
 # -- persistence -----------------------------------------------------------------------------
 def verdict(v):
-    return ScanComparison(v, 30, 30, 0.0, 0.0, 0.0, 0.0)
+    comparison = ScanComparison(v, 30, 30, 0.0, 0.0, 0.0, 0.0)
+    return Decision(v, 'map', comparison, Votes())
 
 
 def test_blame_needs_consecutive_failures_and_agreement_clears_them():
@@ -147,6 +151,7 @@ def test_blame_needs_consecutive_failures_and_agreement_clears_them():
     assert source is Source.LIDAR
     assert fault.reason is TripReason.CROSS_CHECK
     assert fault.detail.startswith('5 scan comparisons failed')
+    assert 'decided by map' in fault.detail
 
 
 def test_old_failures_expire_and_a_switch_of_suspect_starts_over():
@@ -159,6 +164,20 @@ def test_old_failures_expire_and_a_switch_of_suspect_starts_over():
     assert check.observe(T0 + 2400 * MS, verdict(ScanVerdict.LIDAR_SUSPECT)) is None
     blame = check.observe(T0 + 2500 * MS, verdict(ScanVerdict.VIRTUAL_SUSPECT))
     assert blame is None
+
+
+def room_map_vote(lidar):
+    """The LiDAR scan (taken at the origin) against an exact map of the room."""
+    res, half = 0.05, 3.0
+    n = int(2 * half / res)
+    centres = -half + res * (np.arange(n) + 0.5)
+    x, y = np.meshgrid(centres, centres)
+    inside = (np.abs(x) < HALF_X) & (np.abs(y) < HALF_Y)
+    cx, cy, r = CYLINDER
+    solid = ~inside | (np.hypot(x - cx, y - cy) <= r)
+    data = np.where(solid, 100, 0).astype(np.int8)
+    return map_vote(MapView(data, res, -half, -half), ORIGIN, lidar.ranges, lidar.angle_min,
+                    lidar.angle_increment, VoteConfig())
 
 
 def test_a_lying_lidar_is_caught_within_1_s_at_10_hz_and_perception_takes_over():
@@ -176,7 +195,8 @@ def test_a_lying_lidar_is_caught_within_1_s_at_10_hz_and_perception_takes_over()
                 lidar = with_ranges(lidar, np.full(360, math.inf))
             guard.on_message(Source.LIDAR, now, now, k.to_bytes(4, 'little'))
             guard.on_message(Source.PERCEPTION, now, now)
-            guard.on_scans(now, lidar, virtual_scan(rng=rng, noise=0.1, outliers=0.05))
+            guard.on_scans(now, lidar, virtual_scan(rng=rng, noise=0.1, outliers=0.05),
+                           Votes(map=room_map_vote(lidar)))
         out = guard.update(now)
         if opened is None and out.statuses[Source.LIDAR].state is BreakerState.OPEN:
             opened = now

@@ -1,0 +1,144 @@
+"""Third votes for the LiDAR / camera cross-check: evidence one camera cannot fake (pure).
+
+Two sensors with different blind spots disagree in ordinary driving, so a disagreement alone
+says nobody lies. Who does is decided by evidence outside the pair:
+
+- `map_vote`: the LiDAR against the map built so far. Beams that pass through cells the map
+  knows to be occupied, or end in cells it knows to be free, contradict it. A LiDAR lying +inf
+  sees through walls; one lying by an offset ends behind walls or in free space. A healthy
+  LiDAR at a well-localised pose contradicts almost nothing (a tolerance absorbs pose error).
+- `motion_vote`: the virtual scan against odometry. The world is static: obstacles the camera
+  saw half a second ago, moved by the odometry delta, must be where it sees them now. An
+  obstacle painted at a fixed place in the image moves with the robot and fails this.
+- the perception model's own health (its breaker's detectors), passed in as a boolean.
+
+Each vote is True (agrees), False (contradicts) or None (no evidence: no map yet, a map that
+knows nothing along the beams, a robot that has not moved).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from robo_edge.breakers.params import param
+from robo_edge.twin.kinematics import Pose2D
+
+OCCUPIED = 65  # OccupancyGrid values at or above: occupied
+FREE = 25  # at or below (and >= 0): free
+
+
+@dataclass(frozen=True, slots=True)
+class VoteConfig:
+    """Thresholds of the third votes (metres, fractions)."""
+
+    map_max_range: float = param(8.0, 'beams are checked against the map this far (m)', 0.5)
+    map_tolerance: float = param(0.25, 'occupied or free cells this close to a return are '
+                                       'not a contradiction (pose error, m)', 0.0)
+    map_max_contradiction: float = param(0.25, 'the LiDAR contradicts the map above this share '
+                                               'of checked beams', 0.0, 1.0)
+    map_min_beams: int = param(30, 'beams crossing known cells needed for a map vote', 1)
+    motion_min_travel: float = param(0.3, 'odometry travel needed for a motion vote (m)', 0.0)
+    motion_max_turn: float = param(0.35, 'no motion vote across a larger turn (rad)', 0.0)
+    motion_max_range: float = param(3.0, 'virtual returns compared (m)', 0.1)
+    motion_max_median: float = param(0.2, 'the virtual scan moves with the robot above this '
+                                          'median mismatch (m)', 0.0)
+    motion_min_points: int = param(8, 'returns needed in each scan for a motion vote', 1)
+    motion_window_s: float = param(0.6, 'age of the earlier virtual scan compared (s)', 0.05)
+
+
+@dataclass(frozen=True, slots=True)
+class MapView:
+    """An OccupancyGrid's data (-1 unknown, 0..100) and where it lies."""
+
+    data: np.ndarray  # int8, rows x columns
+    resolution: float
+    origin_x: float
+    origin_y: float
+
+    def values_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Return the cell value at each point (-1 outside the grid)."""
+        cols = np.floor((x - self.origin_x) / self.resolution).astype(np.int64)
+        rows = np.floor((y - self.origin_y) / self.resolution).astype(np.int64)
+        h, w = self.data.shape
+        inside = (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
+        out = np.full(x.shape, -1, dtype=np.int16)
+        out[inside] = self.data[rows[inside], cols[inside]]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """One vote and the figures behind it."""
+
+    agrees: bool | None
+    value: float  # contradiction share (map) or median mismatch in metres (motion)
+    samples: int  # beams (map) or returns (motion) that counted
+
+    def detail(self, name: str) -> str:
+        """Return the vote as text."""
+        verdict = {True: 'agrees', False: 'contradicts', None: 'no evidence'}[self.agrees]
+        return f'{name} {verdict} ({self.value:.2f} over {self.samples})'
+
+
+def map_vote(grid: MapView, laser: Pose2D, ranges: np.ndarray, angle_min: float,
+             angle_increment: float, config: VoteConfig) -> Vote:
+    """Return whether a LiDAR scan taken at `laser` (pose in map) agrees with the map."""
+    r = np.asarray(ranges, dtype=np.float64)
+    reach = np.where(np.isposinf(r), config.map_max_range, np.minimum(r, config.map_max_range))
+    usable = ~np.isnan(r) & ~np.isneginf(r)
+    step = grid.resolution / 2
+    steps = np.arange(step, config.map_max_range + step, step)
+    angles = laser.yaw + angle_min + angle_increment * np.arange(r.size)
+    xs = laser.x + np.cos(angles)[:, None] * steps[None, :]
+    ys = laser.y + np.sin(angles)[:, None] * steps[None, :]
+    cells = grid.values_at(xs, ys)
+    before = steps[None, :] <= (reach - config.map_tolerance)[:, None]
+    known = np.any((cells >= 0) & before, axis=1)
+    see_through = np.any((cells >= OCCUPIED) & before, axis=1)
+    near_end = np.abs(steps[None, :] - r[:, None]) <= config.map_tolerance
+    end_cells = np.where(near_end, cells, 0)
+    ends_free = (np.isfinite(r) & (r < config.map_max_range)
+                 & np.all(~near_end | ((end_cells >= 0) & (end_cells <= FREE)), axis=1)
+                 & np.any(near_end, axis=1))
+    checked = usable & known
+    beams = int(checked.sum())
+    if beams < config.map_min_beams:
+        return Vote(None, math.nan, beams)
+    share = float(np.mean((see_through | ends_free)[checked]))
+    return Vote(share <= config.map_max_contradiction, share, beams)
+
+
+def motion_vote(earlier: np.ndarray, earlier_pose: Pose2D, later: np.ndarray,
+                later_pose: Pose2D, config: VoteConfig) -> Vote:
+    """Return whether the virtual scan's obstacles stayed put while the robot moved.
+
+    `earlier` and `later` are obstacle points (N x 2) in base_link at odometry poses
+    `earlier_pose` and `later_pose`.
+    """
+    dx, dy = later_pose.x - earlier_pose.x, later_pose.y - earlier_pose.y
+    turn = math.remainder(later_pose.yaw - earlier_pose.yaw, math.tau)
+    if math.hypot(dx, dy) < config.motion_min_travel or abs(turn) > config.motion_max_turn:
+        return Vote(None, math.nan, 0)
+    a, b = _near(earlier, config.motion_max_range), _near(later, config.motion_max_range)
+    if min(len(a), len(b)) < config.motion_min_points:
+        return Vote(None, math.nan, min(len(a), len(b)))
+    moved = _into(a, earlier_pose, later_pose)
+    gaps = np.sqrt(((b[:, None, :] - moved[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    median = float(np.median(gaps))
+    return Vote(median <= config.motion_max_median, median, len(b))
+
+
+def _near(points: np.ndarray, max_range: float) -> np.ndarray:
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    return points[np.hypot(points[:, 0], points[:, 1]) <= max_range]
+
+
+def _into(points: np.ndarray, source: Pose2D, target: Pose2D) -> np.ndarray:
+    """Return base_link points taken at odometry pose `source` in the base frame at `target`."""
+    c, s = math.cos(source.yaw), math.sin(source.yaw)
+    wx = source.x + c * points[:, 0] - s * points[:, 1]
+    wy = source.y + s * points[:, 0] + c * points[:, 1]
+    c, s = math.cos(target.yaw), math.sin(target.yaw)
+    ox, oy = wx - target.x, wy - target.y
+    return np.stack([c * ox + s * oy, -s * ox + c * oy], axis=1)

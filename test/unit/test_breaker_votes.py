@@ -1,0 +1,158 @@
+"""Third votes (map, odometry, model health) and the arbiter that blames the right sensor."""
+
+import math
+
+import numpy as np
+from breaker_streams import MS, T0
+from test_breaker_cross_check import (
+    CONFIG,
+    ORIGIN,
+    lidar_scan,
+    room_map_vote,
+    virtual_scan,
+    with_ranges,
+)
+
+from robo_edge.breakers.arbiter import Votes, arbitrate
+from robo_edge.breakers.cross_check import ScanComparison, ScanVerdict, compare_scans
+from robo_edge.breakers.faults import BreakerState, Source, TripReason
+from robo_edge.breakers.guard import BreakerGuard, GuardConfig
+from robo_edge.breakers.votes import MapView, Vote, VoteConfig, map_vote, motion_vote
+from robo_edge.twin.kinematics import Pose2D
+
+VOTES = VoteConfig()
+AGREES, CONTRADICTS = Vote(True, 0.0, 100), Vote(False, 0.9, 100)
+
+
+# -- the map vote ----------------------------------------------------------------------------
+def test_a_healthy_lidar_agrees_with_the_map():
+    vote = room_map_vote(lidar_scan(rng=np.random.default_rng(1), noise=0.02))
+    assert vote.agrees is True
+    assert vote.value < 0.05
+    assert vote.samples >= 300
+
+
+def test_a_lidar_lying_inf_or_by_an_offset_contradicts_the_map():
+    truth = lidar_scan()
+    for ranges in (np.full(360, math.inf), truth.ranges + 0.5, truth.ranges - 0.5):
+        vote = room_map_vote(with_ranges(truth, ranges))
+        assert vote.agrees is False, vote
+        assert vote.value > 0.5
+
+
+def test_a_map_that_knows_nothing_gives_no_vote():
+    unknown = MapView(np.full((120, 120), -1, dtype=np.int8), 0.05, -3.0, -3.0)
+    scan = lidar_scan()
+    vote = map_vote(unknown, ORIGIN, scan.ranges, scan.angle_min, scan.angle_increment, VOTES)
+    assert vote.agrees is None
+    assert vote.samples == 0
+
+
+def test_pose_error_within_the_tolerance_is_no_contradiction():
+    shifted = lidar_scan(pose=Pose2D(0.1, -0.08, 0.02))  # the robot is not where the map thinks
+    assert room_map_vote(shifted).agrees is True
+
+
+# -- the motion vote -------------------------------------------------------------------------
+def obstacle_points(pose):
+    """A static post and a wall segment, seen in base_link from odometry pose `pose`."""
+    world = np.array([[1.6, 0.3]] + [[2.4, y] for y in np.linspace(-1.0, 1.0, 15)])
+    c, s = math.cos(pose.yaw), math.sin(pose.yaw)
+    d = world - (pose.x, pose.y)
+    return np.stack([c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]], axis=1)
+
+
+def test_static_obstacles_stay_put_while_the_robot_drives():
+    before, after = Pose2D(0.0, 0.0, 0.0), Pose2D(0.45, 0.05, 0.1)
+    vote = motion_vote(obstacle_points(before), before, obstacle_points(after), after, VOTES)
+    assert vote.agrees is True
+    assert vote.value < 0.05
+
+
+def test_a_phantom_painted_in_the_image_moves_with_the_robot():
+    before, after = Pose2D(0.0, 0.0, 0.0), Pose2D(0.45, 0.0, 0.0)
+    phantom = obstacle_points(before)  # the same points in base_link at both poses
+    vote = motion_vote(phantom, before, phantom, after, VOTES)
+    assert vote.agrees is False
+    assert math.isclose(vote.value, 0.45, abs_tol=0.05)
+
+
+def test_no_motion_vote_standing_still_or_turning():
+    here = Pose2D(0.0, 0.0, 0.0)
+    points = obstacle_points(here)
+    assert motion_vote(points, here, points, Pose2D(0.1, 0.0, 0.0), VOTES).agrees is None
+    assert motion_vote(points, here, points, Pose2D(0.5, 0.0, 0.8), VOTES).agrees is None
+
+
+# -- the arbiter -----------------------------------------------------------------------------
+def comparison(verdict, lidar_misses=0.0, virtual_misses=0.0):
+    return ScanComparison(verdict, 30, 30, 0.4, 0.4, lidar_misses, virtual_misses)
+
+
+def test_the_map_condemns_the_lidar_and_clears_it():
+    lidar_misses = comparison(ScanVerdict.LIDAR_SUSPECT, lidar_misses=0.8)
+    decided = arbitrate(lidar_misses, Votes(map=CONTRADICTS))
+    assert (decided.verdict, decided.decided_by) == (ScanVerdict.LIDAR_SUSPECT, 'map')
+    covered = arbitrate(lidar_misses, Votes(map=AGREES))
+    assert (covered.verdict, covered.decided_by) == (ScanVerdict.AGREE, 'coverage')
+    camera_blind = arbitrate(comparison(ScanVerdict.VIRTUAL_SUSPECT, virtual_misses=0.9),
+                             Votes(map=AGREES))
+    assert (camera_blind.verdict, camera_blind.decided_by) == (
+        ScanVerdict.VIRTUAL_SUSPECT, 'map')
+
+
+def test_the_camera_is_blamed_on_its_own_evidence():
+    lidar_misses = comparison(ScanVerdict.LIDAR_SUSPECT, lidar_misses=0.8)
+    phantom = arbitrate(lidar_misses, Votes(map=AGREES, motion=CONTRADICTS))
+    assert (phantom.verdict, phantom.decided_by) == (ScanVerdict.VIRTUAL_SUSPECT, 'odometry')
+    sick = arbitrate(lidar_misses, Votes(model_healthy=False))
+    assert (sick.verdict, sick.decided_by) == (ScanVerdict.VIRTUAL_SUSPECT, 'model_health')
+
+
+def test_without_a_third_vote_nobody_is_blamed():
+    for stats in (ScanVerdict.LIDAR_SUSPECT, ScanVerdict.VIRTUAL_SUSPECT):
+        decided = arbitrate(comparison(stats, 0.8, 0.8), Votes())
+        assert (decided.verdict, decided.decided_by) == (ScanVerdict.INCONCLUSIVE, 'unresolved')
+    agree = arbitrate(comparison(ScanVerdict.AGREE), Votes(map=CONTRADICTS))
+    assert agree.verdict is ScanVerdict.AGREE  # agreement needs no vote
+
+
+# -- the guard -------------------------------------------------------------------------------
+def run_guard(lidar_of, virtual_of, seconds=4.0):
+    """Feed 10 Hz scans and 20 Hz updates; return the guard."""
+    guard = BreakerGuard(GuardConfig(), T0)
+    for k in range(int(seconds * 20)):
+        now = T0 + k * 50 * MS
+        for source in (Source.ODOMETRY, Source.IMU, Source.CAMERA, Source.CONTROLLER):
+            guard.on_message(source, now, now, k.to_bytes(4, 'little'))
+        if k % 2 == 0:
+            lidar = lidar_of()
+            guard.on_message(Source.LIDAR, now, now, k.to_bytes(4, 'little'))
+            guard.on_message(Source.PERCEPTION, now, now)
+            guard.on_scans(now, lidar, virtual_of(), Votes(map=room_map_vote(lidar)))
+        guard.update(now)
+    return guard
+
+
+def test_a_camera_seeing_a_low_obstacle_the_lidar_cannot_trips_nothing():
+    rng = np.random.default_rng(5)
+    low = virtual_scan()
+    low_ranges = np.array(low.ranges)
+    low_ranges[4:60] = 0.8  # a long low cart below the LiDAR's plane, across the view
+    assert compare_scans(lidar_scan(), with_ranges(low, low_ranges),
+                         CONFIG).verdict is ScanVerdict.LIDAR_SUSPECT
+    guard = run_guard(lambda: lidar_scan(rng=rng, noise=0.02),
+                      lambda: with_ranges(low, low_ranges))
+    assert all(b.trip_count == 0 for b in guard.breakers.values())
+    assert guard.scan_check.decided_by.get('coverage', 0) > 10
+
+
+def test_a_camera_missing_what_the_lidar_and_the_map_see_opens_the_perception_breaker():
+    rng = np.random.default_rng(6)
+    blind = with_ranges(virtual_scan(), np.full(64, math.inf))
+    guard = run_guard(lambda: lidar_scan(rng=rng, noise=0.02), lambda: blind)
+    assert guard.breakers[Source.LIDAR].trip_count == 0
+    assert guard.breakers[Source.LIDAR].state is BreakerState.CLOSED
+    trip = guard.breakers[Source.PERCEPTION].last_trip
+    assert trip is not None and trip.reason is TripReason.CROSS_CHECK
+    assert 'decided by map' in trip.detail
