@@ -7,8 +7,9 @@ both see something within `max_range`, and the share of bins where one sees an o
 `obstacle_range` while the other sees nothing within `obstacle_range + free_margin`. The
 outermost `edge_bins` of the camera's view are left out (floors are misread at the edge of the
 image). The statistics name the scan that misses obstacles, or reports them farther, as the
-suspect; they cannot say who lies: the third votes (robo_edge/breakers/arbiter.py) decide. Ranges follow REP 117
-(NaN invalid, +inf no return, -inf closer than `range_min`, kept at `range_min`).
+suspect; they cannot say who lies: the third votes (robo_edge/breakers/arbiter.py) decide.
+Ranges follow REP 117 (NaN invalid, +inf no return, -inf closer than `range_min`, kept at
+`range_min`).
 """
 
 import math

@@ -4,7 +4,10 @@ Downstream (mapper, controller, gate) wait in lockstep for `/safety/scan` stampe
 LiDAR's schedule, so the guard publishes one scan per slot whatever the live source is, always in
 the LiDAR's layout and `laser` frame:
 
-- LiDAR live and its scan of the slot held: that scan, unchanged.
+- LiDAR live and its scan of the slot held: that scan; with the perception breaker closed, the
+  camera's returns nearer than the LiDAR's within `near_m` are folded in (`fuse_near`): an
+  obstacle only one sensor can see is kept for safety near the robot, and the scan says which
+  beams the camera set.
 - Perception live: the newest virtual scan not later than the slot, re-binned into the LiDAR's
   beams (its returns moved from base_link into the laser frame). Beams inside the camera's field
   of view keep its answer (+inf: nothing seen); beams outside it are NaN (REP 117: invalid).
@@ -42,7 +45,8 @@ class SafetyScan:
     """One /safety/scan: ranges (float32, LiDAR layout) and where they came from."""
 
     ranges: np.ndarray
-    origin: str  # 'lidar', 'perception' or 'none'
+    origin: str  # 'lidar', 'lidar+perception' (near union), 'perception' or 'none'
+    fused: np.ndarray | None = None  # beams the camera set in a 'lidar+perception' scan
 
     @property
     def informative(self) -> bool:
@@ -107,3 +111,21 @@ def _beams_of_bearings(bearing: np.ndarray, layout: BeamLayout) -> np.ndarray:
     rel = np.mod(bearing - layout.angle_min + layout.angle_increment / 2, 2 * math.pi)
     index = np.floor(rel / layout.angle_increment).astype(np.int64)
     return np.where(index < layout.beams, index, -1)
+
+
+def fuse_near(lidar: np.ndarray, virtual: SafetyScan, near_m: float) -> SafetyScan:
+    """Return the LiDAR scan with the camera's nearer returns within `near_m` folded in.
+
+    An obstacle only the camera sees (below the LiDAR's plane, a thin pole between its beams)
+    is kept for safety near the robot. `fused` marks the beams the camera set: consumers that
+    build the world model (the mapper) leave them out.
+    """
+    lidar = np.asarray(lidar, dtype=np.float32)
+    v = virtual.ranges
+    with np.errstate(invalid='ignore'):
+        nearer = np.isfinite(v) & (v <= near_m) & ~(lidar <= v)
+    if not np.any(nearer):
+        return SafetyScan(lidar, 'lidar')
+    out = lidar.copy()
+    out[nearer] = v[nearer]
+    return SafetyScan(out, 'lidar+perception', nearer)

@@ -12,6 +12,10 @@ accepted only with enough points, a large enough share of them on the map, a wel
 geometry (not a single wall or an empty map) and a shift from the prediction within bounds;
 otherwise the previous correction (dead reckoning since the last good match) is kept.
 
+Every result carries an honest covariance: after a good match, the match's own (floored at
+`min_sigma`); while dead reckoning, one that grows with the distance travelled and the angle
+turned since (never "unknown": consumers slow down, and claim a goal only, by how much).
+
 Frames: `correction` is the pose of `odom` in `map`, so the base pose in map is
 correction composed with the odometry pose.
 """
@@ -62,6 +66,14 @@ class LocalizerParams:
     max_neighbour_gap: float = 0.5  # neighbouring returns farther apart give no normal (m)
     max_jump: float = 0.25  # accepted shift from the prediction (m)
     max_jump_yaw: float = 0.1  # rad
+    # Dead reckoning's honest uncertainty since the last good match (sigma grows linearly:
+    # the twin's wheel noise drifts up to ~0.7% of the distance; 1% is a margin over it).
+    drift_per_m: float = 0.01  # position sigma per metre travelled (m/m)
+    yaw_drift_per_rad: float = 0.02  # heading sigma per radian turned
+    yaw_drift_per_m: float = 0.005  # heading sigma per metre travelled (rad/m)
+    initial_sigma: float = 0.02  # of the start pose (m)
+    initial_sigma_yaw: float = 0.01  # rad
+    min_sigma: float = 0.01  # a match is never trusted below this (m; yaw: a tenth, rad)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +193,38 @@ class Localizer:
         self.correction = initial_correction
         self.sensor = sensor or Pose2D(0.0, 0.0, 0.0)
         self.params = params or LocalizerParams()
+        self._anchor_sigma = (self.params.initial_sigma, self.params.initial_sigma_yaw)
+        self.travel_m = 0.0  # dead-reckoned since the last good match
+        self._turn = 0.0
+        self._last_odom: Pose2D | None = None
+
+    def advance(self, odom: Pose2D) -> None:
+        """Count the odometry travel and turn since the previous scan."""
+        last = self._last_odom
+        if last is not None:
+            self.travel_m += math.hypot(odom.x - last.x, odom.y - last.y)
+            self._turn += abs(wrap_angle(odom.yaw - last.yaw))
+        self._last_odom = odom
+
+    def grown_covariance(self) -> tuple[float, float, float]:
+        """Return the x, y, yaw variances of the pose dead-reckoned since the last match."""
+        p = self.params
+        sigma = self._anchor_sigma[0] + p.drift_per_m * self.travel_m
+        sigma_yaw = (self._anchor_sigma[1] + p.yaw_drift_per_rad * self._turn
+                     + p.yaw_drift_per_m * self.travel_m)
+        return sigma ** 2, sigma ** 2, sigma_yaw ** 2
+
+    def _anchor(self, covariance: tuple[float, float, float], partial: bool) -> None:
+        """Restart the uncertainty from an accepted match (along a corridor: yaw only)."""
+        p = self.params
+        sigma_yaw = max(math.sqrt(covariance[2]), p.min_sigma / 10)
+        if partial:
+            self._anchor_sigma = (self._anchor_sigma[0] + p.drift_per_m * self.travel_m,
+                                  sigma_yaw)
+        else:
+            sigma = max(math.sqrt(max(covariance[0], covariance[1])), p.min_sigma)
+            self._anchor_sigma = (sigma, sigma_yaw)
+        self.travel_m, self._turn = 0.0, 0.0
 
     def trust(self, scan: ScanData) -> str:
         """Return why a scan is not a LiDAR scan to match, or ACCEPTED."""
@@ -197,6 +241,7 @@ class Localizer:
         Call it before the scan is folded into `grid`.
         """
         p = self.params
+        self.advance(odom)
         predicted = base_in_map(self.correction, odom)
         reason = self.trust(scan)
         points = scan_points(scan, self.sensor, p.max_range)
@@ -214,13 +259,14 @@ class Localizer:
         return self._judge(predicted, fit, points.shape[0], odom)
 
     def hold(self, reason: str, odom: Pose2D) -> MatchResult:
-        """Return the result of a scan not matched (for example with localisation off)."""
+        """Return the result of a scan not matched (localisation off, a fallback source)."""
+        self.advance(odom)
         return self._held(reason, base_in_map(self.correction, odom), 0)
 
     # -- steps ------------------------------------------------------------------------------
     def _held(self, reason: str, predicted: Pose2D, points: int) -> MatchResult:
         return MatchResult(False, reason, predicted, self.correction, points, 0.0, 0.0, 0.0,
-                           (0.0, 0.0, 0.0), (math.inf, math.inf, math.inf))
+                           (0.0, 0.0, 0.0), self.grown_covariance())
 
     def _window(self, occupied: np.ndarray, geometry: GridGeometry, predicted: Pose2D,
                 points: np.ndarray) -> DistanceWindow:
@@ -335,10 +381,11 @@ class Localizer:
         if reason not in (ACCEPTED, PARTIAL):
             return MatchResult(False, reason, predicted, self.correction, points,
                                fit.inlier_fraction, fit.score, information, shift,
-                               (math.inf, math.inf, math.inf))
+                               self.grown_covariance())
         self.correction = correction_of(pose, odom)
+        self._anchor(covariance, reason == PARTIAL)
         return MatchResult(True, reason, pose, self.correction, points, fit.inlier_fraction,
-                           fit.score, information, shift, covariance)
+                           fit.score, information, shift, self.grown_covariance())
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,12 @@ stamped s, and `/map` goes out stamped s for every scan, so a run maps the same 
 (docs/architecture.md, Navigation lockstep). A scan whose odometry does not come within
 `input_wait_s` goes with the newest odometry not later than s, and is counted as late.
 
+Containment (robo_edge/mapping/containment.py): each scan is joined by exact stamp with its
+`/safety/scan_source`; only the LiDAR's own beams, with odometry trusted, are matched and
+folded in. A fallback scan (the camera's), one whose source never came, or one taken while the
+odometry breaker is open holds the correction, whose covariance keeps growing with the
+distance dead-reckoned, and leaves the map alone.
+
 With `localization` on, a trusted LiDAR scan is first matched against the map built so far
 (robo_edge/mapping/localizer.py); an accepted match moves the correction (the pose of odom in
 map), a rejected one keeps it. The scan is then folded in at the corrected pose, and the
@@ -22,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import rclpy.clock
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import PoseWithCovarianceStamped, TransformStamped
 from nav_msgs.msg import OccupancyGrid, Odometry
 from rcl_interfaces.msg import SetParametersResult
@@ -33,6 +39,7 @@ from sensor_msgs.msg import LaserScan
 
 from robo_edge.exceptions import MapError
 from robo_edge.lockstep import LATE_RELEASE, OVERDUE_CHECK_PERIOD_S
+from robo_edge.mapping import containment as cm
 from robo_edge.mapping import localizer as loc
 from robo_edge.mapping.localizer import Localizer, MatchResult, ScanData
 from robo_edge.mapping.mapper import (
@@ -44,7 +51,9 @@ from robo_edge.mapping.mapper import (
 from robo_edge.planning.grid import Grid
 from robo_edge.planning.map_server import load_map
 from robo_edge.ros import qos
+from robo_edge.ros import scan_source as ss
 from robo_edge.ros.diagnostics import to_array
+from robo_edge.ros.mapper_status import mapper_status
 from robo_edge.ros.nav_messages import (
     CORRECTION_TOPIC,
     POSE_TOPIC,
@@ -62,9 +71,6 @@ from robo_edge.ros.params import Param, declare
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 from robo_edge.twin.kinematics import Pose2D
-
-STATUS_NAME = 'robo_edge/mapper'
-OK, WARN, ERROR = 0, 1, 2
 
 PARAMS = [
     Param('initial_pose', [0.0, 0.0, 0.0], 'Pose of odom in map [x, y, yaw] (the start pose)'),
@@ -89,7 +95,8 @@ class MapperNode(Node):
     reseeds the grid, a file that fails to load is refused and the map kept),
     input_wait_s (double), localization (bool), pose_log_path (string),
     diagnostics_period_s (double).
-    Subscriptions: /safety/scan (sensor_msgs/LaserScan, best effort),
+    Subscriptions: /safety/scan (sensor_msgs/LaserScan, best effort), /safety/scan_source
+    (diagnostic_msgs/DiagnosticArray, reliable: each scan's origin, joined by stamp),
     /odom (nav_msgs/Odometry, best effort depth 10).
     Publishers, each stamped like its scan: /localization/map_to_odom
     (geometry_msgs/TransformStamped, map -> odom, reliable transient local depth 10; /tf is not
@@ -109,12 +116,14 @@ class MapperNode(Node):
         self.mapper = OccupancyMapper(
             geometry, MapperParams(max_clear_range=values['max_clear_range']))
         self.join = ExactStampJoin(values['input_wait_s'])
+        self.sources = cm.SourceJoin(values['input_wait_s'])
         self.localize = bool(values['localization'])
         self.localizer = Localizer(self.initial_pose, self.laser_offset)
         self.pose_log_path = Path(values['pose_log_path']) if values['pose_log_path'] else None
         self.pose_log: list[list[float]] = []
         self.counts = {'updates': 0, 'late_inputs': 0, 'dropped_inputs': 0, 'matched': 0,
-                       'partial': 0}
+                       'partial': 0, 'held_fallback': 0, 'held_no_source': 0,
+                       'held_odometry_untrusted': 0, 'camera_beams_left_out': 0}
         self.rejected: dict[str, int] = {}
         self.last_match: MatchResult | None = None
         self.update_ms: deque[float] = deque(maxlen=200)
@@ -130,6 +139,7 @@ class MapperNode(Node):
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
         self.readiness = ReadinessReporter(self, [
             self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR),
+            self.create_subscription(DiagnosticArray, ss.TOPIC, self._on_source, qos.CORRECTION),
             self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)])
         steady = rclpy.clock.Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(OVERDUE_CHECK_PERIOD_S, self._release, clock=steady)
@@ -171,12 +181,28 @@ class MapperNode(Node):
         self.join.add_pose(stamp_of(msg), odom_pose(msg))
         self._release()
 
-    def _release(self) -> None:
-        for joined in self.join.release(time.monotonic()):
-            self._process(joined)
+    def _on_source(self, msg: DiagnosticArray) -> None:
+        source = ss.read_source(msg)
+        if source is None:
+            self.get_logger().warning(f'{ss.TOPIC} without a source status: ignored',
+                                      throttle_duration_sec=5.0)
+            return
+        self.sources.add_source(source.stamp_ns, source)
+        self._release()
 
-    def _process(self, joined: Joined) -> None:
-        """Localise one scan, fold it into the grid, publish correction, pose and map at s."""
+    def _release(self) -> None:
+        now = time.monotonic()
+        for joined in self.join.release(now):
+            self.sources.add(joined.stamp_ns, joined, now)
+        for sourced in self.sources.release(now):
+            self._process(sourced.joined, sourced)
+
+    def _process(self, joined: Joined, sourced: cm.Sourced) -> None:
+        """Localise one scan, fold it into the grid, publish correction, pose and map at s.
+
+        Only the LiDAR's own beams, with odometry trusted, are matched and folded in; any
+        other scan holds the correction (its covariance growing) and leaves the map alone.
+        """
         scan: LaserScan = joined.item
         if joined.pose is None:
             self.counts['dropped_inputs'] += 1
@@ -187,8 +213,27 @@ class MapperNode(Node):
             self.get_logger().warning(
                 f'{LATE_RELEASE} odometry at {joined.stamp_ns} ns did not come: scan used the '
                 f'pose at {joined.pose_stamp_ns} ns', throttle_duration_sec=1.0)
-        ranges = np.asarray(scan.ranges, dtype=np.float64)
-        match = self._localise(scan, ranges, joined.pose)
+        if sourced.action != cm.USE:
+            self.counts[f'held_{sourced.action}'] += 1
+            match = self.localizer.hold(sourced.action, joined.pose)
+            self.last_match = match
+        else:
+            ranges = sourced.source.lidar_only(scan.ranges)
+            self.counts['camera_beams_left_out'] += len(sourced.source.fused)
+            match = self._localise(scan, ranges, joined.pose)
+            if not self._fold(joined.stamp_ns, scan, ranges, match):
+                return
+        # Pose (with its covariance), then correction, then map: a planner or controller
+        # holding the map at s finds the others (they still join them by stamp).
+        self._pose_pub.publish(
+            pose_with_covariance_msg(match.pose, match.covariance, joined.stamp_ns))
+        self._correction_pub.publish(correction_msg(match.correction, joined.stamp_ns))
+        self._map_pub.publish(grid_msg(self.grid(), joined.stamp_ns))
+        self._log_pose(joined.stamp_ns, match.pose, joined.pose)
+
+    def _fold(self, stamp_ns: int, scan: LaserScan, ranges: np.ndarray,
+              match: MatchResult) -> bool:
+        """Fold a LiDAR scan into the grid at the matched pose; False when it cannot be used."""
         laser = compose_pose(match.pose, self.laser_offset)
         start = time.perf_counter()
         try:
@@ -196,16 +241,11 @@ class MapperNode(Node):
                                scan.range_max, laser)
         except ValueError as e:
             self.counts['dropped_inputs'] += 1
-            self.get_logger().warning(f'scan at {joined.stamp_ns} ns not used: {e}')
-            return
+            self.get_logger().warning(f'scan at {stamp_ns} ns not used: {e}')
+            return False
         self.counts['updates'] += 1
         self.update_ms.append((time.perf_counter() - start) * 1e3)
-        # The correction first: a planner or controller holding the map at s then finds it.
-        self._correction_pub.publish(correction_msg(match.correction, joined.stamp_ns))
-        self._pose_pub.publish(
-            pose_with_covariance_msg(match.pose, match.covariance, joined.stamp_ns))
-        self._map_pub.publish(grid_msg(self.grid(), joined.stamp_ns))
-        self._log_pose(joined.stamp_ns, match.pose, joined.pose)
+        return True
 
     def _localise(self, scan: LaserScan, ranges: np.ndarray, odom: Pose2D) -> MatchResult:
         """Match the scan against the map before it is folded in (holds on a poor match)."""
@@ -255,32 +295,7 @@ class MapperNode(Node):
 
     def status(self) -> DiagnosticStatus:
         """Return the mapper's DiagnosticStatus now."""
-        level, message = OK, 'mapping'
-        if self.counts['late_inputs'] or self.counts['dropped_inputs']:
-            level, message = WARN, 'some scans went without their own odometry'
-        if self.static_map_error:
-            level, message = ERROR, f'static_map not loaded: {self.static_map_error}'
-        ms = np.asarray(self.update_ms) if self.update_ms else np.zeros(1)
-        match_ms = np.asarray(self.match_ms) if self.match_ms else np.zeros(1)
-        last = self.last_match
-        correction = self.localizer.correction
-        values = {
-            **{key: str(count) for key, count in self.counts.items()},
-            'pending': str(self.join.pending),
-            'update_ms_p50': f'{np.percentile(ms, 50):.2f}',
-            'update_ms_p99': f'{np.percentile(ms, 99):.2f}',
-            'localization': str(self.localize).lower(),
-            'match_ms_p50': f'{np.percentile(match_ms, 50):.2f}',
-            'match_ms_p99': f'{np.percentile(match_ms, 99):.2f}',
-            'rejected': ', '.join(f'{k}: {v}' for k, v in sorted(self.rejected.items())),
-            'last_match': '' if last is None else (last.reason or 'accepted'),
-            'last_inlier_fraction': '' if last is None else f'{last.inlier_fraction:.2f}',
-            'correction': f'{correction.x:.3f} {correction.y:.3f} {correction.yaw:.4f}',
-            'static_map_error': self.static_map_error,
-        }
-        return DiagnosticStatus(
-            level=bytes([level]), name=STATUS_NAME, message=message, hardware_id='map',
-            values=[KeyValue(key=k, value=v) for k, v in values.items()])
+        return mapper_status(self)
 
     def publish_diagnostics(self) -> None:
         """Publish the mapper's status on /diagnostics."""

@@ -18,10 +18,11 @@ ODOM_READERS_IN_NAVIGATION = 4  # mapper, planner, controller, sensor_guard
 # The outputs whose first samples a navigating lockstep run waits for, and their readers: the
 # writer must have matched them all before its node reports ready (robo_edge/ros/readiness.py).
 READERS_IN_NAVIGATION = {
-    'sensor_guard': ('/safety/scan', 3),  # mapper, controller, safety_gate
-    'lidar_ingest': ('/sensors/scan', 1),  # sensor_guard
-    'imu_ingest': ('/sensors/imu', 1),  # sensor_guard
-    'controller': ('/cmd_vel_raw', 2),  # safety_gate, sensor_guard
+    'sensor_guard': (('/safety/scan', 3),  # mapper, controller, safety_gate
+                     ('/safety/scan_source', 1)),  # mapper
+    'lidar_ingest': (('/sensors/scan', 1),),  # sensor_guard
+    'imu_ingest': (('/sensors/imu', 1),),  # sensor_guard
+    'controller': (('/cmd_vel_raw', 2),),  # safety_gate, sensor_guard
 }
 GUARD_INPUT_WAIT_S = 0.75  # well under the navigation nodes' wait for /safety/scan
 BREAKER_EVENTS = 'breaker_events.jsonl'
@@ -158,8 +159,9 @@ def node_parameters(
         params[name] = {'use_sim_time': True}
     if navigating(scenario):
         extra = 1 if mcap_path is not None else 0  # the recorder reads every topic
-        for name, (topic, readers) in READERS_IN_NAVIGATION.items():
-            params[name]['required_readers'] = [f'{topic}:{readers + extra}']
+        for name, outputs in READERS_IN_NAVIGATION.items():
+            params[name]['required_readers'] = [f'{topic}:{readers + extra}'
+                                                for topic, readers in outputs]
     if camera:
         params['perception'] = {'use_sim_time': True}
     if mcap_path is not None:

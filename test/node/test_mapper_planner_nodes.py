@@ -26,6 +26,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import Spinner
 from sensor_msgs.msg import LaserScan
 
+from robo_edge.nodes import controller as controller_module
 from robo_edge.nodes import mapper as mapper_module
 from robo_edge.nodes import planner as planner_module
 from robo_edge.nodes.mapper import MapperNode
@@ -34,6 +35,7 @@ from robo_edge.planning.grid import Grid
 from robo_edge.planning.inflation import InflationParams, inflate
 from robo_edge.planning.map_server import save_map
 from robo_edge.planning.path_checks import path_blocked
+from robo_edge.ros import scan_source
 from robo_edge.ros.diagnostics import status_level, status_values
 from robo_edge.ros.nav_messages import (
     correction_from_msg,
@@ -41,6 +43,7 @@ from robo_edge.ros.nav_messages import (
     grid_from_msg,
     grid_msg,
     path_points,
+    pose_with_covariance_msg,
     quaternion_yaw,
 )
 from robo_edge.ros.qos import CORRECTION, DIAGNOSTICS, LATCHED, SENSOR, SENSOR_BURST
@@ -48,6 +51,7 @@ from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.twin.kinematics import Pose2D, yaw_to_quaternion
 
 REPO = Path(__file__).resolve().parents[2]
+ORIGIN = Pose2D(0.0, 0.0, 0.0)
 TIMEOUT_S = 5.0
 MS = 1_000_000
 PROBE_QOS = QoSProfile(
@@ -75,11 +79,15 @@ class Harness:
             PoseWithCovarianceStamped, '/localization/pose', self.poses.append, CORRECTION)
         self.correction = self.probe.create_publisher(
             TransformStamped, '/localization/map_to_odom', CORRECTION)
+        self.pose = self.probe.create_publisher(
+            PoseWithCovarianceStamped, '/localization/pose', CORRECTION)
         self.probe.create_subscription(PathMsg, '/plan', self.plans.append, PROBE_QOS)
         self.probe.create_subscription(
             DiagnosticArray, '/diagnostics', self._on_diagnostics, DIAGNOSTICS)
         self.odom = self.probe.create_publisher(Odometry, '/odom', SENSOR_BURST)
         self.scan = self.probe.create_publisher(LaserScan, '/safety/scan', SENSOR)
+        self.source = self.probe.create_publisher(DiagnosticArray, scan_source.TOPIC,
+                                                  CORRECTION)
         self.map = self.probe.create_publisher(OccupancyGrid, '/map', LATCHED)
         self.goal = self.probe.create_publisher(PoseStamped, '/goal_pose', PROBE_QOS)
 
@@ -104,6 +112,13 @@ class Harness:
         o = msg.pose.pose.orientation
         o.x, o.y, o.z, o.w = qx, qy, qz, qw
         self.odom.publish(msg)
+
+    def send_scan(self, msg: LaserScan, origin: str = 'lidar', fused=None,
+                  odometry_trusted: bool = True) -> None:
+        """Publish a /safety/scan with its /safety/scan_source (as sensor_guard does)."""
+        self.source.publish(scan_source.source_msg(from_msg(msg.header.stamp), origin, fused,
+                                                   odometry_trusted, True))
+        self.scan.publish(msg)
 
     def map_stamped(self, stamp_ns: int) -> bool:
         return any(from_msg(m.header.stamp) == stamp_ns for m in self.maps)
@@ -157,13 +172,13 @@ def test_mapper_publishes_a_map_per_scan_stamped_like_it(context) -> None:
         initial_pose=[1.0, -0.5, 0.0], input_wait_s=2.0, diagnostics_period_s=0.1))
     h = Harness(context, mapper)
     try:
-        h.connect(h.odom, h.scan, topics=('/map', '/diagnostics'))
+        h.connect(h.odom, h.scan, h.source, topics=('/map', '/diagnostics'))
         for stamp in (100 * MS, 200 * MS, 300 * MS):
             h.send_odom(stamp, 0.0)
-            h.scan.publish(wall_scan(stamp))
+            h.send_scan(wall_scan(stamp))
             assert h.spin_until(lambda s=stamp: h.map_stamped(s)), f'no map at {stamp}'
         # A scan before its odometry waits for it, and is not late.
-        h.scan.publish(wall_scan(400 * MS))
+        h.send_scan(wall_scan(400 * MS))
         assert h.spin_until(lambda: mapper.join.pending == 1)
         h.send_odom(400 * MS, 0.0)
         assert h.spin_until(lambda: h.map_stamped(400 * MS))
@@ -188,10 +203,10 @@ def test_mapper_releases_a_scan_whose_odometry_never_comes(context) -> None:
         input_wait_s=0.3, diagnostics_period_s=0.1))
     h = Harness(context, mapper)
     try:
-        h.connect(h.odom, h.scan, topics=('/map',))
+        h.connect(h.odom, h.scan, h.source, topics=('/map',))
         h.send_odom(100 * MS, 0.0)
         h.send_odom(120 * MS, 0.5)
-        h.scan.publish(wall_scan(140 * MS))
+        h.send_scan(wall_scan(140 * MS))
         sent = time.monotonic()
         assert h.spin_until(lambda: h.map_stamped(140 * MS))
         assert time.monotonic() - sent >= 0.3, 'released before its wait was over'
@@ -212,13 +227,13 @@ def test_mapper_reports_a_malformed_static_map_and_keeps_mapping(context, tmp_pa
         static_map=str(bad), diagnostics_period_s=0.1))
     h = Harness(context, mapper)
     try:
-        h.connect(h.odom, h.scan, topics=('/map',))
+        h.connect(h.odom, h.scan, h.source, topics=('/map',))
         assert h.spin_until(lambda: h.status(
             'robo_edge/mapper', 'static_map_error', lambda v: 'resolution' in v))
         status = h.statuses['robo_edge/mapper'][-1]
         assert status_level(status) == 2 and str(bad) in status.message
         h.send_odom(100 * MS, 0.0)
-        h.scan.publish(wall_scan(100 * MS))
+        h.send_scan(wall_scan(100 * MS))
         assert h.spin_until(lambda: h.map_stamped(100 * MS))
         before = mapper.grid().data.copy()
         result = mapper.set_parameters([Parameter('static_map', value=str(bad))])[0]
@@ -272,12 +287,12 @@ def test_mapper_corrects_drifting_odometry_and_publishes_it_before_the_map(conte
         initial_pose=[-1.0, -0.5, 0.0], input_wait_s=2.0, diagnostics_period_s=0.1))
     h = Harness(context, mapper)
     try:
-        h.connect(h.odom, h.scan, topics=('/map', '/localization/map_to_odom'))
+        h.connect(h.odom, h.scan, h.source, topics=('/map', '/localization/map_to_odom'))
         # The robot stands still at (-1, -0.5) in the room; its odometry creeps 2 cm a scan.
         stamps = [k * 100 * MS for k in range(1, 9)]
         for k, stamp in enumerate(stamps):
             h.send_odom(stamp, 0.02 * k)
-            h.scan.publish(room_scan(stamp, -1.0, -0.5))
+            h.send_scan(room_scan(stamp, -1.0, -0.5))
             assert h.spin_until(lambda s=stamp: h.map_stamped(s)), f'no map at {stamp}'
         assert h.spin_until(lambda: len(h.poses) == len(stamps))
         # One correction per map, stamped like it (the order two readers see is DDS's).
@@ -302,10 +317,10 @@ def test_mapper_without_localization_keeps_the_initial_pose(context) -> None:
         initial_pose=[-1.0, -0.5, 0.0], input_wait_s=2.0, localization=False))
     h = Harness(context, mapper)
     try:
-        h.connect(h.odom, h.scan, topics=('/map', '/localization/map_to_odom'))
+        h.connect(h.odom, h.scan, h.source, topics=('/map', '/localization/map_to_odom'))
         for k in range(1, 5):
             h.send_odom(k * 100 * MS, 0.02 * k)
-            h.scan.publish(room_scan(k * 100 * MS, -1.0, -0.5))
+            h.send_scan(room_scan(k * 100 * MS, -1.0, -0.5))
             assert h.spin_until(lambda s=k * 100 * MS: correction_at(h, s) is not None)
         assert {(c.transform.translation.x, c.transform.translation.y)
                 for c in h.corrections} == {(-1.0, -0.5)}
@@ -318,18 +333,60 @@ def test_mapper_holds_the_correction_for_a_scan_not_from_the_lidar(context) -> N
     mapper = MapperNode(context=context, parameter_overrides=overrides(input_wait_s=2.0))
     h = Harness(context, mapper)
     try:
-        h.connect(h.odom, h.scan, topics=('/map',))
+        h.connect(h.odom, h.scan, h.source, topics=('/map',))
         h.send_odom(100 * MS, 0.0)
-        h.scan.publish(room_scan(100 * MS, 0.0, 0.0))
+        h.send_scan(room_scan(100 * MS, 0.0, 0.0))
         assert h.spin_until(lambda: h.map_stamped(100 * MS))
-        virtual = room_scan(200 * MS, 0.0, 0.0)
-        virtual.header.frame_id = 'base_link'  # the perception's virtual scan
+        before = grid_from_msg(h.maps[-1]).data.copy()
+        # The camera's fallback, in the LiDAR's layout and frame: only its source tells.
         h.send_odom(200 * MS, 0.1)  # odometry says 0.1 m, the scan says 0: not matched
-        h.scan.publish(virtual)
+        h.send_scan(room_scan(200 * MS, 0.5, 0.3), origin='perception')
         assert h.spin_until(lambda: correction_at(h, 200 * MS) is not None)
         held = correction_from_msg(correction_at(h, 200 * MS))
         assert (held.x, held.y, held.yaw) == (0.0, 0.0, 0.0)
-        assert mapper.rejected.get('untrusted_frame') == 1
+        assert mapper.counts['held_fallback'] == 1 and mapper.counts['updates'] == 1
+        assert h.spin_until(lambda: h.map_stamped(200 * MS))
+        assert np.array_equal(grid_from_msg(h.maps[-1]).data, before), 'the map was written'
+        assert h.spin_until(lambda: len(h.poses) == 2)
+        variances = {from_msg(p.header.stamp): p.pose.covariance[0] for p in h.poses}
+        assert variances[200 * MS] > variances[100 * MS], 'dead reckoning grows uncertainty'
+        assert math.isfinite(variances[200 * MS])
+    finally:
+        h.close()
+
+
+def test_mapper_treats_a_scan_without_source_as_untrusted(context) -> None:
+    mapper = MapperNode(context=context, parameter_overrides=overrides(input_wait_s=0.3))
+    h = Harness(context, mapper)
+    try:
+        h.connect(h.odom, h.scan, h.source, topics=('/map',))
+        h.send_odom(100 * MS, 0.0)
+        h.scan.publish(room_scan(100 * MS, 0.0, 0.0))  # no /safety/scan_source for it
+        assert h.spin_until(lambda: h.map_stamped(100 * MS))
+        assert mapper.counts['held_no_source'] == 1 and mapper.counts['updates'] == 0
+        assert int(np.count_nonzero(grid_from_msg(h.maps[-1]).data >= 0)) == 0
+    finally:
+        h.close()
+
+
+def test_mapper_leaves_out_the_beams_the_camera_set(context) -> None:
+    mapper = MapperNode(context=context, parameter_overrides=overrides(localization=False))
+    h = Harness(context, mapper)
+    try:
+        h.connect(h.odom, h.scan, h.source, topics=('/map',))
+        h.send_odom(100 * MS, 0.0)
+        scan = wall_scan(100 * MS, distance=2.0, half_width=1.0)
+        fused = np.zeros(360, dtype=bool)
+        fused[175:186] = True  # the camera's near returns straight ahead
+        ranges = np.array(scan.ranges)
+        ranges[fused] = 0.8
+        scan.ranges = ranges.astype(np.float32).tolist()
+        h.send_scan(scan, origin='lidar+perception', fused=fused)
+        assert h.spin_until(lambda: h.map_stamped(100 * MS))
+        grid = grid_from_msg(h.maps[-1])
+        assert cell(grid, 0.8, 0.0) < 65, 'a camera return entered the map'
+        assert wall_at(grid, 2.0, 0.6), 'the LiDAR beams beside it were mapped'
+        assert mapper.counts['camera_beams_left_out'] == 11
     finally:
         h.close()
 
@@ -337,17 +394,24 @@ def test_mapper_holds_the_correction_for_a_scan_not_from_the_lidar(context) -> N
 # Planner
 
 
+CERTAIN = (1e-4, 1e-4, 1e-4)  # sigma 1 cm
+VAGUE = (0.04, 0.01, 0.001)  # sigma 0.2 m: more than xy_tolerance / k_sigma (0.085 m)
+
+
 def test_planner_uses_the_correction_stamped_like_its_map(context) -> None:
     planner = PlannerNode(context=context, parameter_overrides=overrides(
         goals=[-4.0, 0.0, 0.0], input_wait_s=5.0))
     h = Harness(context, planner)
     try:
-        h.connect(h.odom, h.map, h.correction, topics=('/plan',))
+        h.connect(h.odom, h.map, h.correction, h.pose, topics=('/plan',))
         h.send_odom(100 * MS, 0.0)
         h.map.publish(grid_msg(box_map(), 100 * MS))
         assert not h.spin_until(lambda: h.plan_stamped(100 * MS) is not None, 0.5), (
             'planned before its correction came')
         h.correction.publish(correction_msg(Pose2D(0.3, -0.2, 0.0), 100 * MS))
+        assert not h.spin_until(lambda: h.plan_stamped(100 * MS) is not None, 0.5), (
+            'planned with the correction but without the covariance of its stamp')
+        h.pose.publish(pose_with_covariance_msg(Pose2D(0.3, -0.2, 0.0), CERTAIN, 100 * MS))
         assert h.spin_until(lambda: h.plan_stamped(100 * MS) is not None)
         points = path_points(h.plan_stamped(100 * MS))
         assert points[0] == pytest.approx((0.3, -0.2)), 'the robot at the corrected pose'
@@ -363,11 +427,11 @@ def test_planner_plans_around_the_mapped_wall_on_every_map(context, tmp_path) ->
         goals=[4.0, 0.0, 0.5], report_path=str(report)))
     h = Harness(context, mapper, planner)
     try:
-        h.connect(h.odom, h.scan, topics=('/map', '/plan'))
+        h.connect(h.odom, h.scan, h.source, topics=('/map', '/plan'))
         stamps = [100 * MS, 200 * MS, 300 * MS]
         for stamp in stamps:
             h.send_odom(stamp, 0.0)
-            h.scan.publish(wall_scan(stamp))
+            h.send_scan(wall_scan(stamp))
             assert h.spin_until(lambda s=stamp: h.plan_stamped(s) is not None)
         assert [from_msg(p.header.stamp) for p in h.plans] == stamps, 'one plan per map'
         plan = h.plans[-1]
@@ -381,6 +445,65 @@ def test_planner_plans_around_the_mapped_wall_on_every_map(context, tmp_path) ->
         assert planner.counts['late_inputs'] == 0
         goals = json.loads(report.read_text())['goals']
         assert [(g['index'], g['outcome']) for g in goals] == [(0, 'pending')]
+    finally:
+        h.close()
+
+
+def test_planner_reports_a_goal_it_cannot_trust_as_uncertain(context, tmp_path) -> None:
+    report = tmp_path / 'report.json'
+    # Both goals 0.1 m ahead of the start; the second waits for the pose to become certain.
+    planner = PlannerNode(context=context, parameter_overrides=overrides(
+        goals=[0.1, 0.0, 0.0, 0.1, 0.0, 0.0], input_wait_s=5.0, uncertain_wait_s=1.0,
+        report_path=str(report), diagnostics_period_s=0.1))
+    h = Harness(context, planner)
+
+    def step(stamp_ns: int, variances: tuple[float, float, float]) -> list[dict]:
+        h.send_odom(stamp_ns, 0.0)
+        # The pose first, then the correction (the mapper's order; the join takes either).
+        h.pose.publish(pose_with_covariance_msg(ORIGIN, variances, stamp_ns))
+        h.correction.publish(correction_msg(ORIGIN, stamp_ns))
+        h.map.publish(grid_msg(box_map(), stamp_ns))
+        assert h.spin_until(lambda: h.plan_stamped(stamp_ns) is not None)
+        return json.loads(report.read_text())['goals']
+
+    try:
+        h.connect(h.odom, h.map, h.correction, h.pose, topics=('/plan',))
+        assert step(100 * MS, VAGUE)[0]['outcome'] == 'pending', 'within tolerance, too vague'
+        assert step(1000 * MS, VAGUE)[0]['outcome'] == 'pending', 'still inside the 1 s wait'
+        goals = step(1100 * MS, VAGUE)
+        assert (goals[0]['outcome'], goals[0]['t']) == ('uncertain', 1.1)
+        assert goals[0]['covariance'] == pytest.approx(list(VAGUE))
+        assert goals[1]['outcome'] == 'pending', 'the next goal now waits in turn'
+        assert path_points(h.plan_stamped(1100 * MS)), 'and is planned for'
+        goals = step(1200 * MS, CERTAIN)  # the LiDAR is back within the second goal's wait
+        assert (goals[1]['outcome'], goals[1]['t']) == ('reached', 1.2)
+        assert json.loads(report.read_text())['goals_uncertain'] == 1
+        assert h.spin_until(lambda: h.status(
+            'robo_edge/planner', 'goals_reached', lambda v: v == '1'))
+        values = status_values(h.statuses['robo_edge/planner'][-1])
+        assert (values['goals_uncertain'], values['goals_failed']) == ('1', '0')
+        assert status_level(h.statuses['robo_edge/planner'][-1]) == 1
+        assert planner.counts['late_inputs'] == 0
+    finally:
+        h.close()
+
+
+def test_planner_takes_a_correction_without_its_covariance_as_unknown(context) -> None:
+    planner = PlannerNode(context=context, parameter_overrides=overrides(
+        goals=[0.1, 0.0, 0.0], input_wait_s=0.3, uncertain_wait_s=0.0))
+    h = Harness(context, planner)
+    try:
+        h.connect(h.odom, h.map, h.correction, h.pose, topics=('/plan',))
+        h.send_odom(100 * MS, 0.0)
+        h.correction.publish(correction_msg(ORIGIN, 100 * MS))
+        h.map.publish(grid_msg(box_map(), 100 * MS))
+        sent = time.monotonic()
+        assert h.spin_until(lambda: h.plan_stamped(100 * MS) is not None)
+        assert time.monotonic() - sent >= 0.3, 'released before its wait was over'
+        # At the goal, but the covariance is unknown: not reached (uncertain, no wait).
+        record = planner.goals.records[0]
+        assert record.outcome.value == 'uncertain' and math.isinf(record.covariance[0])
+        assert planner.counts['late_inputs'] == 1
     finally:
         h.close()
 
@@ -452,8 +575,10 @@ def test_goal_pose_replaces_the_goals_at_the_next_map(context) -> None:
 
 def test_navigation_yaml_matches_the_node_defaults() -> None:
     config = yaml.safe_load((REPO / 'config' / 'navigation.yaml').read_text())
-    for name, module in (('mapper', mapper_module), ('planner', planner_module)):
-        defaults = {p.name: p.default for p in module.PARAMS}
+    for name, module in (('mapper', mapper_module), ('planner', planner_module),
+                         ('controller', controller_module)):
+        # required_readers: set per run by the bringup that knows the graph.
+        defaults = {p.name: p.default for p in module.PARAMS if p.name != 'required_readers'}
         values = config[name]['ros__parameters']
         assert set(values) == set(defaults), name
         for key, value in values.items():

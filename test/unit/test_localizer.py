@@ -150,7 +150,9 @@ def test_along_a_single_wall_only_the_shift_across_it_and_the_turn_are_taken() -
     assert result.accepted and result.reason == loc.PARTIAL and result.information < 0.05
     assert (result.pose.x, result.pose.y, result.pose.yaw) == pytest.approx(
         (0.05, 0.0, 0.0), abs=0.01), 'x along the wall is kept, y and yaw are matched'
-    assert math.isinf(result.covariance[0]) and localizer.correction == result.correction
+    # along the wall the position is dead-reckoned: its variance is the grown one, not the fit's
+    assert result.covariance[0] == pytest.approx(LocalizerParams().initial_sigma ** 2)
+    assert localizer.correction == result.correction
     # Without partial updates the same match is held.
     strict = Localizer(Pose2D(0.05, 0.06, 0.02), params=LocalizerParams(
         min_partial_information=1.01))
@@ -242,3 +244,26 @@ def test_tracks_a_drifting_odometry_while_it_maps() -> None:
             dead_worst = max(dead_worst, math.hypot(dead.x - true.x, dead.y - true.y))
     assert dead_worst > 0.5, 'the odometry alone drifts'
     assert worst < 0.05  # the worst is at a corner: a 90 degree turn over-turned by 2.7 degrees
+
+
+def test_the_covariance_grows_with_distance_dead_reckoned_and_restarts_at_a_match() -> None:
+    walls = [(-3.0, -2.0, 3.0, -2.0), (-3.0, 2.0, 3.0, 2.0), (-3.0, -2.0, -3.0, 2.0),
+             (3.0, -2.0, 3.0, 2.0)]
+    room = mapped(walls, [Pose2D(0.0, 0.0, 0.0)])
+    localizer = Localizer(Pose2D(0.0, 0.0, 0.0))
+    params = localizer.params
+    sigmas = []
+    localizer.hold('fallback', Pose2D(0.0, 0.0, 0.0))
+    for k in range(1, 11):  # 10 m of dead reckoning in 1 m steps, nothing matched
+        held = localizer.hold('fallback', Pose2D(float(k), 0.0, 0.0))
+        assert not held.accepted
+        sigmas.append(math.sqrt(held.covariance[0]))
+    assert sigmas == sorted(sigmas)
+    assert sigmas[-1] == pytest.approx(params.initial_sigma + 10 * params.drift_per_m)
+    back = Localizer(Pose2D(0.0, 0.0, 0.0))
+    back.hold('fallback', Pose2D(0.0, 0.0, 0.0))
+    back.hold('fallback', Pose2D(0.0, 0.0, 0.0))  # standing still: nothing grows
+    matched = back.update(scan(ray_cast(walls, Pose2D(0.0, 0.0, 0.0))), Pose2D(0.0, 0.0, 0.0),
+                          room)
+    assert matched.accepted
+    assert params.min_sigma ** 2 <= matched.covariance[0] < sigmas[-1] ** 2
