@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from robo_edge.chaos.camera_lies import camera_lie
 from robo_edge.chaos.spec import NS_PER_S, FaultSpec
 from robo_edge.twin.kinematics import Pose2D, Velocity
 from robo_edge.twin.readings import (
@@ -167,6 +168,8 @@ class _Nan(_Stage):
 
 class _Lie(_Stage):
     def affect(self, reading: Reading) -> Reading | None:
+        if isinstance(reading, ImageReading):  # the segmentation (ground truth) stays true
+            return replace(reading, rgb=camera_lie(reading.rgb, self.fault))
         value, constant = self.fault.value, self.fault.mode == 'constant'
         if isinstance(reading, ScanReading):
             ranges = reading.ranges.astype(np.float64)

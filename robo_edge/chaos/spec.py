@@ -1,6 +1,7 @@
 """Declared faults of a scenario (`faults:`), validated, and their twin-parameter form (pure).
 
-The twin injects the sensor faults (silence, delay, drop, freeze, noise, nan, lie, clock_skew);
+The twin injects the sensor faults (silence, delay, drop, freeze, noise, nan, lie, clock_skew;
+a camera lie paints the image, robo_edge.chaos.camera_lies);
 `kill` is parsed here and carried out by the scenario runner, `cut_link` is reserved for cloud
 sync. See docs/architecture.md, "Chaos as code".
 """
@@ -30,6 +31,18 @@ TYPE_KEYS: dict[str, dict[str, bool]] = {
 # Types not injected by the twin, and who carries them out (reported as such).
 EXTERNAL = {'kill': 'scenario_runner', 'cut_link': 'cloud_sync'}
 LIE_MODES = ('constant', 'offset')
+# A camera lie paints the image instead: its modes and their keys (none required).
+CAMERA_LIE_KEYS: dict[str, dict[str, bool]] = {
+    'phantom': {'columns': False, 'bottom': False},
+    'missed': {'columns': False, 'top': False},
+}
+CAMERA_LIE_MODES = tuple(CAMERA_LIE_KEYS)
+DEFAULT_COLUMNS = (0.35, 0.65)  # a central band, as fractions of the image width
+# Rows as fractions of the height from the top. With the default mount and 58 degree camera,
+# the phantom's foot at 0.5 lies about 1.3 m ahead, and floor painted up to 0.25 reaches about
+# 5.4 m (past the virtual scan's 4 m); the horizon is near 0.17.
+DEFAULT_BOTTOM = 0.5
+DEFAULT_TOP = 0.25
 MAX_TIME_S = 86400.0
 
 
@@ -48,6 +61,9 @@ class FaultSpec:
     mode: str = ''
     value: float = 0.0
     skew_s: float = 0.0
+    columns: tuple[float, float] = DEFAULT_COLUMNS
+    bottom: float = DEFAULT_BOTTOM
+    top: float = DEFAULT_TOP
 
     @property
     def start_ns(self) -> int:
@@ -75,9 +91,25 @@ class FaultSpec:
                                    'start_s': self.start_s}
         if self.duration_s > 0:
             data['duration_s'] = self.duration_s
-        for key in TYPE_KEYS[self.type]:
-            data[key] = getattr(self, key)
+        for key in type_keys(self.type, self.target, self.mode):
+            value = getattr(self, key)
+            data[key] = list(value) if isinstance(value, tuple) else value
         return data
+
+
+def type_keys(kind: str, target: object = None, mode: object = None) -> dict[str, bool]:
+    """Return the keys a fault of `kind` accepts besides the common ones (required or not).
+
+    A camera lie has its own keys; an unknown camera mode accepts those of every mode, so the
+    error that follows names the mode rather than a key.
+    """
+    if kind != 'lie' or target != 'camera':
+        return TYPE_KEYS[kind]
+    modes = [mode] if mode in CAMERA_LIE_MODES else CAMERA_LIE_MODES
+    keys = {'mode': True}
+    for name in modes:
+        keys.update(CAMERA_LIE_KEYS[name])
+    return keys
 
 
 def parse_faults(fields: Fields, name: str = 'faults') -> tuple[FaultSpec, ...]:
@@ -90,7 +122,8 @@ def parse_fault(fields: Fields) -> FaultSpec:
     kind = fields.string('type')
     if kind not in FAULT_TYPES:
         raise fields.fail('type', f'one of {list(FAULT_TYPES)}', kind)
-    fields.reject_unknown(COMMON_KEYS | set(TYPE_KEYS[kind]))
+    data = fields.data
+    fields.reject_unknown(COMMON_KEYS | set(type_keys(kind, data.get('target'), data.get('mode'))))
     target = _target(fields, kind)
     common = {
         'type': kind, 'target': target,
@@ -112,10 +145,9 @@ def _target(fields: Fields, kind: str) -> str:
     elif target not in SENSOR_TARGETS:
         raise fields.fail('target', f'a sensor for {kind}: one of {list(SENSOR_TARGETS)}',
                           target)
-    elif target == 'camera' and kind in ('nan', 'lie'):
-        why = 'images have no NaN' if kind == 'nan' else 'there is no camera lie'
-        raise fields.fail('target', f'lidar, imu or odom for {kind} ({why}; use noise, '
-                          'freeze or silence on the camera)', target)
+    elif target == 'camera' and kind == 'nan':
+        raise fields.fail('target', 'lidar, imu or odom for nan (images have no NaN; use '
+                          'noise, freeze, silence or lie on the camera)', target)
     return target
 
 
@@ -142,6 +174,8 @@ def _type_parameters(
 
 
 def _lie(fields: Fields, target: str) -> dict[str, object]:
+    if target == 'camera':
+        return _camera_lie(fields)
     mode = fields.string('mode')
     if mode not in LIE_MODES:
         raise fields.fail('mode', f'one of {list(LIE_MODES)}', mode)
@@ -153,6 +187,26 @@ def _lie(fields: Fields, target: str) -> dict[str, object]:
                     if infinite_ok else 'a finite number')
         raise fields.fail('value', expected, raw)
     return {'mode': mode, 'value': value}
+
+
+def _camera_lie(fields: Fields) -> dict[str, object]:
+    mode = fields.string('mode')
+    if mode not in CAMERA_LIE_MODES:
+        raise fields.fail('mode', f'one of {list(CAMERA_LIE_MODES)} for the camera (a camera '
+                          'lie paints the image)', mode)
+    low, high = fields.vector('columns', 2, list(DEFAULT_COLUMNS))
+    if not 0.0 <= low < high <= 1.0:
+        raise fields.fail('columns', 'a list [c0, c1] of fractions of the image width with '
+                          '0 <= c0 < c1 <= 1', [low, high])
+    params: dict[str, object] = {'mode': mode, 'columns': (low, high)}
+    if mode == 'phantom':
+        params['bottom'] = fields.number('bottom', DEFAULT_BOTTOM, low=1e-12, high=1.0)
+    else:
+        top = fields.number('top', DEFAULT_TOP, low=0.0, high=1.0)
+        if top >= 1.0:
+            raise fields.fail('top', 'a finite number in [0.0, 1.0) (1 paints no floor)', top)
+        params['top'] = top
+    return params
 
 
 def _float(value: object) -> float | None:

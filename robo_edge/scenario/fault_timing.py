@@ -16,7 +16,18 @@ SOURCE_OF_TARGET = {
     'lidar_ingest': 'lidar', 'camera_ingest': 'camera', 'imu_ingest': 'imu',
     'perception': 'perception', 'controller': 'controller',
 }
+# A lying camera is caught on what the model makes of its frames: the perception breaker.
+SOURCES_OF_LIE = {'camera': ('camera', 'perception')}
 MODES = ('NOMINAL', 'DEGRADED', 'SAFE_STOP')
+
+
+def expected_sources(fault: dict) -> tuple[str, ...] | None:
+    """Return the breakers that may rightly open for a fault (None: any)."""
+    target = str(fault.get('target'))
+    if fault.get('type') == 'lie' and target in SOURCES_OF_LIE:
+        return SOURCES_OF_LIE[target]
+    source = SOURCE_OF_TARGET.get(target)
+    return None if source is None else (source,)
 
 
 def injected_at(fault: dict) -> float | None:
@@ -32,16 +43,26 @@ def _first(events: Sequence[dict], after: float, wanted: callable) -> dict | Non
 
 
 def time_fault(fault: dict, events: Sequence[dict]) -> dict:
-    """Return the fault with `injected_s`, `detected_s`, `detected_by`, `reacted_s`, latencies."""
+    """Return the fault with `injected_s`, `detected_s`, `detected_by`, `reacted_s`, latencies.
+
+    `blamed` is the first breaker of any source that opened at or after injection, and
+    `blamed_right` whether it is one the fault should open (None: nothing opened).
+    """
     start = injected_at(fault)
     out = {**fault, 'injected_s': start, 'detected_s': None, 'detected_by': None,
            'reacted_s': None, 'reaction': None, 'detect_latency_s': None,
-           'react_latency_s': None}
+           'react_latency_s': None, 'blamed': None, 'blamed_right': None}
     if start is None:
         return out
-    source = SOURCE_OF_TARGET.get(str(fault.get('target')))
+    sources = expected_sources(fault)
+    first = _first(events, start, lambda e: e.get('kind') == 'breaker'
+                   and e.get('state') == 'open')
+    if first is not None:
+        out.update(blamed=first['source'],
+                   blamed_right=sources is None or first['source'] in sources)
     opened = _first(events, start, lambda e: e.get('kind') == 'breaker'
-                    and e.get('state') == 'open' and source in (None, e.get('source')))
+                    and e.get('state') == 'open'
+                    and (sources is None or e.get('source') in sources))
     if opened is not None:
         out.update(detected_s=opened['t'], detected_by=opened['source'],
                    detect_latency_s=opened['t'] - start)

@@ -431,6 +431,10 @@ def sensor_faults() -> st.SearchStrategy[FaultSpec]:
         st.builds(FaultSpec, st.just('lie'), st.sampled_from(['lidar', 'imu', 'odom']),
                   mode=st.sampled_from(['constant', 'offset']), value=st.floats(-3.0, 3.0),
                   **common),
+        st.builds(FaultSpec, st.just('lie'), st.just('camera'),
+                  mode=st.sampled_from(['phantom', 'missed']),
+                  columns=st.sampled_from([(0.0, 1.0), (0.35, 0.65), (0.9, 0.95)]),
+                  bottom=st.floats(0.01, 1.0), top=st.floats(0.0, 0.9), **common),
     )
     return st.one_of(nan_lie, *[
         st.builds(FaultSpec, st.just(kind), st.sampled_from(SENSOR_TARGETS), **extra, **common)

@@ -38,8 +38,8 @@ def one(**item: object) -> FaultSpec:
     return faults({'start_s': 1.0, **item})[0]
 
 
-# Every sensor type on every target it applies to (nan and lie are refused on the camera,
-# tested below).
+# Every sensor type on every target it applies to (nan is refused on the camera; a camera lie
+# has keys of its own: both tested below).
 APPLICABLE = [(kind, target) for kind in sorted(EXTRA) for target in SENSOR_TARGETS
               if not (target == 'camera' and kind in ('nan', 'lie'))]
 
@@ -74,6 +74,21 @@ def test_kill_and_cut_link_are_parsed_for_the_runner_and_cloud_sync() -> None:
     assert (cut.target, cut.duration_s, cut.injected_by) == ('cloud', 9.0, 'cloud_sync')
 
 
+def test_camera_lies_parse_with_their_own_keys_and_defaults() -> None:
+    phantom = one(type='lie', target='camera', mode='phantom', duration_s=3.0)
+    assert (phantom.mode, phantom.columns, phantom.bottom) == ('phantom', (0.35, 0.65), 0.5)
+    assert phantom.to_dict() == {'type': 'lie', 'target': 'camera', 'start_s': 1.0,
+                                 'duration_s': 3.0, 'mode': 'phantom', 'columns': [0.35, 0.65],
+                                 'bottom': 0.5}
+    missed = one(type='lie', target='camera', mode='missed', columns=[0, 1], top=0.2)
+    assert (missed.mode, missed.columns, missed.top) == ('missed', (0.0, 1.0), 0.2)
+    assert missed.to_dict() == {'type': 'lie', 'target': 'camera', 'start_s': 1.0,
+                                'mode': 'missed', 'columns': [0.0, 1.0], 'top': 0.2}
+    assert one(type='lie', target='camera', mode='missed').top == 0.25
+    narrow = one(type='lie', target='camera', mode='phantom', columns=[0.4, 0.45], bottom=1)
+    assert (narrow.columns, narrow.bottom, narrow.injected_by) == ((0.4, 0.45), 1.0, 'twin')
+
+
 def test_lidar_constant_lie_may_be_infinite() -> None:
     assert one(type='lie', target='lidar', mode='constant', value=math.inf).value == math.inf
     assert one(type='lie', target='lidar', mode='constant', value=-math.inf).value == -math.inf
@@ -96,7 +111,29 @@ def test_lidar_constant_lie_may_be_infinite() -> None:
     ({'type': 'noise', 'target': 'odom', 'std': math.nan}, 'std', 'finite number'),
     ({'type': 'nan', 'target': 'camera'}, 'target', 'images have no NaN'),
     ({'type': 'nan', 'target': 'imu', 'fraction': 2}, 'fraction', '1.0]'),
-    ({'type': 'lie', 'target': 'camera', 'mode': 'offset', 'value': 1}, 'target', 'no camera'),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'offset'}, 'mode',
+     "one of ['phantom', 'missed'] for the camera"),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'offset', 'value': 1}, 'value', 'unknown key'),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'phantom', 'value': 1}, 'value',
+     "one of ['bottom', 'columns', 'duration_s', 'mode'"),
+    ({'type': 'lie', 'target': 'camera', 'columns': [0.1, 0.2]}, 'mode', 'required'),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'phantom', 'top': 0.2}, 'top', 'unknown key'),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'missed', 'bottom': 0.2}, 'bottom',
+     'unknown key'),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'phantom', 'columns': [0.6, 0.4]}, 'columns',
+     '0 <= c0 < c1 <= 1'),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'missed', 'columns': [-0.1, 0.4]}, 'columns',
+     '0 <= c0 < c1 <= 1'),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'missed', 'columns': [0.5, 1.5]}, 'columns',
+     '0 <= c0 < c1 <= 1'),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'phantom', 'columns': 0.5}, 'columns',
+     'a list of 2 numbers'),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'phantom', 'columns': [0.1, True]}, 'columns',
+     'a list of 2 numbers'),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'phantom', 'bottom': 0}, 'bottom', '1.0]'),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'phantom', 'bottom': 1.2}, 'bottom', '1.0]'),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'missed', 'top': 1}, 'top', '[0.0, 1.0)'),
+    ({'type': 'lie', 'target': 'camera', 'mode': 'missed', 'top': -0.1}, 'top', '[0.0, 1.0]'),
     ({'type': 'lie', 'target': 'lidar', 'value': 1}, 'mode', 'required'),
     ({'type': 'lie', 'target': 'lidar', 'mode': 'scale', 'value': 1}, 'mode', 'constant'),
     ({'type': 'lie', 'target': 'lidar', 'mode': 'constant'}, 'value', 'required'),
@@ -139,6 +176,10 @@ def test_scenario_holds_fault_specs() -> None:
     assert scenario.faults == (FaultSpec('silence', 'lidar', 10.0, 5.0),)
 
 
+def band() -> st.SearchStrategy[tuple[float, float]]:
+    return st.tuples(st.floats(0.0, 0.5), st.floats(0.5, 1.0)).filter(lambda c: c[0] < c[1])
+
+
 def fault_specs() -> st.SearchStrategy[FaultSpec]:
     times = st.floats(0.0, 1000.0)
     sensor = st.sampled_from(SENSOR_TARGETS)
@@ -156,6 +197,10 @@ def fault_specs() -> st.SearchStrategy[FaultSpec]:
                   mode=st.just('offset'), value=st.floats(-5.0, 5.0), **common),
         st.builds(FaultSpec, st.just('clock_skew'), sensor, skew_s=st.floats(0.001, 5.0),
                   **common),
+        st.builds(FaultSpec, st.just('lie'), st.just('camera'), mode=st.just('phantom'),
+                  columns=band(), bottom=st.floats(1e-3, 1.0), **common),
+        st.builds(FaultSpec, st.just('lie'), st.just('camera'), mode=st.just('missed'),
+                  columns=band(), top=st.floats(0.0, 0.999), **common),
         st.builds(FaultSpec, st.just('kill'), st.just('controller'), **common),
         st.builds(FaultSpec, st.just('cut_link'), st.just('cloud'), **common),
     )
@@ -212,15 +257,17 @@ def test_scenario_check_accepts_faults_and_names_bad_ones(
 
 VALUES = (st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.floats(allow_nan=True)
           | st.text(max_size=4) | st.sampled_from([*FAULT_TYPES, *SENSOR_TARGETS, 'constant',
-                                                   'offset', 'controller', 'cloud'])
-          | st.lists(st.integers(), max_size=2))
+                                                   'offset', 'phantom', 'missed', 'controller',
+                                                   'cloud'])
+          | st.lists(st.integers(), max_size=2) | st.lists(st.floats(-0.5, 1.5), max_size=3))
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.fixed_dictionaries({'type': st.sampled_from(FAULT_TYPES), 'target': VALUES},
                              optional={k: VALUES for k in ('start_s', 'duration_s', 'delay_s',
                                                            'probability', 'std', 'fraction',
-                                                           'mode', 'value', 'skew_s', 'x')}))
+                                                           'mode', 'value', 'skew_s', 'columns',
+                                                           'bottom', 'top', 'x')}))
 def test_any_fault_mapping_is_a_fault_or_a_scenario_error(item: dict) -> None:
     try:
         fault = faults(item)[0]

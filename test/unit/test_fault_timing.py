@@ -97,3 +97,15 @@ def test_bad_chaos_expectations_and_params_are_refused() -> None:
                             'duration_s': 5,
                             'params': {'sensor_guard': {'monitor': 'baseline'}}}, 'mem')
     assert tuned.node_params == {'sensor_guard': {'monitor': 'baseline'}}
+
+
+def test_a_lying_camera_is_detected_by_the_perception_breaker_and_blame_is_checked():
+    fault = {'type': 'lie', 'target': 'camera', 'affected': 30, 'first_affected_s': 4.0}
+    events = [{'t': 5.7, 'kind': 'breaker', 'source': 'perception', 'state': 'open'}]
+    timed = time_fault(fault, events)
+    assert timed['detected_by'] == 'perception' and timed['blamed_right'] is True
+    assert abs(timed['detect_latency_s'] - 1.7) < 1e-9
+    wrong = [{'t': 4.5, 'kind': 'breaker', 'source': 'lidar', 'state': 'open'}]
+    timed = time_fault(fault, wrong)
+    assert timed['blamed'] == 'lidar' and timed['blamed_right'] is False
+    assert timed['detected_s'] is None
