@@ -3,6 +3,7 @@
 import math
 from dataclasses import dataclass, field
 
+from robo_edge.scenario import belief
 from robo_edge.scenario.spec import MODES, Scenario
 from robo_edge.twin.kinematics import wrap_angle
 
@@ -17,6 +18,20 @@ class Verdict:
     failures: list[str] = field(default_factory=list)
     goals_reached: int = 0
     goal_times_s: list[float] = field(default_factory=list)
+    goal_truth: list[dict] = field(default_factory=list)  # see belief.goal_truth
+    goals_uncertain: int = 0  # planner outcome `uncertain`: neither reached nor failed
+    believed_reached: int = 0  # declared reached where the true pose was not
+    localization_divergence: bool | None = None  # None: no localised poses compared
+    localization_divergence_reason: str = ''
+
+    def belief_fields(self) -> dict:
+        """Return the belief-against-truth fields of the result JSON."""
+        return {
+            'goal_truth': self.goal_truth, 'goals_uncertain': self.goals_uncertain,
+            'believed_reached': self.believed_reached,
+            'localization_divergence': self.localization_divergence,
+            'localization_divergence_reason': self.localization_divergence_reason,
+        }
 
 
 def goals_reached(
@@ -60,7 +75,17 @@ def evaluate(scenario: Scenario, record: dict) -> Verdict:
     _check_goals(scenario, len(times), failures)
     _check_bounds(scenario, record, failures)
     _check_faults(scenario, record, failures)
-    return Verdict(not failures, failures, len(times), times)
+    truth = belief.goal_truth(scenario, record.get('planner_goals', []),
+                              record.get('trajectory', []))
+    failures += belief.belief_failures(scenario, truth)
+    localization = record.get('localization')
+    failures += belief.localization_failures(expect.max_localization_error_m, localization)
+    diverged, why = belief.localization_divergence(localization)
+    return Verdict(
+        not failures, failures, len(times), times, truth,
+        belief.count_kind(truth, belief.UNCERTAIN), belief.count_kind(truth, belief.KIND_BELIEVED),
+        diverged, why,
+    )
 
 
 def _check_goals(scenario: Scenario, reached: int, failures: list[str]) -> None:

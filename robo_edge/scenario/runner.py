@@ -12,6 +12,7 @@ import yaml
 
 from robo_edge.breakers.events import read_events
 from robo_edge.scenario import stack
+from robo_edge.scenario.belief import belief_line, belief_title
 from robo_edge.scenario.chaos_agent import ChaosAgent
 from robo_edge.scenario.domains import lease_domain
 from robo_edge.scenario.evaluate import evaluate, localization_errors
@@ -106,7 +107,7 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
     late = (f', lockstep waits ran out in {result["late_releases"]}'
             if result['late_releases'] else '')
     print(f'[{scenario.name}] {verdict} ({result.get("real_time_factor", 0):.2f}x, '
-          f'{wall_time:.1f} s wall{late})', flush=True)
+          f'{wall_time:.1f} s wall{late}){belief_line(result)}', flush=True)
     return result
 
 
@@ -154,10 +155,10 @@ def _score(
     if planner_report.exists():
         record['planner_goals'] = json.loads(planner_report.read_text(encoding='utf-8'))['goals']
     _add_fault_timing(record, result_path.parent, kills or {})
-    pose_log = planner_report.with_name(stack.POSE_LOG)
-    if pose_log.exists():
-        poses = json.loads(pose_log.read_text(encoding='utf-8'))['poses']
-        record['localization'] = localization_errors(record.get('trajectory', []), poses)
+    # Every report carries the comparison; without a mapper it holds no samples.
+    record['pose_log'] = _pose_log(planner_report.with_name(stack.POSE_LOG))
+    record['localization'] = localization_errors(record.get('trajectory', []),
+                                                 record['pose_log'])
     verdict = evaluate(scenario, record)
     waits = np.asarray(record.pop('lockstep_wait_ms') or [0.0])
     return {
@@ -167,6 +168,7 @@ def _score(
         'goals_total': len(scenario.goals),
         'goals_reached': verdict.goals_reached,
         'goal_times_s': verdict.goal_times_s,
+        **verdict.belief_fields(),
         'collision_count': len(record['collisions']),
         'lockstep_wait_ms': {
             'p50': float(np.percentile(waits, 50)), 'p99': float(np.percentile(waits, 99)),
@@ -175,6 +177,11 @@ def _score(
         'twin_wall_time_s': record['wall_time_s'],
         'wall_time_s': wall_time,
     }
+
+
+def _pose_log(path: Path) -> list[list[float]]:
+    """Return the mapper's pose rows (t, x, y, yaw, odom_x, odom_y, odom_yaw), [] if none."""
+    return json.loads(path.read_text(encoding='utf-8'))['poses'] if path.exists() else []
 
 
 def _add_fault_timing(record: dict, run_dir: Path, kills: dict[int, dict]) -> None:
@@ -198,10 +205,13 @@ def _write_reports(scenario: Scenario, world_path: Path, result: dict, report_di
         f'{result.get("sim_time_s", 0):.0f} s sim | collisions {len(result["collisions"])} | '
         f'goals {result.get("goals_reached", 0)}/{len(scenario.goals)}'
     )
+    if belief_title(result):
+        title += f'\n{belief_title(result)}'
     plot_run(
         report_dir / f'{scenario.name}.png', load_world(world_path), result['trajectory'],
         [(g.x, g.y, g.yaw) for g in scenario.goals], result['collisions'], title,
         scenario.goal_tolerance_xy,
         {'events': result.get('events', []), 'faults': result.get('fault_timing', []),
          'end_s': result.get('sim_time_s', scenario.duration_s)},
+        {'pose_log': result.get('pose_log', []), 'goal_truth': result.get('goal_truth', [])},
     )

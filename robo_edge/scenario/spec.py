@@ -18,7 +18,7 @@ KNOWN_KEYS = {
 EXPECT_KEYS = {
     'collisions', 'goals_reached', 'min_clearance_m', 'min_path_length_m', 'max_path_length_m',
     'outcome', 'final_pose_within', 'goals_failed', 'detect_within_s', 'react_within_s',
-    'max_mode', 'min_mode', 'max_breaker_trips',
+    'max_mode', 'min_mode', 'max_breaker_trips', 'max_localization_error_m',
 }
 MODES = ('NOMINAL', 'DEGRADED', 'SAFE_STOP')
 # Nodes whose parameters a scenario may override (`params:`), e.g. a breaker threshold.
@@ -45,6 +45,7 @@ class Expectations:
     max_mode: str | None = None  # the most severe mode allowed (NOMINAL, DEGRADED, SAFE_STOP)
     min_mode: str | None = None  # the run must reach at least this mode
     max_breaker_trips: int | None = None  # breaker openings allowed (0: no false trips)
+    max_localization_error_m: float | None = None  # localised pose vs truth, largest xy error
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,7 @@ def _expectations(spec: Fields) -> Expectations:
         min_mode=_mode(expect, 'min_mode'),
         max_breaker_trips=expect.integer('max_breaker_trips', low=0) if expect.raw(
             'max_breaker_trips', None) is not None else None,
+        max_localization_error_m=_optional_number(expect, 'max_localization_error_m'),
     )
 
 
