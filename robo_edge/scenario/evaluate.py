@@ -8,6 +8,7 @@ from robo_edge.scenario.spec import MODES, Scenario
 from robo_edge.twin.kinematics import wrap_angle
 
 Trajectory = list[tuple[float, float, float, float]]  # (t, x, y, yaw)
+LEFT_GRACE_S = 0.5  # samples this long after the planner left a goal still count for it
 
 
 @dataclass
@@ -35,19 +36,25 @@ class Verdict:
 
 
 def goals_reached(
-    scenario: Scenario, trajectory: Trajectory, given_up: frozenset[int] = frozenset()
+    scenario: Scenario, trajectory: Trajectory, given_up: frozenset[int] = frozenset(),
+    left_at: dict[int, float] | None = None,
 ) -> list[float]:
     """Return the time each goal was reached, in order; a goal counts only after the last.
 
-    Goals the planner reported failed (`given_up`) are skipped, as the robot skipped them.
+    Goals the planner reported failed (`given_up`) are skipped, as the robot skipped them. A
+    goal the planner left at time t (`left_at`: it ended `uncertain`) counts if the robot
+    truly reached it by then; otherwise it is skipped from then on.
     """
-    goals = [g for i, g in enumerate(scenario.goals) if i not in given_up]
+    left_at = left_at or {}
+    goals = [(i, g) for i, g in enumerate(scenario.goals) if i not in given_up]
     times: list[float] = []
     index = 0
     for t, x, y, yaw in trajectory:
+        while index < len(goals) and t > left_at.get(goals[index][0], math.inf) + LEFT_GRACE_S:
+            index += 1  # the robot moved on without truly reaching it
         if index >= len(goals):
             break
-        goal = goals[index]
+        goal = goals[index][1]
         close = math.hypot(goal.x - x, goal.y - y) <= scenario.goal_tolerance_xy
         aligned = abs(wrap_angle(goal.yaw - yaw)) <= scenario.goal_tolerance_yaw
         if close and aligned:
@@ -71,7 +78,9 @@ def evaluate(scenario: Scenario, record: dict) -> Verdict:
     given_up = frozenset(
         g['index'] for g in record.get('planner_goals', []) if g['outcome'] == 'failed'
     )
-    times = goals_reached(scenario, record.get('trajectory', []), given_up)
+    left_at = {g['index']: float(g['t']) for g in record.get('planner_goals', [])
+               if g['outcome'] == 'uncertain' and g.get('t') is not None}
+    times = goals_reached(scenario, record.get('trajectory', []), given_up, left_at)
     _check_goals(scenario, len(times), failures)
     _check_bounds(scenario, record, failures)
     _check_faults(scenario, record, failures)

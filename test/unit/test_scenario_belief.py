@@ -189,3 +189,17 @@ def test_every_report_carries_belief_and_localisation(tmp_path: Path) -> None:
     result = _score(scenario(), tmp_path / 'twin_record.json', {}, 1.0, None, report)
     assert result['localization']['localized']['xy_max_m'] == pytest.approx(0.7)
     assert result['localization_divergence'] is True and len(result['pose_log']) == 11
+
+
+def test_an_uncertain_goal_counts_if_truly_reached_and_is_skipped_if_not():
+    from robo_edge.scenario.evaluate import goals_reached
+    from robo_edge.scenario.spec import parse_scenario
+    scenario = parse_scenario({'name': 'u', 'world': {'name': 'w', 'obstacles': []},
+                               'start': [0, 0, 0], 'duration_s': 10,
+                               'goals': [[1, 0, 0], [2, 0, 0]]}, 'inline')
+    past_first = [(0.5 * k, 0.2 * k, 0.0, 0.0) for k in range(12)]  # passes 1 m and 2 m
+    assert len(goals_reached(scenario, past_first, left_at={0: 3.0})) == 2
+    wide = [(0.5 * k, 0.2 * k, 0.6, 0.0) for k in range(6)]  # beside the first goal
+    wide += [(3.0 + 0.5 * k, 2.0, 0.0, 0.0) for k in range(3)]  # then at the second
+    assert goals_reached(scenario, wide) == []  # waiting for the first forever
+    assert goals_reached(scenario, wide, left_at={0: 2.0}) == [3.0]
