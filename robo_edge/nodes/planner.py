@@ -1,17 +1,19 @@
 """Global planner: one /plan per /map, stamped like it, towards the current goal of a sequence.
 
 Each `/map` stamped s waits (bounded, in wall time) for the `/odom` stamped s, as the mapper's
-scans do, and with `localization` on for the mapper's correction (map -> odom) stamped s; one
-that does not come goes with the newest before s. With the pose at s the goal sequence advances
-(reached, or failed for lack of progress); then the path is replanned only when needed: no path
-yet, a new goal, the rest of the path blocked on the new map, or the robot strayed from it. An
-unreachable goal fails and the next one is planned in the same step. The plan goes out for
-every map (re-stamped when unchanged, empty when no goal is left), and the outcomes go to
-`report_path` as JSON.
+scans do, and with `localization` on for the mapper's correction (map -> odom) and pose
+covariance stamped s, joined by stamp (`navigation/localization_join.py`); one that does not
+come goes with the newest before s (a correction without its covariance: unknown, inf). With
+the pose at s the goal sequence advances (reached, or `uncertain` when the position sigma stays
+above xy_tolerance / k_sigma for uncertain_wait_s, or failed for lack of progress; without
+localisation there is no covariance and the pose alone is judged); then the path is replanned
+only when needed: no path yet, a new goal, the rest of the path blocked on the new map, or the
+robot strayed from it. An unreachable goal fails and the next one is planned in the same
+step. The plan goes out for every map (re-stamped when unchanged, empty when no goal is left),
+and the outcomes go to `report_path` as JSON.
 """
 
 import json
-import math
 import os
 import time
 from collections import deque
@@ -21,11 +23,13 @@ from typing import Any
 import numpy as np
 import rclpy.clock
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import PoseStamped, TransformStamped
+from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped, TransformStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from rclpy.clock import ClockType
 from rclpy.node import Node
+from rclpy.subscription import Subscription
 
+from robo_edge.control.uncertainty import UNKNOWN, Variances
 from robo_edge.exceptions import GridError
 from robo_edge.lockstep import LATE_RELEASE, OVERDUE_CHECK_PERIOD_S
 from robo_edge.mapping.localizer import base_in_map
@@ -36,17 +40,22 @@ from robo_edge.navigation.goals import (
     GoalSequence,
     Outcome,
     goals_from_flat,
-    nearest_segment,
 )
-from robo_edge.planning.astar import GridPlanner, PlannerParams, PlanResult, PlanStatus
-from robo_edge.planning.grid import Grid
+from robo_edge.navigation.localization_join import LocalizationJoin, Localized, variances_of
+from robo_edge.navigation.replanning import (
+    anchored_path,
+    goal_unreachable,
+    path_still_good,
+    warm_up_planner,
+)
+from robo_edge.planning.astar import GridPlanner, PlannerParams, PlanResult
 from robo_edge.planning.inflation import CostMap, InflationParams, inflate
-from robo_edge.planning.path_checks import distance_to_path, path_blocked
 from robo_edge.ros import qos
 from robo_edge.ros.diagnostics import to_array
 from robo_edge.ros.nav_messages import (
     CORRECTION_TOPIC,
     FRAME_MAP,
+    POSE_TOPIC,
     ExactStampJoin,
     Joined,
     correction_from_msg,
@@ -64,7 +73,8 @@ from robo_edge.twin.kinematics import Pose2D
 
 STATUS_NAME = 'robo_edge/planner'
 OK, WARN = 0, 1
-FAILING = (PlanStatus.UNREACHABLE, PlanStatus.GOAL_BLOCKED)
+GOAL_FIELDS = ('xy_tolerance', 'yaw_tolerance', 'progress_distance_m', 'progress_timeout_s',
+               'k_sigma', 'uncertain_wait_s')  # parameters named like GoalParams' fields
 
 PARAMS = [
     Param('goals', [0.0], 'Flat [x, y, yaw, ...] goals in map; [0.0] or empty: none'),
@@ -77,6 +87,10 @@ PARAMS = [
     Param('stray_distance', 0.5, 'Replan when this far off the path (m)', 0.01, 100.0),
     Param('progress_distance_m', 0.3, 'Progress that must be made towards a goal', 0.001, 100.0),
     Param('progress_timeout_s', 30.0, 'within this much simulated time', 0.1, 1e6),
+    Param('k_sigma', 2.0, 'Reached only with position sigma <= xy_tolerance / k_sigma',
+          0.1, 100.0),
+    Param('uncertain_wait_s', 5.0, 'Simulated time a goal within tolerance waits for the '
+          'sigma to shrink before it ends uncertain', 0.0, 3600.0),
     Param('report_path', '', 'JSON file of the goal outcomes; empty: none'),
     Param('landmarks', 0, 'A* ALT landmarks (each costs a search per new map)', 0, 8),
     Param('input_wait_s', 0.3, 'Wall time a map waits for its odometry', 0.0, 10.0),
@@ -91,11 +105,12 @@ class PlannerNode(Node):
 
     Parameters: goals (double[]), initial_pose (double[3]), robot_radius, inflation_margin,
     xy_tolerance, yaw_tolerance, stray_distance, progress_distance_m, progress_timeout_s,
-    input_wait_s, diagnostics_period_s (double), unknown_is_free, localization (bool),
-    landmarks (int), report_path (string).
+    k_sigma, uncertain_wait_s, input_wait_s, diagnostics_period_s (double), unknown_is_free,
+    localization (bool), landmarks (int), report_path (string).
     Subscriptions: /map (nav_msgs/OccupancyGrid, reliable transient local),
     /odom (nav_msgs/Odometry, best effort depth 10), with localization
-    /localization/map_to_odom (geometry_msgs/TransformStamped, reliable transient local),
+    /localization/map_to_odom (geometry_msgs/TransformStamped) and /localization/pose
+    (geometry_msgs/PoseWithCovarianceStamped), both reliable transient local depth 10,
     /goal_pose (geometry_msgs/PoseStamped, reliable depth 1; replaces the remaining goals).
     Publishers: /plan (nav_msgs/Path, reliable transient local, frame map, stamped like its
     map), /diagnostics (diagnostic_msgs/DiagnosticArray, status robo_edge/planner).
@@ -105,9 +120,8 @@ class PlannerNode(Node):
         super().__init__('planner', **kwargs)
         values = declare(self, PARAMS)
         self.initial_pose = pose_from_list(values['initial_pose'], 'initial_pose')
-        self.goals = GoalSequence(goals_from_flat(values['goals']), GoalParams(
-            values['xy_tolerance'], values['yaw_tolerance'], values['progress_distance_m'],
-            values['progress_timeout_s']))
+        self.goals = GoalSequence(goals_from_flat(values['goals']), GoalParams(**{
+            name: values[name] for name in GOAL_FIELDS}))
         self.inflation = InflationParams(
             values['robot_radius'], values['inflation_margin'],
             unknown_is_free=values['unknown_is_free'])
@@ -116,6 +130,10 @@ class PlannerNode(Node):
         self.report_path = FilePath(values['report_path']) if values['report_path'] else None
         self.localize = bool(values['localization'])
         self.join = ExactStampJoin(values['input_wait_s'], corrections=self.localize)
+        # A map waits for the correction and the covariance of its stamp, both or neither.
+        self.localization = LocalizationJoin(keep=256)
+        if self.localize:
+            self.join.corrections = self.localization
         self.path: list[tuple[float, float]] = []
         self.path_goal: int | None = None
         self.along = 0
@@ -125,13 +143,7 @@ class PlannerNode(Node):
         self.step_ms: deque[float] = deque(maxlen=200)
         self._plan_pub = self.create_publisher(Path, '/plan', qos.LATCHED)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
-        inputs = [
-            self.create_subscription(OccupancyGrid, '/map', self._on_map, qos.LATCHED),
-            self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)]
-        if self.localize:
-            inputs.append(self.create_subscription(
-                TransformStamped, CORRECTION_TOPIC, self._on_correction, qos.CORRECTION))
-        self.readiness = ReadinessReporter(self, inputs)
+        self.readiness = ReadinessReporter(self, self._subscribe())
         self.create_subscription(PoseStamped, '/goal_pose', self._on_goal, qos.COMMAND)
         steady = rclpy.clock.Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(OVERDUE_CHECK_PERIOD_S, self._release, clock=steady)
@@ -139,6 +151,19 @@ class PlannerNode(Node):
         self.write_report()
         warm_up_planner(self.inflation, self.planner_params)
         self.get_logger().info(f'{len(self.goals.records)} goals')
+
+    def _subscribe(self) -> list[Subscription]:
+        """Subscribe to the inputs; return those that must have a writer before ready."""
+        inputs = [
+            self.create_subscription(OccupancyGrid, '/map', self._on_map, qos.LATCHED),
+            self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)]
+        if self.localize:
+            inputs += [
+                self.create_subscription(
+                    TransformStamped, CORRECTION_TOPIC, self._on_correction, qos.CORRECTION),
+                self.create_subscription(
+                    PoseWithCovarianceStamped, POSE_TOPIC, self._on_pose, qos.CORRECTION)]
+        return inputs
 
     def _on_map(self, msg: OccupancyGrid) -> None:
         if not self.join.add_item(stamp_of(msg), msg, time.monotonic()):
@@ -152,8 +177,12 @@ class PlannerNode(Node):
         self._release()
 
     def _on_correction(self, msg: TransformStamped) -> None:
-        self.join.add_correction(stamp_of(msg), correction_from_msg(msg))
-        self._release()
+        if self.localization.add_correction(stamp_of(msg), correction_from_msg(msg)):
+            self._release()
+
+    def _on_pose(self, msg: PoseWithCovarianceStamped) -> None:
+        if self.localization.add_variances(stamp_of(msg), variances_of(msg.pose.covariance)):
+            self._release()
 
     def _on_goal(self, msg: PoseStamped) -> None:
         if msg.header.frame_id not in ('', FRAME_MAP):
@@ -172,7 +201,9 @@ class PlannerNode(Node):
         if not self._check_input(joined):
             return
         # Before the first correction (or without localisation): dead reckoning.
-        pose = base_in_map(joined.correction or self.initial_pose, joined.pose)
+        located: Localized | None = joined.correction
+        pose = base_in_map(located.correction if located else self.initial_pose, joined.pose)
+        variances = self._variances(located)
         start = time.perf_counter()
         try:
             costmap = inflate(grid_from_msg(joined.item), self.inflation)
@@ -180,7 +211,7 @@ class PlannerNode(Node):
             self.counts['dropped_inputs'] += 1
             self.get_logger().error(f'map at {stamp_ns} ns not used: {e}')
             return
-        ended = self._take_new_goal(stamp_ns) + self.goals.update(pose, stamp_ns)
+        ended = self._take_new_goal(stamp_ns) + self.goals.update(pose, stamp_ns, variances)
         ended += self._plan(costmap, pose, stamp_ns)
         self._plan_pub.publish(self._plan_msg(pose, stamp_ns))
         self.counts['maps'] += 1
@@ -190,18 +221,26 @@ class PlannerNode(Node):
         if ended:
             self.write_report()
 
+    def _variances(self, located: Localized | None) -> Variances | None:
+        """Return the variances goals are judged with; None without localisation."""
+        if not self.localize:
+            return None
+        return located.variances if located is not None else UNKNOWN
+
     def _check_input(self, joined: Joined) -> bool:
         """Count and log a map that went without its own odometry; False: unusable."""
         if joined.pose is None:
             self.counts['dropped_inputs'] += 1
             self.get_logger().warning(f'no odometry for the map at {joined.stamp_ns} ns: dropped')
             return False
-        if joined.late:
+        unpaired = joined.correction is not None and not joined.correction.paired
+        if joined.late or unpaired:
             self.counts['late_inputs'] += 1
             self.get_logger().warning(
-                f'{LATE_RELEASE} odometry or correction at {joined.stamp_ns} ns did not come: '
-                f'map used the pose at {joined.pose_stamp_ns} ns and the correction at '
-                f'{joined.correction_stamp_ns} ns', throttle_duration_sec=1.0)
+                f'{LATE_RELEASE} odometry, correction or covariance at {joined.stamp_ns} ns did '
+                f'not come: map used the pose at {joined.pose_stamp_ns} ns and the correction '
+                f'at {joined.correction_stamp_ns} ns' + (' (covariance unknown)' * unpaired),
+                throttle_duration_sec=1.0)
         return True
 
     def _take_new_goal(self, stamp_ns: int) -> list[GoalRecord]:
@@ -220,7 +259,7 @@ class PlannerNode(Node):
                 return ended
             planner = planner or GridPlanner(costmap, self.planner_params)
             result = self._replan(planner, pose, record)
-            if not self._goal_unreachable(costmap, record.goal, result):
+            if not goal_unreachable(costmap, record.goal, result):
                 return ended
             self.get_logger().error(
                 f'goal {record.index} ({record.goal.x:.2f}, {record.goal.y:.2f}) is '
@@ -229,27 +268,12 @@ class PlannerNode(Node):
         self.path, self.path_goal = [], None
         return ended
 
-    @staticmethod
-    def _goal_unreachable(costmap: CostMap, goal: Pose2D, result: PlanResult) -> bool:
-        if result.status in FAILING:
-            return True
-        grid = costmap.grid
-        return result.status is PlanStatus.OUT_OF_BOUNDS and not grid.in_bounds(
-            *grid.world_to_cell(goal.x, goal.y))
-
     def _needs_replan(self, costmap: CostMap, pose: Pose2D, index: int) -> bool:
         if not self.path or self.path_goal != index:
             return True
-        robot = (pose.x, pose.y)
-        self.along = nearest_segment(self.path, robot, self.along)
-        if distance_to_path(self.path[self.along:], robot) > self.stray_m:
-            return True
-        # While the robot itself is inside the blocked band, the segment it is on cannot be
-        # free: judge the rest of the path.
-        grid = costmap.grid
-        col, row = grid.world_to_cell(*robot)
-        inside = grid.in_bounds(col, row) and bool(costmap.blocked[row, col])
-        return path_blocked(costmap, self.path, self.along + int(inside)) is not None
+        good, self.along = path_still_good(costmap, self.path, self.along, (pose.x, pose.y),
+                                           self.stray_m)
+        return not good
 
     def _replan(self, planner: GridPlanner, pose: Pose2D, record: GoalRecord) -> PlanResult:
         start = time.perf_counter()
@@ -257,11 +281,7 @@ class PlannerNode(Node):
         self.plan_ms = (time.perf_counter() - start) * 1e3
         self.counts['replans'] += 1
         self.last_status = result.status.value
-        path = list(result.path)
-        if path and math.dist(path[0], (pose.x, pose.y)) > 1e-6:
-            path.insert(0, (pose.x, pose.y))  # the start was snapped out of the blocked band
-        elif path:
-            path[0] = (pose.x, pose.y)
+        path = anchored_path(result.path, (pose.x, pose.y))
         if not path:
             self.get_logger().warning(
                 f'no path to goal {record.index} ({result.status.value})',
@@ -281,6 +301,8 @@ class PlannerNode(Node):
                 f'{record.goal.yaw:.2f}) {record.outcome.value} at {record.t_s:.2f} s')
         if record.outcome is Outcome.REACHED:
             self.get_logger().info(text)
+        elif record.outcome is Outcome.UNCERTAIN:
+            self.get_logger().warning(f'{text}: variances x, y, yaw {record.covariance}')
         else:
             self.get_logger().error(f'{text}: {record.reason}')
 
@@ -288,7 +310,7 @@ class PlannerNode(Node):
         """Write the goal outcomes to report_path atomically (temporary file, then rename)."""
         if self.report_path is None:
             return
-        data = {'goals': [record.as_dict() for record in self.goals.records]}
+        data = self.goals.report()
         tmp = self.report_path.with_name(f'.{self.report_path.name}.tmp')
         try:
             self.report_path.parent.mkdir(parents=True, exist_ok=True)
@@ -300,42 +322,26 @@ class PlannerNode(Node):
     def status(self) -> DiagnosticStatus:
         """Return the planner's DiagnosticStatus now."""
         goals = self.goals
-        failed = [r for r in goals.records if r.outcome is Outcome.FAILED]
+        values = goals.status_values()
         index = goals.index
         message = 'all goals done' if index is None else f'goal {index} of {len(goals.records)}'
-        level = WARN if failed or self.counts['late_inputs'] else OK
+        attention = (goals.count(Outcome.FAILED) or goals.count(Outcome.UNCERTAIN)
+                     or self.counts['late_inputs'])
         ms = np.asarray(self.step_ms) if self.step_ms else np.zeros(1)
-        values = {
-            'goal_index': '' if index is None else str(index),
-            'goals': str(len(goals.records)),
-            'goals_reached': str(goals.count(Outcome.REACHED)),
-            'goals_failed': str(len(failed)),
-            'failures': '; '.join(f'{r.index}: {r.reason}' for r in failed),
+        values.update({
             'last_plan_status': self.last_status,
             'plan_ms': f'{self.plan_ms:.2f}',
             'step_ms_p99': f'{np.percentile(ms, 99):.2f}',
             **{key: str(count) for key, count in self.counts.items()},
-        }
+        })
         return DiagnosticStatus(
-            level=bytes([level]), name=STATUS_NAME, message=message, hardware_id='plan',
+            level=bytes([WARN if attention else OK]), name=STATUS_NAME, message=message,
+            hardware_id='plan',
             values=[KeyValue(key=k, value=v) for k, v in values.items()])
 
     def publish_diagnostics(self) -> None:
         """Publish the planner's status on /diagnostics."""
         self._diag_pub.publish(to_array([self.status()], self.get_clock().now().nanoseconds))
-
-
-WARM_UP_CELLS = 400  # the mapper's default grid (40 m at 0.1 m)
-
-
-def warm_up_planner(inflation: InflationParams, params: PlannerParams) -> None:
-    """Plan once on a small empty grid, so imports and first calls are paid before t = 0.
-
-    In lockstep the first real plan must arrive within the controller's bounded wait.
-    """
-    size = WARM_UP_CELLS
-    grid = Grid(0.1, size, size, np.zeros((size, size), dtype=np.int8))
-    GridPlanner(inflate(grid, inflation), params).plan((0.5, 0.5), (size * 0.1 - 0.5, 1.0))
 
 
 def main(args: list[str] | None = None) -> int:

@@ -97,7 +97,8 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
             {s: self.config.breakers[s].nominal_rate_hz for s in EVERY_TICK})
         self._make_publishers()
         self.readiness = ReadinessReporter(self, self._make_subscriptions(), required_outputs(
-            v['required_readers'], [self._scan_pub], f'{NODE_NAME} parameters'))
+            v['required_readers'], [self._scan_pub, self._scan_source_pub],
+            f'{NODE_NAME} parameters'))
         self.create_service(Trigger, '~/reset', self._on_reset)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(OVERDUE_CHECK_PERIOD_S, self._service, clock=steady)

@@ -13,7 +13,12 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import rclpy
-from geometry_msgs.msg import PoseStamped, TransformStamped, TwistStamped
+from geometry_msgs.msg import (
+    PoseStamped,
+    PoseWithCovarianceStamped,
+    TransformStamped,
+    TwistStamped,
+)
 from nav_msgs.msg import Odometry, Path
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -23,25 +28,25 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Float64
 
+from robo_edge.control.navigator import Navigator, Obstacles, Plan, TickInputs
 from robo_edge.control.pure_pursuit import RegulatedPurePursuit
 from robo_edge.lockstep import latest_due
 from robo_edge.navigation.progress import RecoveryConfig
-from robo_edge.nodes.controller import (
-    PLAN_QOS,
-    ControllerNode,
-    Navigator,
-    Obstacles,
-    Plan,
-    TickInputs,
-)
+from robo_edge.nodes.controller import PLAN_QOS, ControllerNode
 from robo_edge.nodes.safety_gate import SafetyGateNode
 from robo_edge.ros import qos
-from robo_edge.ros.nav_messages import CORRECTION_TOPIC, correction_msg
+from robo_edge.ros.nav_messages import (
+    CORRECTION_TOPIC,
+    POSE_TOPIC,
+    correction_msg,
+    pose_with_covariance_msg,
+)
 from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.twin.kinematics import Pose2D, Velocity, integrate, yaw_to_quaternion
 
 MS = 1_000_000
 ORIGIN = Pose2D(0.0, 0.0, 0.0)
+CERTAIN = (1e-4, 1e-4, 1e-4)  # a good scan match: sigma 1 cm, no speed cap
 TICK_NS = 50 * MS
 DT = TICK_NS / 1e9
 BEAMS = 360
@@ -115,6 +120,7 @@ class Probe(Node):
         self.plan = self.create_publisher(Path, '/plan', PLAN_QOS)
         self.correction = self.create_publisher(TransformStamped, CORRECTION_TOPIC,
                                                 qos.CORRECTION)
+        self.pose = self.create_publisher(PoseWithCovarianceStamped, POSE_TOPIC, qos.CORRECTION)
         self.raw = self.create_publisher(TwistStamped, '/cmd_vel_raw', qos.COMMAND)
         self.cap = self.create_publisher(Float64, '/robo_edge/speed_limit', qos.LATCHED)
         self.answers: dict[str, dict[int, tuple[Velocity, float]]] = {'raw': {}, 'out': {}}
@@ -166,11 +172,13 @@ class MiniTwin:
         self.probe, self.goal = probe, goal
         self.pose, self.velocity = Pose2D(0.0, 0.0, 0.0), Velocity()
 
-    def publish_inputs(self, tick_ns: int, plan: bool = True,
-                       correction: Pose2D | None = ORIGIN) -> list[tuple[object, object]]:
+    def publish_inputs(self, tick_ns: int, plan: bool = True, correction: Pose2D | None = ORIGIN,
+                       variances: tuple[float, float, float] | None = CERTAIN,
+                       ) -> list[tuple[object, object]]:
         """Publish what is due at t_k; return the best-effort messages to re-send.
 
-        The mapper's part: the correction (odom in map) with each scan; None: none.
+        The mapper's part with each scan: the pose with `variances`, then the correction (odom
+        in map); None: that one is not sent.
         """
         resend = []
         odom_due = latest_due(tick_ns, 50.0)
@@ -178,6 +186,8 @@ class MiniTwin:
             resend.append((self.probe.odom, odom_msg(odom_due, self.pose, self.velocity)))
         if tick_ns % (100 * MS) == 0 and tick_ns > 0:
             resend.append((self.probe.scan, scan_msg(tick_ns)))
+            if variances is not None:
+                self.probe.pose.publish(pose_with_covariance_msg(self.pose, variances, tick_ns))
             if correction is not None:
                 self.probe.correction.publish(correction_msg(correction, tick_ns))
             if plan:
@@ -199,7 +209,7 @@ def test_stack_answers_each_tick_and_drives_to_the_goal(context) -> None:
     twin = MiniTwin(probe, goal=(1.0, 0.0))
     try:
         probe.connect({probe.clock_pub: 2, probe.odom: 1, probe.scan: 2, probe.plan: 1,
-                       probe.correction: 1})
+                       probe.correction: 1, probe.pose: 1})
         ticks = 0
         while ticks < 120 and controller.report.status != 'goal_reached':
             t = ticks * TICK_NS
@@ -223,7 +233,7 @@ def test_controller_waits_for_the_plan_of_the_due_stamp(context) -> None:
     twin = MiniTwin(probe, goal=(2.0, 0.0))
     try:
         probe.connect({probe.clock_pub: 1, probe.odom: 1, probe.scan: 1, probe.plan: 1,
-                       probe.correction: 1})
+                       probe.correction: 1, probe.pose: 1})
         for k in range(2):  # t = 0, 50 ms: no scan due, nothing to wait for
             assert probe.tick(k * TICK_NS, 'raw', twin.publish_inputs(k * TICK_NS))
         # t = 100 ms: odom and scan arrive, the plan is late.
@@ -258,7 +268,7 @@ def test_controller_waits_for_the_correction_of_the_due_stamp_and_uses_it(contex
     twin = MiniTwin(probe, goal=(1.0, 0.0))
     try:
         probe.connect({probe.clock_pub: 1, probe.odom: 1, probe.scan: 1, probe.plan: 1,
-                       probe.correction: 1})
+                       probe.correction: 1, probe.pose: 1})
         for k in range(2):
             assert probe.tick(k * TICK_NS, 'raw', twin.publish_inputs(k * TICK_NS))
         t = 2 * TICK_NS
@@ -282,10 +292,83 @@ def test_controller_without_localization_does_not_wait_for_a_correction(context)
         probe.connect({probe.clock_pub: 1, probe.odom: 1, probe.scan: 1, probe.plan: 1})
         for k in range(4):
             t = k * TICK_NS
-            answer = probe.tick(t, 'raw', twin.publish_inputs(t, correction=None), 1.0)
+            answer = probe.tick(t, 'raw', twin.publish_inputs(t, correction=None,
+                                                              variances=None), 1.0)
             assert answer is not None and answer[1] < 1.0
         assert controller.report.status not in ('goal_reached', 'no_path')
         assert controller.late_inputs == 0
+    finally:
+        probe.close()
+
+
+def drive(probe: Probe, twin: MiniTwin, ticks: range,
+          variances: tuple[float, float, float] | None) -> list[float]:
+    """Answer the ticks with the mapper's pose at `variances`; return the commanded speeds."""
+    speeds = []
+    for k in ticks:
+        t = k * TICK_NS
+        answer = probe.tick(t, 'raw', twin.publish_inputs(t, variances=variances))
+        assert answer is not None, f'no /cmd_vel_raw stamped {t}'
+        twin.step(answer[0])
+        speeds.append(answer[0].linear)
+    return speeds
+
+
+def test_controller_slows_for_a_large_covariance_and_takes_the_rule_live(context) -> None:
+    controller = ControllerNode(context=context, parameter_overrides=overrides(input_wait_s=2.0))
+    probe = Probe(context, [controller])
+    twin = MiniTwin(probe, goal=(3.0, 0.0))
+    try:
+        probe.connect({probe.clock_pub: 1, probe.odom: 1, probe.scan: 1, probe.plan: 1,
+                       probe.correction: 1, probe.pose: 1})
+        # sigma 0.3 m, between slow (0.1) and stop (0.5): the 0.5 m/s cruise is capped halfway.
+        speeds = drive(probe, twin, range(0, 24), (0.09, 0.04, 0.01))
+        assert max(speeds) == pytest.approx(0.325) and speeds[-1] == pytest.approx(0.325)
+        values = controller.diagnostic_values()
+        assert (values['position_sigma_m'], values['speed_cap']) == ('0.300', '0.325')
+        # Inconsistent (the stop sigma below the slow one): refused, the rule stays.
+        result = controller.set_parameters([Parameter('uncertainty_slow_m', value=0.6)])[0]
+        assert not result.successful and 'uncertainty_stop_m' in result.reason
+        assert controller.navigator.uncertainty.slow_m == 0.1
+        # A looser rule applies at the next tick: the same sigma no longer caps.
+        results = controller.set_parameters([Parameter('uncertainty_slow_m', value=0.4),
+                                             Parameter('uncertainty_stop_m', value=1.0)])
+        assert all(r.successful for r in results)
+        speeds = drive(probe, twin, range(24, 40), (0.09, 0.04, 0.01))
+        assert speeds[0] > 0.325 and max(speeds) == pytest.approx(0.5)
+        assert controller.diagnostic_values()['speed_cap'] == 'inf'
+        assert controller.late_inputs == 0
+    finally:
+        probe.close()
+
+
+def test_controller_waits_for_the_pose_of_the_due_stamp_then_creeps_without_it(context):
+    controller = ControllerNode(context=context, parameter_overrides=overrides(input_wait_s=0.5))
+    probe = Probe(context, [controller])
+    twin = MiniTwin(probe, goal=(3.0, 0.0))
+    try:
+        probe.connect({probe.clock_pub: 1, probe.odom: 1, probe.scan: 1, probe.plan: 1,
+                       probe.correction: 1, probe.pose: 1})
+        assert max(drive(probe, twin, range(0, 20), CERTAIN)) == pytest.approx(0.5)
+        # t = 1.0 s: the correction comes, the pose (its covariance) does not yet.
+        t = 20 * TICK_NS
+        resend = twin.publish_inputs(t, variances=None)
+        assert probe.tick(t, 'raw', resend, timeout_s=0.2) is None, 'answered with one half'
+        probe.pose.publish(pose_with_covariance_msg(twin.pose, CERTAIN, t))
+        assert probe.spin_until(lambda: t in probe.answers['raw'], 1.0)
+        assert controller.late_inputs == 0
+        assert probe.answers['raw'][t][0].linear == pytest.approx(0.5)
+        twin.step(probe.answers['raw'][t][0])
+        assert probe.tick(21 * TICK_NS, 'raw', twin.publish_inputs(21 * TICK_NS))
+        # t = 1.1 s: its pose never comes. Released once overdue, with the covariance unknown:
+        # the minimum speed, decelerating at max_linear_accel (fail closed, but no deadlock).
+        t = 22 * TICK_NS
+        answer = probe.tick(t, 'raw', twin.publish_inputs(t, variances=None), timeout_s=3.0)
+        assert answer is not None and answer[1] >= 0.5
+        assert answer[0].linear == pytest.approx(0.5 - 1.0 * DT)
+        assert controller.late_inputs == 1
+        assert controller.report.speed_cap == pytest.approx(0.15)
+        assert math.isinf(controller.report.position_sigma)
     finally:
         probe.close()
 

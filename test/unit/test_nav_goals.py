@@ -94,7 +94,8 @@ def test_goal_pose_replaces_the_remaining_goals() -> None:
     assert seq.index == 2 and seq.current.goal == C
     assert [r.outcome for r in seq.records] == [Outcome.REACHED, Outcome.FAILED, Outcome.PENDING]
     assert seq.records[2].as_dict() == {
-        'index': 2, 'goal': [-1.0, -1.0, math.pi], 'outcome': 'pending', 'reason': '', 't': None}
+        'index': 2, 'goal': [-1.0, -1.0, math.pi], 'outcome': 'pending', 'reason': '', 't': None,
+        'covariance': None}
 
 
 def test_goal_pose_after_the_last_goal_starts_a_new_one() -> None:
@@ -117,6 +118,82 @@ def test_goals_from_flat() -> None:
 def test_goal_params_are_validated() -> None:
     with pytest.raises(ValueError, match='xy_tolerance'):
         GoalParams(xy_tolerance=0.0)
+    with pytest.raises(ValueError, match='k_sigma'):
+        GoalParams(k_sigma=0.0)
+    with pytest.raises(ValueError, match='uncertain_wait_s'):
+        GoalParams(uncertain_wait_s=-1.0)
+    assert GoalParams(xy_tolerance=0.17, k_sigma=2.0).max_sigma == pytest.approx(0.085)
+
+
+# -- localisation uncertainty: reached only when the pose can be trusted -----------------------
+UNCERTAIN_PARAMS = GoalParams(xy_tolerance=0.2, yaw_tolerance=0.3, k_sigma=2.0,
+                              uncertain_wait_s=5.0)  # sigma up to 0.1 m
+CERTAIN = (0.0025, 0.0016, 0.001)  # sigma 0.05 m
+VAGUE = (0.04, 0.01, 0.001)  # sigma 0.2 m
+
+
+def test_a_goal_within_tolerance_is_reached_when_the_pose_is_certain() -> None:
+    seq = GoalSequence([A, B], UNCERTAIN_PARAMS)
+    ended = seq.update(Pose2D(1.9, 0.0, 0.0), 1 * S, CERTAIN)
+    assert [(r.index, r.outcome, r.covariance) for r in ended] == [
+        (0, Outcome.REACHED, CERTAIN)]
+    assert ended[0].as_dict()['covariance'] == list(CERTAIN)
+
+
+def test_a_goal_within_tolerance_but_too_uncertain_ends_uncertain_after_the_wait() -> None:
+    seq = GoalSequence([A, B], UNCERTAIN_PARAMS)
+    at_goal = Pose2D(1.9, 0.0, 0.0)
+    assert seq.update(at_goal, 1 * S, VAGUE) == [], 'waits for the uncertainty to shrink'
+    assert seq.update(at_goal, 5 * S, VAGUE) == []
+    assert seq.update(at_goal, 6 * S - 1, (math.inf, math.inf, math.inf)) == []
+    ended = seq.update(at_goal, 6 * S, (math.inf, math.nan, 0.001))
+    assert [(r.index, r.outcome, r.reason, r.t_s) for r in ended] == [
+        (0, Outcome.UNCERTAIN, '', 6.0)]
+    assert ended[0].as_dict()['covariance'] == ['inf', 'nan', 0.001], 'strict JSON'
+    assert ended[0].as_dict()['outcome'] == 'uncertain'
+    assert seq.index == 1, 'the next goal is current'
+    assert seq.count(Outcome.UNCERTAIN) == 1 and seq.count(Outcome.REACHED) == 0
+    assert seq.report()['goals_uncertain'] == 1
+    assert seq.status_values()['goals_uncertain'] == '1'
+
+
+def test_a_goal_is_reached_when_the_uncertainty_shrinks_within_the_wait() -> None:
+    seq = GoalSequence([A], UNCERTAIN_PARAMS)
+    at_goal = Pose2D(2.05, 0.05, 0.1)
+    assert seq.update(at_goal, 1 * S, VAGUE) == []
+    ended = seq.update(at_goal, 5 * S, CERTAIN)  # the LiDAR is back
+    assert [(r.outcome, r.t_s) for r in ended] == [(Outcome.REACHED, 5.0)]
+
+
+def test_the_uncertain_wait_starts_over_when_the_pose_leaves_the_tolerance() -> None:
+    seq = GoalSequence([A], UNCERTAIN_PARAMS)
+    assert seq.update(Pose2D(1.9, 0.0, 0.0), 1 * S, VAGUE) == []
+    assert seq.update(Pose2D(1.5, 0.0, 0.0), 3 * S, VAGUE) == []
+    assert seq.update(Pose2D(1.9, 0.0, 0.0), 4 * S, VAGUE) == []
+    assert seq.update(Pose2D(1.9, 0.0, 0.0), 8 * S, VAGUE) == [], 'only 4 s since it came back'
+    ended = seq.update(Pose2D(1.9, 0.0, 0.0), 9 * S, VAGUE)
+    assert [r.outcome for r in ended] == [Outcome.UNCERTAIN]
+
+
+def test_without_a_covariance_the_pose_alone_is_judged() -> None:
+    seq = GoalSequence([A], UNCERTAIN_PARAMS)
+    ended = seq.update(Pose2D(1.9, 0.0, 0.0), 1 * S)
+    assert [(r.outcome, r.covariance) for r in ended] == [(Outcome.REACHED, None)]
+    assert ended[0].as_dict()['covariance'] is None
+
+
+def test_an_uncertain_pose_away_from_the_goal_keeps_the_progress_rules() -> None:
+    seq = GoalSequence([A], UNCERTAIN_PARAMS)
+    assert seq.update(Pose2D(0.0, 0.0, 0.0), 0, VAGUE) == []
+    ended = seq.update(Pose2D(0.1, 0.0, 0.0), 30 * S + 1, VAGUE)
+    assert [(r.outcome, r.reason) for r in ended] == [(Outcome.FAILED, REASON_NO_PROGRESS)]
+
+
+def test_a_zero_wait_ends_an_uncertain_goal_at_once() -> None:
+    params = GoalParams(xy_tolerance=0.2, uncertain_wait_s=0.0)
+    seq = GoalSequence([A], params)
+    ended = seq.update(Pose2D(1.9, 0.0, 0.0), 1 * S, VAGUE)
+    assert [r.outcome for r in ended] == [Outcome.UNCERTAIN]
 
 
 def test_nearest_segment_does_not_jump_back() -> None:
