@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from robo_edge.cli_generate import add_scenario_generate, add_world_generate
 from robo_edge.exceptions import ConfigError, RoboEdgeError
 
 EXIT_FAILED = 1
@@ -21,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument('--domain-id', type=int, default=None, help='ROS_DOMAIN_ID for the nodes')
     up.set_defaults(func=_cmd_up)
 
-    scenario = verbs.add_parser('scenario', help='run or check scenario files')
+    scenario = verbs.add_parser('scenario', help='run, check or generate scenario files')
     scenario_verbs = scenario.add_subparsers(dest='scenario_verb', required=True)
     run = scenario_verbs.add_parser('run', help='run scenarios in the twin and report verdicts')
     run.add_argument('files', nargs='+', help='scenario YAML files')
@@ -33,12 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     check = scenario_verbs.add_parser('check', help='validate scenario files and their worlds')
     check.add_argument('files', nargs='+')
     check.set_defaults(func=_cmd_scenario_check)
+    add_scenario_generate(scenario_verbs)
 
-    world = verbs.add_parser('world', help='check or draw world files')
+    world = verbs.add_parser('world', help='check or generate world files')
     world_verbs = world.add_subparsers(dest='world_verb', required=True)
     world_check = world_verbs.add_parser('check', help='validate world files')
     world_check.add_argument('files', nargs='+')
     world_check.set_defaults(func=_cmd_world_check)
+    add_world_generate(world_verbs)
     _add_cloud(verbs)
     return parser
 
