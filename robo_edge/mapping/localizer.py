@@ -39,6 +39,7 @@ DEGENERATE = 'degenerate'
 PARTIAL = 'partial'  # accepted across a corridor (and in yaw), dead reckoning along it
 JUMP = 'jump'
 DISABLED = 'disabled'
+OPPOSITE = 0.2  # a cell's mean view this far along the normal, on the other side: far face
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class LocalizerParams:
     search_yaw: float = 0.05  # yaw candidates over +-this (rad)
     yaw_step: float = 0.0125
     search_points: int = 120  # the search scores about this many of the returns
+    search_sigma: float = 0.1  # the search runs only when dead reckoning is this uncertain (m)
     max_distance: float = 0.3  # points farther than this from the map do not pull (m)
     iterations: int = 8
     inlier_distance: float = 0.15  # m
@@ -150,6 +152,7 @@ class DistanceWindow:
         self.any_occupied = bool(window.any())
         self.nearest = np.zeros(window.shape, dtype=np.int64)  # flat grid index
         self._targets: np.ndarray | None = None
+        self._views: np.ndarray | None = None
         if self.any_occupied:
             distance, (rows, cols) = ndimage.distance_transform_edt(
                 ~window, return_indices=True)
@@ -166,17 +169,20 @@ class DistanceWindow:
         return out
 
     def nearest_returns(self, xy: np.ndarray, grid: OccupancyMapper) -> tuple[np.ndarray, ...]:
-        """Return the mean return of the occupied cell nearest each point (N x 2), and `inside`.
+        """Return per point the mean return and the view of its nearest occupied cell, `inside`.
 
         The targets of the whole window are looked up once, on the first call.
         """
         if self._targets is None:
             h, w = self.nearest.shape
-            self._targets = grid.hit_points(self.nearest.ravel()).reshape(h, w, 2)
+            flat = self.nearest.ravel()
+            self._targets = grid.hit_points(flat).reshape(h, w, 2)
+            self._views = grid.view_directions(flat).reshape(h, w, 2)
         rows, cols, inside = self._cells(xy)
-        out = np.zeros(xy.shape)
+        out, views = np.zeros(xy.shape), np.zeros(xy.shape)
         out[inside] = self._targets[rows[inside], cols[inside]]
-        return out, inside
+        views[inside] = self._views[rows[inside], cols[inside]]
+        return out, views, inside
 
     def _cells(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         cols = np.floor((xy[..., 0] - self.x0) / self.res).astype(np.int64)
@@ -254,7 +260,11 @@ class Localizer:
         if not window.any_occupied:
             return self._held(FEW_INLIERS, predicted, points.shape[0])
         normals, has_normal = surface_normals(points, p.max_neighbour_gap)
-        best = self._search(window, predicted, points)
+        # The correlative search escapes a wrong basin when the prediction is far off; when
+        # dead reckoning is still tight it only snaps to the nearest cell of the wrong face
+        # of a thin wall, so ICP then starts at the prediction.
+        sigma = math.sqrt(self.grown_covariance()[0])
+        best = self._search(window, predicted, points) if sigma > p.search_sigma else predicted
         fit = self._refine(window, grid, best, points, normals, has_normal)
         return self._judge(predicted, fit, points.shape[0], odom)
 
@@ -346,18 +356,25 @@ class Localizer:
         weak, strong, axis = information(normals_used)
         return _Fit(pose, inlier_fraction, score, covariance, weak, strong, axis)
 
-    @staticmethod
-    def _pairs(window: DistanceWindow, grid: OccupancyMapper, pose: Pose2D, points: np.ndarray,
-               normals: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _pairs(self, window: DistanceWindow, grid: OccupancyMapper, pose: Pose2D,
+               points: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, ...]:
         """Pair each point at `pose` with its nearest cell's mean return.
 
         Returns the points in map, the point-to-line residuals, the point-to-point distances
         and which points fell inside the window.
         """
         world = transform(points, pose)
-        targets, inside = window.nearest_returns(world, grid)
-        error = world - targets
+        targets, views, inside = window.nearest_returns(world, grid)
         n = rotate(normals, math.cos(pose.yaw), math.sin(pose.yaw))
+        # A return pairs only with a cell seen from its own side of the surface (not the far
+        # face of a thin wall seen from the other room): along the return's normal, the
+        # direction back to the laser and the cell's mean view must not point opposite ways.
+        sensor = transform(np.array([[self.sensor.x, self.sensor.y]]), pose)[0]
+        back = sensor - world
+        mine = n[:, 0] * back[:, 0] + n[:, 1] * back[:, 1]
+        theirs = n[:, 0] * views[:, 0] + n[:, 1] * views[:, 1]
+        inside = inside & ~((np.sign(mine) != np.sign(theirs)) & (np.abs(theirs) > OPPOSITE))
+        error = world - targets
         residual = n[:, 0] * error[:, 0] + n[:, 1] * error[:, 1]
         return world, residual, np.hypot(error[:, 0], error[:, 1]), inside
 

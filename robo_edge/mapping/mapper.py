@@ -109,6 +109,9 @@ class OccupancyMapper:
         self._known = np.zeros(shape, dtype=bool)
         self._hit_sum = np.zeros((geometry.width * geometry.height, 2), dtype=np.float64)
         self._hit_count = np.zeros(geometry.width * geometry.height, dtype=np.float64)
+        # Per cell, the sum of unit vectors from its returns back toward the laser: which side
+        # of a thin wall the cell's mean return was seen from.
+        self._view_sum = np.zeros((geometry.width * geometry.height, 2), dtype=np.float64)
 
     @property
     def geometry(self) -> GridGeometry:
@@ -146,6 +149,18 @@ class OccupancyMapper:
             mean = self._hit_sum[flat] / count[:, None]
         return np.where(count[:, None] > 0, mean, centre)
 
+    def view_directions(self, flat: np.ndarray) -> np.ndarray:
+        """Return each cell's mean unit vector from its returns toward the laser (0: none).
+
+        A wall seen from one side has a view of length ~1 pointing to that side; a return
+        on the far side of a thin wall points the other way and must not match it.
+        """
+        flat = np.asarray(flat, dtype=np.int64)
+        count = self._hit_count[flat]
+        with np.errstate(invalid='ignore', divide='ignore'):
+            mean = self._view_sum[flat] / count[:, None]
+        return np.where(count[:, None] > 0, mean, 0.0)
+
     def occupancy(self) -> np.ndarray:
         """Return the grid as int8 (height x width): -1 unknown, 0..100 occupancy."""
         return log_odds_to_occupancy(self._log_odds, self._known)
@@ -174,6 +189,7 @@ class OccupancyMapper:
         self._known = known
         self._hit_sum[:] = 0.0
         self._hit_count[:] = 0.0
+        self._view_sum[:] = 0.0
 
     def update(
         self, scan_ranges: np.ndarray, angle_min: float, angle_increment: float,
@@ -240,12 +256,14 @@ class OccupancyMapper:
                            g.origin_y + v[inside] * g.resolution], axis=1)
         np.add.at(self._hit_sum, flat, points)
         np.add.at(self._hit_count, flat, 1.0)
+        np.add.at(self._view_sum, flat, np.stack([-cos[inside], -sin[inside]], axis=1))
         # A bounded memory: the mean follows the newest returns (and a corrected pose).
         full = flat[self._hit_count[flat] > HIT_MEMORY]
         if full.size:
             full = np.unique(full)
             scale = HIT_MEMORY / self._hit_count[full]
             self._hit_sum[full] *= scale[:, None]
+            self._view_sum[full] *= scale[:, None]
             self._hit_count[full] = HIT_MEMORY
         return self._mask(cols[inside].astype(np.int32), rows[inside].astype(np.int32))
 

@@ -37,6 +37,13 @@ def test_fault_suite_meets_its_expectations_and_an_unchecked_lie_fails(tmp_path:
     assert any(e.get('detail', '').startswith('cross_check') for e in offset
                if e.get('source') == 'lidar')
     assert results['chaos_lidar_drop']['breaker_trips'] == 0
+    # A camera painting a phantom obstacle is blamed, on odometry's vote: not the LiDAR.
+    phantom = results['chaos_camera_phantom']
+    assert phantom['fault_timing'][0]['detected_by'] == 'perception'
+    assert phantom['fault_timing'][0]['blamed_right'] is True
+    assert not any(e.get('source') == 'lidar' and e.get('state') == 'open'
+                   for e in phantom['events'])
+    assert any('decided by map' in e.get('detail', '') for e in offset)
     # Built to fail: the lie goes unseen without the cross-check, and the runner says so.
     unchecked = results['chaos_lidar_lie_unchecked']
     assert not unchecked['passed']

@@ -267,3 +267,20 @@ def test_the_covariance_grows_with_distance_dead_reckoned_and_restarts_at_a_matc
                           room)
     assert matched.accepted
     assert params.min_sigma ** 2 <= matched.covariance[0] < sigmas[-1] ** 2
+
+
+def test_the_far_face_of_a_thin_wall_does_not_pull_the_pose() -> None:
+    # A room above a corridor, split by a 0.15 m wall with a door: the map saw only the wall's
+    # top face; back in the corridor, the LiDAR sees its bottom face. Matching the bottom face
+    # to the top face's cells would pull the robot 0.15 m toward the wall.
+    top = [(-5.0, 0.0, -0.5, 0.0), (0.5, 0.0, 5.0, 0.0)]
+    bottom = [(-5.0, -0.15, -0.5, -0.15), (0.5, -0.15, 5.0, -0.15)]
+    jambs = [(-0.5, 0.0, -0.5, -0.15), (0.5, 0.0, 0.5, -0.15)]
+    room = [(-5.0, 3.0, 5.0, 3.0), (-5.0, -1.8, 5.0, -1.8), (-5.0, -1.8, -5.0, 3.0),
+            (5.0, -1.8, 5.0, 3.0)]
+    grid = mapped(top + jambs + room, [Pose2D(0.0, 0.6, 0.0), Pose2D(-0.2, 0.3, -1.5),
+                                       Pose2D(0.2, 0.3, -1.6)])
+    truth = Pose2D(-2.5, -1.0, 0.0)
+    result = Localizer(Pose2D(0.0, 0.0, 0.0)).update(
+        scan(ray_cast(bottom + jambs + room, truth)), truth, grid)
+    assert math.hypot(result.pose.x - truth.x, result.pose.y - truth.y) < 0.02, result
