@@ -1,5 +1,6 @@
 """The report picture: the world from above with the true and believed paths and goals."""
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +12,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Circle, Polygon  # noqa: E402
 
 from robo_edge.twin.world import World  # noqa: E402
+
+TITLE_WIDTH = 110  # characters per title line
 
 
 def draw_world(axes: plt.Axes, world: World) -> None:
@@ -96,7 +99,8 @@ def plot_run(
     for index, hit in enumerate(collisions):
         axes.plot(*hit['contact'], marker='X', color='red', markersize=11, zorder=7,
                   label='collisions' if index == 0 else None)
-    axes.set_title(title, fontsize=10)
+    wrapped = '\n'.join(textwrap.fill(line, TITLE_WIDTH) for line in title.split('\n'))
+    axes.set_title(wrapped, fontsize=9)  # long verdicts wrap instead of running off
     legend = axes.legend(loc='best', fontsize=7, framealpha=0.85)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
