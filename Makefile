@@ -9,7 +9,8 @@ JOBS ?= 2
 # Everything that runs ROS in this shell sees the built package and the tuned Fast DDS profile.
 ROS_ENV := source $(VENV)/bin/activate && source install/setup.bash
 
-.PHONY: all venv build test lint demo scenarios chaos bench model clean cloud-demo bench-sync
+.PHONY: all venv build test lint demo scenarios chaos bench model clean cloud-demo bench-sync \
+	degradation
 
 all: build
 
@@ -45,6 +46,11 @@ chaos: build
 	$(ROS_ENV) && robo-edge scenario run sim/scenarios/chaos/*.yaml --report reports/chaos \
 		--jobs $(JOBS) --no-record
 	$(ROS_ENV) && python bench/breakers.py && python bench/chaos.py --jobs $(JOBS)
+
+# Degradation on worlds nobody tuned for (generated + shipped): nominal runs and every fault
+# kind, breakers vs baseline; resumes from bench/results/degradation_runs/ (hours when cold).
+degradation: build
+	$(ROS_ENV) && python bench/degradation.py --resume --plot --jobs $(JOBS)
 
 # Cloud sync: a map and a model arrive from a local `robo-edge cloud serve`, pass the canary
 # gate and activate; a degenerate model is rejected (tools/cloud_demo.py).
