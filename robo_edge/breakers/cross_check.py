@@ -56,6 +56,7 @@ class ScanCheckConfig:
                                      0.0, 1.0)
     min_bins: int = param(5, 'bins needed for a conclusive comparison', 1)
     edge_bins: int = param(1, 'bins at each edge of the camera view left out', 0)
+    min_obstacle_bins: int = param(10, 'bins of obstacle needed for a conclusive miss share', 1)
     fail_count: int = param(5, 'consecutive failing comparisons before blaming', 1)
     window_s: float = param(1.0, 'failures older than this are forgotten', 0.0)
 
@@ -119,8 +120,10 @@ def compare_scans(lidar: BeamScan, virtual: BeamScan, config: ScanCheckConfig) -
     near_l, near_v = near_l[both], near_v[both]
     free_beyond = config.obstacle_range + config.free_margin
     l_sees, v_sees = near_l <= config.obstacle_range, near_v <= config.obstacle_range
-    lidar_misses = _share(v_sees & (near_l > free_beyond), v_sees, config.min_bins)
-    virtual_misses = _share(l_sees & (near_v > free_beyond), l_sees, config.min_bins)
+    # A miss share needs an obstacle over several bins: a thin pole one sensor resolves and
+    # the other does not (a few pixels, or between beams) is coverage, not a lie.
+    lidar_misses = _share(v_sees & (near_l > free_beyond), v_sees, config.min_obstacle_bins)
+    virtual_misses = _share(l_sees & (near_v > free_beyond), l_sees, config.min_obstacle_bins)
     compared = (near_l <= config.max_range) & (near_v <= config.max_range)
     diffs = near_l[compared] - near_v[compared]
     mad = float(np.median(np.abs(diffs))) if diffs.size else math.nan
