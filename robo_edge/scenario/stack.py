@@ -29,6 +29,7 @@ BREAKER_EVENTS = 'breaker_events.jsonl'
 MODE_EVENTS = 'mode_events.jsonl'
 NAV_INPUT_WAIT_S = 1.5
 GATE_INPUT_WAIT_S = 2.5
+NAV_STARTUP_TIMEOUT_S = 90.0
 NAV_LOCKSTEP_TIMEOUT_S = 3.5  # above the gate's wait, so a dead controller is not a failed run
 END_AFTER_GOALS_S = 2.0  # simulated seconds a goal run goes on after its last goal ended
 POSE_LOG = 'localization.json'  # the mapper's poses, next to the planner's report
@@ -146,6 +147,9 @@ def node_parameters(
             # only covers the recorder, whose first samples do not steer the run.
             'required_ready': required_ready(camera, navigating(scenario)),
             'startup_settle_s': 0.25,
+            # Eleven processes discovering each other on a loaded 2-core host (CI runs two
+            # scenarios at once) once took over 30 s; only a slow start waits this long.
+            'startup_timeout_s': NAV_STARTUP_TIMEOUT_S if navigating(scenario) else 30.0,
             # A goal run ends 2 s after its last goal ended instead of idling to duration_s.
             'end_after_goals_s': END_AFTER_GOALS_S if navigating(scenario) else 0.0,
             'faults': to_params(scenario.faults),
