@@ -6,7 +6,7 @@ the breaker states it reads from /diagnostics). `baseline.BaselineGuard` has the
 (`Guard`), so a bench can feed both the same streams.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ from robo_edge.breakers.cross_check import (
     BeamScan,
     ScanCheckConfig,
     ScanCrossCheck,
+    ScanVerdict,
     YawCheckConfig,
     YawRateCrossCheck,
     compare_scans,
@@ -121,7 +122,7 @@ class Guard(Protocol):
         ...
 
     def on_scans(self, now_ns: int, lidar: BeamScan, virtual: BeamScan,
-                 votes: Votes | None = None) -> Decision | None:
+                 votes: Callable[[], Votes] | None = None) -> Decision | None:
         """Compare a LiDAR scan with the virtual scan of about the same stamp."""
         ...
 
@@ -159,16 +160,20 @@ class BreakerGuard:
         self.model.observe(now_ns, latency_ns, nan_outputs, confidence)
 
     def on_scans(self, now_ns: int, lidar: BeamScan, virtual: BeamScan,
-                 votes: Votes | None = None) -> Decision:
+                 votes: Callable[[], Votes] | None = None) -> Decision:
         """Compare the scans, let the third votes decide; a blame that holds is reported.
 
         The model's own health is a vote the guard holds itself; the map and motion votes
-        come from the caller (they need the map and odometry).
+        come from the caller (they need the map and odometry), asked for only when the scans
+        disagree: agreeing scans (nearly every slot) cost no ray tracing.
         """
         comparison = compare_scans(lidar, virtual, self.config.scan_check)
-        votes = votes or Votes()
-        healthy = self.model.check(now_ns) is None
-        decision = arbitrate(comparison, Votes(votes.map, votes.motion, healthy))
+        if comparison.verdict in (ScanVerdict.AGREE, ScanVerdict.INCONCLUSIVE):
+            cast = Votes()
+        else:
+            cast = votes() if votes is not None else Votes()
+            cast = Votes(cast.map, cast.motion, self.model.check(now_ns) is None)
+        decision = arbitrate(comparison, cast)
         blame = self.scan_check.observe(now_ns, decision)
         if blame is not None:
             self.breakers[blame[0]].report(blame[1])

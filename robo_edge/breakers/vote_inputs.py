@@ -9,13 +9,18 @@ The motion vote compares the newest virtual scan with one about `motion_window_s
 at the odometry pose of its stamp.
 """
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 
 from robo_edge.breakers.arbiter import Votes
 from robo_edge.breakers.cross_check import BeamScan
-from robo_edge.breakers.votes import MapView, Vote, VoteConfig, map_vote, motion_vote
+from robo_edge.breakers.votes import Vote, VoteConfig, map_vote, motion_vote
+from robo_edge.exceptions import GridError
 from robo_edge.lockstep import StampedBuffer
 from robo_edge.mapping.mapper import compose_pose
+from robo_edge.planning.grid import Grid
 from robo_edge.twin.kinematics import Pose2D
 
 NS_PER_S = 1_000_000_000
@@ -41,11 +46,10 @@ class VoteInputs:
         self.odom = StampedBuffer(128)
         self.virtual = StampedBuffer(32)
         self.mapper_alive = False  # the last map the guard waited for came
-        self.waits_run_out = 0
 
-    def add_map(self, stamp_ns: int, view: MapView) -> None:
-        """Hold a map (a mapper that answers again is waited for again)."""
-        self.maps.add(stamp_ns, view)
+    def add_map(self, stamp_ns: int, grid: Callable[[], Grid]) -> None:
+        """Hold a map, read only if a vote needs it (a mapper that answers is waited for)."""
+        self.maps.add(stamp_ns, functools.cache(grid))
         self.mapper_alive = True
 
     def add_correction(self, stamp_ns: int, correction: Pose2D) -> None:
@@ -70,7 +74,6 @@ class VoteInputs:
 
     def ran_out(self) -> None:
         """Record a wait for the mapper that ran out: wait no more until it answers again."""
-        self.waits_run_out += 1
         self.mapper_alive = False
 
     def votes(self, slot_ns: int, lidar: BeamScan) -> Votes:
@@ -85,9 +88,13 @@ class VoteInputs:
         correction = self.corrections.latest_not_after(newest[0])
         if correction is None:
             return Votes().map
+        try:
+            grid = newest[1]()
+        except GridError:  # a malformed /map from elsewhere casts no vote
+            return Votes().map
         base = compose_pose(correction[1], odom[1])
         laser = compose_pose(base, self.laser)
-        return map_vote(newest[1], laser, lidar.ranges, lidar.angle_min, lidar.angle_increment,
+        return map_vote(grid, laser, lidar.ranges, lidar.angle_min, lidar.angle_increment,
                         self.config)
 
     def _motion_vote(self, slot_ns: int) -> Vote:

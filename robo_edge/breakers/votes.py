@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from robo_edge.breakers.params import param
+from robo_edge.planning.grid import Grid
 from robo_edge.twin.kinematics import Pose2D
 
 OCCUPIED = 65  # OccupancyGrid values at or above: occupied
@@ -48,26 +49,6 @@ class VoteConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class MapView:
-    """An OccupancyGrid's data (-1 unknown, 0..100) and where it lies."""
-
-    data: np.ndarray  # int8, rows x columns
-    resolution: float
-    origin_x: float
-    origin_y: float
-
-    def values_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Return the cell value at each point (-1 outside the grid)."""
-        cols = np.floor((x - self.origin_x) / self.resolution).astype(np.int64)
-        rows = np.floor((y - self.origin_y) / self.resolution).astype(np.int64)
-        h, w = self.data.shape
-        inside = (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
-        out = np.full(x.shape, -1, dtype=np.int16)
-        out[inside] = self.data[rows[inside], cols[inside]]
-        return out
-
-
-@dataclass(frozen=True, slots=True)
 class Vote:
     """One vote and the figures behind it."""
 
@@ -81,7 +62,7 @@ class Vote:
         return f'{name} {verdict} ({self.value:.2f} over {self.samples})'
 
 
-def map_vote(grid: MapView, laser: Pose2D, ranges: np.ndarray, angle_min: float,
+def map_vote(grid: Grid, laser: Pose2D, ranges: np.ndarray, angle_min: float,
              angle_increment: float, config: VoteConfig) -> Vote:
     """Return whether a LiDAR scan taken at `laser` (pose in map) agrees with the map."""
     r = np.asarray(ranges, dtype=np.float64)
@@ -92,7 +73,7 @@ def map_vote(grid: MapView, laser: Pose2D, ranges: np.ndarray, angle_min: float,
     angles = laser.yaw + angle_min + angle_increment * np.arange(r.size)
     xs = laser.x + np.cos(angles)[:, None] * steps[None, :]
     ys = laser.y + np.sin(angles)[:, None] * steps[None, :]
-    cells = grid.values_at(xs, ys)
+    cells = _values_at(grid, xs, ys)
     before = steps[None, :] <= (reach - config.map_tolerance)[:, None]
     known = np.any((cells >= 0) & before, axis=1)
     see_through = np.any((cells >= OCCUPIED) & before, axis=1)
@@ -142,3 +123,13 @@ def _into(points: np.ndarray, source: Pose2D, target: Pose2D) -> np.ndarray:
     c, s = math.cos(target.yaw), math.sin(target.yaw)
     ox, oy = wx - target.x, wy - target.y
     return np.stack([c * ox + s * oy, -s * ox + c * oy], axis=1)
+
+
+def _values_at(grid: Grid, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Return the grid value of the cell holding each point (-1 outside the grid)."""
+    uv = grid.world_to_grid(np.stack([x.ravel(), y.ravel()], axis=1))
+    cols, rows = np.floor(uv[:, 0]).astype(np.int64), np.floor(uv[:, 1]).astype(np.int64)
+    inside = (cols >= 0) & (cols < grid.width) & (rows >= 0) & (rows < grid.height)
+    out = np.full(cols.shape, -1, dtype=np.int16)
+    out[inside] = grid.data[rows[inside], cols[inside]]
+    return out.reshape(x.shape)

@@ -16,7 +16,12 @@ from robo_edge.breakers.arrivals import Arrival
 from robo_edge.breakers.faults import Source
 from robo_edge.ros import guard_inputs as gi
 from robo_edge.ros import qos
-from robo_edge.ros.nav_messages import CORRECTION_TOPIC, correction_from_msg, odom_pose
+from robo_edge.ros.nav_messages import (
+    CORRECTION_TOPIC,
+    correction_from_msg,
+    grid_from_msg,
+    odom_pose,
+)
 from robo_edge.ros.perception_messages import read_inference
 from robo_edge.ros.stamps import from_msg
 from robo_edge.twin.kinematics import Pose2D
@@ -83,7 +88,8 @@ class GuardInputSide:
             self.vote_inputs.add_virtual(stamp, self._virtual.at(stamp))
 
     def _on_map(self, msg: OccupancyGrid) -> None:
-        self.vote_inputs.add_map(from_msg(msg.header.stamp), gi.map_view(msg))
+        # Converted only when a vote needs it: most slots' scans agree and need no map.
+        self.vote_inputs.add_map(from_msg(msg.header.stamp), lambda: grid_from_msg(msg))
         if self._exact:  # a lockstep slot may have waited for this map
             self._service()
 

@@ -62,7 +62,8 @@ class SafetyScanSide:
             return
         if Source.PERCEPTION in self.sources:
             scan = gi.beam_scan(lidar[0], lidar[1], self._laser)
-            self.guard.on_scans(tick_ns, scan, newest[1], self.vote_inputs.votes(tick_ns, scan))
+            self.guard.on_scans(tick_ns, scan, newest[1],
+                                lambda: self.vote_inputs.votes(tick_ns, scan))
 
     def _safety_scan(self, tick_ns: int, source: Source | None,
                      lidar: tuple[LaserScan, np.ndarray] | None) -> SafetyScan:

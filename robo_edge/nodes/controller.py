@@ -38,9 +38,8 @@ from robo_edge.navigation.localization_join import variances_of
 from robo_edge.ros import qos
 from robo_edge.ros.diagnostics import percentile_values
 from robo_edge.ros.nav_messages import (
-    CORRECTION_TOPIC,
-    POSE_TOPIC,
     correction_from_msg,
+    localization_subscriptions,
     odom_pose,
     path_points,
     quaternion_yaw,
@@ -171,11 +170,7 @@ class ControllerNode(TickDriven, Node):
             self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR),
             self.create_subscription(Path, '/plan', self._on_plan, PLAN_QOS)]
         if self._localize:
-            inputs += [
-                self.create_subscription(
-                    TransformStamped, CORRECTION_TOPIC, self._on_correction, qos.CORRECTION),
-                self.create_subscription(
-                    PoseWithCovarianceStamped, POSE_TOPIC, self._on_pose, qos.CORRECTION)]
+            inputs += localization_subscriptions(self, self._on_correction, self._on_pose)
         return inputs
 
     @property

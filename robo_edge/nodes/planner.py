@@ -53,14 +53,13 @@ from robo_edge.planning.inflation import CostMap, InflationParams, inflate
 from robo_edge.ros import qos
 from robo_edge.ros.diagnostics import to_array
 from robo_edge.ros.nav_messages import (
-    CORRECTION_TOPIC,
     FRAME_MAP,
-    POSE_TOPIC,
     ExactStampJoin,
     Joined,
     correction_from_msg,
     goal_pose,
     grid_from_msg,
+    localization_subscriptions,
     odom_pose,
     path_msg,
     pose_from_list,
@@ -158,11 +157,7 @@ class PlannerNode(Node):
             self.create_subscription(OccupancyGrid, '/map', self._on_map, qos.LATCHED),
             self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)]
         if self.localize:
-            inputs += [
-                self.create_subscription(
-                    TransformStamped, CORRECTION_TOPIC, self._on_correction, qos.CORRECTION),
-                self.create_subscription(
-                    PoseWithCovarianceStamped, POSE_TOPIC, self._on_pose, qos.CORRECTION)]
+            inputs += localization_subscriptions(self, self._on_correction, self._on_pose)
         return inputs
 
     def _on_map(self, msg: OccupancyGrid) -> None:

@@ -229,7 +229,11 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
                                                   tick_ns))
 
     def _extra(self) -> dict[str, str]:
-        return {key: str(value) for key, value in self.counts.items()}
+        extra = {key: str(value) for key, value in self.counts.items()}
+        if isinstance(self.guard, BreakerGuard):  # cross-check decisions by deciding vote
+            extra.update({f'decided_by_{vote}': str(count) for vote, count
+                          in sorted(self.guard.scan_check.decided_by.items())})
+        return extra
 
     def _publish_diagnostics(self) -> None:
         output = self._output

@@ -1,16 +1,15 @@
-"""Messages -> what the breakers observe: digests, validity, yaw rates, beam scans, maps."""
+"""Messages -> what the breakers observe: digests, validity, yaw rates, beam scans."""
 
 import hashlib
 import math
 
 import numpy as np
 from geometry_msgs.msg import TwistStamped
-from nav_msgs.msg import OccupancyGrid, Odometry
+from nav_msgs.msg import Odometry
 from sensor_msgs.msg import Image, Imu, LaserScan
 
 from robo_edge.breakers.cross_check import BeamScan
 from robo_edge.breakers.safety_scan import BeamLayout
-from robo_edge.breakers.votes import MapView
 from robo_edge.twin.kinematics import Pose2D
 
 DIGEST_BYTES = 8
@@ -68,10 +67,3 @@ def command_valid(msg: TwistStamped) -> bool:
     """Return True when the command's speeds are finite."""
     return math.isfinite(msg.twist.linear.x) and math.isfinite(msg.twist.angular.z)
 
-
-def map_view(msg: OccupancyGrid) -> MapView:
-    """Return an OccupancyGrid's cells (-1 unknown, 0..100) and placement (axis-aligned)."""
-    data = np.frombuffer(bytes(msg.data), dtype=np.int8).reshape(msg.info.height,
-                                                                msg.info.width)
-    origin = msg.info.origin.position
-    return MapView(data, float(msg.info.resolution), float(origin.x), float(origin.y))

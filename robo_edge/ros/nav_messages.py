@@ -25,6 +25,7 @@ from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from robo_edge.lockstep import PendingTick, StampedBuffer
 from robo_edge.mapping.mapper import GridGeometry, compose_pose
 from robo_edge.planning.grid import UNKNOWN, Grid
+from robo_edge.ros import qos
 from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.twin.kinematics import Pose2D, wrap_angle, yaw_to_quaternion
 
@@ -272,3 +273,12 @@ class ExactStampJoin:
 def stamp_of(msg: object) -> int:
     """Return the header stamp of a message in nanoseconds."""
     return from_msg(msg.header.stamp)
+
+
+def localization_subscriptions(node: object, on_correction: object, on_pose: object) -> list:
+    """Subscribe to the localiser's correction and pose (covariance), to be joined by stamp."""
+    return [
+        node.create_subscription(TransformStamped, CORRECTION_TOPIC, on_correction,
+                                 qos.CORRECTION),
+        node.create_subscription(PoseWithCovarianceStamped, POSE_TOPIC, on_pose,
+                                 qos.CORRECTION)]

@@ -22,7 +22,8 @@ from robo_edge.breakers.cross_check import (
 from robo_edge.breakers.faults import BreakerState, Source, TripReason
 from robo_edge.breakers.guard import BreakerGuard, GuardConfig
 from robo_edge.breakers.mode import Mode
-from robo_edge.breakers.votes import MapView, VoteConfig, map_vote
+from robo_edge.breakers.votes import VoteConfig, map_vote
+from robo_edge.planning.grid import Grid
 from robo_edge.twin.kinematics import Pose2D
 
 CONFIG = ScanCheckConfig()
@@ -176,7 +177,7 @@ def room_map_vote(lidar):
     cx, cy, r = CYLINDER
     solid = ~inside | (np.hypot(x - cx, y - cy) <= r)
     data = np.where(solid, 100, 0).astype(np.int8)
-    return map_vote(MapView(data, res, -half, -half), ORIGIN, lidar.ranges, lidar.angle_min,
+    return map_vote(Grid(res, n, n, data, -half, -half), ORIGIN, lidar.ranges, lidar.angle_min,
                     lidar.angle_increment, VoteConfig())
 
 
@@ -196,7 +197,7 @@ def test_a_lying_lidar_is_caught_within_1_s_at_10_hz_and_perception_takes_over()
             guard.on_message(Source.LIDAR, now, now, k.to_bytes(4, 'little'))
             guard.on_message(Source.PERCEPTION, now, now)
             guard.on_scans(now, lidar, virtual_scan(rng=rng, noise=0.1, outliers=0.05),
-                           Votes(map=room_map_vote(lidar)))
+                           lambda lidar=lidar: Votes(map=room_map_vote(lidar)))
         out = guard.update(now)
         if opened is None and out.statuses[Source.LIDAR].state is BreakerState.OPEN:
             opened = now

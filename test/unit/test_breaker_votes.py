@@ -17,7 +17,8 @@ from robo_edge.breakers.arbiter import Votes, arbitrate
 from robo_edge.breakers.cross_check import ScanComparison, ScanVerdict, compare_scans
 from robo_edge.breakers.faults import BreakerState, Source, TripReason
 from robo_edge.breakers.guard import BreakerGuard, GuardConfig
-from robo_edge.breakers.votes import MapView, Vote, VoteConfig, map_vote, motion_vote
+from robo_edge.breakers.votes import Vote, VoteConfig, map_vote, motion_vote
+from robo_edge.planning.grid import Grid
 from robo_edge.twin.kinematics import Pose2D
 
 VOTES = VoteConfig()
@@ -41,7 +42,7 @@ def test_a_lidar_lying_inf_or_by_an_offset_contradicts_the_map():
 
 
 def test_a_map_that_knows_nothing_gives_no_vote():
-    unknown = MapView(np.full((120, 120), -1, dtype=np.int8), 0.05, -3.0, -3.0)
+    unknown = Grid(0.05, 120, 120, np.full((120, 120), -1, dtype=np.int8), -3.0, -3.0)
     scan = lidar_scan()
     vote = map_vote(unknown, ORIGIN, scan.ranges, scan.angle_min, scan.angle_increment, VOTES)
     assert vote.agrees is None
@@ -129,7 +130,8 @@ def run_guard(lidar_of, virtual_of, seconds=4.0):
             lidar = lidar_of()
             guard.on_message(Source.LIDAR, now, now, k.to_bytes(4, 'little'))
             guard.on_message(Source.PERCEPTION, now, now)
-            guard.on_scans(now, lidar, virtual_of(), Votes(map=room_map_vote(lidar)))
+            guard.on_scans(now, lidar, virtual_of(),
+                           lambda lidar=lidar: Votes(map=room_map_vote(lidar)))
         guard.update(now)
     return guard
 
@@ -156,3 +158,13 @@ def test_a_camera_missing_what_the_lidar_and_the_map_see_opens_the_perception_br
     trip = guard.breakers[Source.PERCEPTION].last_trip
     assert trip is not None and trip.reason is TripReason.CROSS_CHECK
     assert 'decided by map' in trip.detail
+
+
+def test_agreeing_scans_cast_no_vote():
+    guard = BreakerGuard(GuardConfig(), T0)
+    asked = []
+    guard.on_scans(T0, lidar_scan(), virtual_scan(), lambda: asked.append(1) or Votes())
+    assert asked == []  # no ray tracing on the slots where the scans agree
+    blind = with_ranges(virtual_scan(), np.full(64, math.inf))
+    decision = guard.on_scans(T0, lidar_scan(), blind, lambda: asked.append(1) or Votes())
+    assert asked == [1] and decision.decided_by == 'unresolved'

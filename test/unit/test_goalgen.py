@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from test_worldgen import _distance
 
 from robo_edge.cli import main
 from robo_edge.planning.astar import PlanStatus, plan_path
@@ -34,16 +35,6 @@ RADIUS, MARGIN = footprint_from_config(yaml.safe_load(NAVIGATION.read_text()))
 @cache
 def _world(seed: int, kind: str | None = None) -> World:
     return parse_world(generate_world(seed, kind), f'seed {seed}')
-
-
-def _distance(world: World, x: float, y: float) -> float:
-    out = []
-    for box in world.boxes:
-        c, s = math.cos(box.yaw), math.sin(box.yaw)
-        u, v = c * (x - box.x) + s * (y - box.y), -s * (x - box.x) + c * (y - box.y)
-        out.append(math.hypot(max(abs(u) - box.size[0] / 2, 0), max(abs(v) - box.size[1] / 2, 0)))
-    out += [math.hypot(x - c.x, y - c.y) - c.radius for c in world.cylinders]
-    return min(out)
 
 
 def test_footprint_is_read_from_the_planner_section() -> None:
