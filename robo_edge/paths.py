@@ -36,10 +36,13 @@ def resolve(
 ) -> Path:
     """Return the absolute path of a user file or of an installed one.
 
-    A path is tried as given, then relative to `relative_to`; a bare name is looked up under
-    share/robo_edge/<subdir>.
+    A relative path is tried relative to `relative_to` (the file that names it) first, then to
+    the working directory; a bare name is looked up under share/robo_edge/<subdir>.
     """
-    for candidate in (Path(path_or_name), (relative_to or Path.cwd()) / path_or_name):
+    candidates = [Path(path_or_name)]
+    if relative_to is not None:
+        candidates.insert(0, relative_to / path_or_name)  # an absolute path stays as it is
+    for candidate in candidates:
         if candidate.is_file():
             return candidate.resolve()
     name = path_or_name if path_or_name.endswith(suffix) else path_or_name + suffix
