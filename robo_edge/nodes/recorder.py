@@ -20,6 +20,7 @@ from robo_edge.recording.selection import (
 )
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.qos import LATCHED, RECORDER
+from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 
 NODE_NAME = 'recorder'
@@ -36,6 +37,8 @@ PARAMS = [
 ARRAY_PARAMS = {
     'topics': 'Topics to record; empty records every topic discovered.',
     'exclude_topics': 'Topics never recorded, even when listed in topics.',
+    'ready_topics': 'Topics recorded from their first sample: the recorder reports ready on '
+                    '/robo_edge/ready once each is recorded and matched to a writer.',
 }
 # Latched topics keep the recorder's buffer depth while taking the publisher's durability.
 LATCHED_RECORDER = QoSProfile(
@@ -52,11 +55,13 @@ class Recorder(Node):
 
     Parameters:
         output_path (string, required), topics (string[]), exclude_topics (string[]),
-        discovery_period_s (double, 0.05-60), compression (string: zstd | lz4 | none),
+        ready_topics (string[]; when set, publishes its name on /robo_edge/ready, latched,
+        once each is recorded and matched), discovery_period_s (double, 0.05-60),
+        compression (string: zstd | lz4 | none),
         use_sim_time (bool, set by the bringup; log and publish times come from the node clock).
     Subscriptions: every selected topic of an importable type, raw CDR; best effort depth 200,
         or reliable + transient local when all its publishers are transient local (/map).
-    Publishers: none (logs only). Services: none.
+    Publishers: /robo_edge/ready (std_msgs/String), only with ready_topics. Services: none.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -88,6 +93,11 @@ class Recorder(Node):
         self._skipped: dict[str, str] = {}
         self.get_logger().info(f'recording to {self._recorder.path}')
         self._discover()
+        self._ready_topics = self._string_array('ready_topics')
+        self._ready_inputs: list[Subscription] = []
+        if self._ready_topics:
+            self.readiness = ReadinessReporter(self, self._ready_inputs,
+                                               pending=self._ready_pending)
         # Discovery runs on the steady clock: in lockstep, sim time stands still until the
         # twin sees its subscribers, and the recorder is one of them.
         self._timer = self.create_timer(
@@ -120,6 +130,20 @@ class Recorder(Node):
             f'closed {self._recorder.path} ({counts or "no topics"}; '
             f'{len(self._skipped)} topics skipped)'
         )
+
+    def _ready_pending(self) -> bool:
+        """Look for the ready topics not seen yet; True while any is still missing.
+
+        A topic skipped for its type (logged as such) does not hold the run.
+        """
+        def missing() -> list[str]:
+            return [t for t in self._ready_topics
+                    if t not in self._recorded and t not in self._skipped]
+        if missing():
+            self._discover()
+        self._ready_inputs[:] = [self._recorded[t] for t in self._ready_topics
+                                 if t in self._recorded]
+        return bool(missing())
 
     def _string_array(self, name: str) -> list[str]:
         # An empty list is typed as a byte array by rclpy, so any array type is accepted here

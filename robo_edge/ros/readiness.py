@@ -13,7 +13,7 @@ commands) can also be told how many readers each must have matched (`required_re
 'topic:count', set by the bringup that knows the graph) before it reports ready.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
@@ -75,16 +75,20 @@ class ReadinessReporter:
     """
 
     def __init__(self, node: Node, inputs: Sequence[Subscription],
-                 outputs: Sequence[tuple[Publisher, int]] = ()) -> None:
+                 outputs: Sequence[tuple[Publisher, int]] = (),
+                 pending: Callable[[], bool] = lambda: False) -> None:
         self._node = node
         self._inputs = inputs  # read at each check: a subclass may still add to the list
         self._outputs = outputs
+        self._pending = pending  # True while the node has not yet created all its inputs
         self._publisher = node.create_publisher(String, READY_TOPIC, READY_QOS)
         self._timer = node.create_timer(CHECK_PERIOD_S, self._check,
                                         clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.ready = False
 
     def _check(self) -> None:
+        if self._pending():
+            return
         waiting = unmatched_topics({s.topic_name: s.get_publisher_count() for s in self._inputs})
         if waiting or any(p.get_subscription_count() < n for p, n in self._outputs):
             return

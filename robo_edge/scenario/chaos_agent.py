@@ -11,6 +11,7 @@ stack waits (bounded) for the dead node, so an immediate restart would hide the 
 import threading
 from collections.abc import Callable
 
+from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 
 from robo_edge.chaos.spec import FaultSpec
@@ -57,11 +58,17 @@ class ChaosAgent:
         self._done: dict[int, dict[str, object]] = {}
         self._lock = threading.Lock()
         self._background = BackgroundNode(node_name, domain_id, 'chaos')
+        self._node: Node | None = None
+
+    def attach(self, node: Node) -> None:
+        """Watch /clock on `node` (one the caller spins) instead of a node of its own."""
+        self._node = node
+        if self._pending:
+            node.create_subscription(Clock, '/clock', self._on_clock, qos.CLOCK)
 
     def __enter__(self) -> 'ChaosAgent':
         if self._pending:
-            self._background.start(lambda node: node.create_subscription(
-                Clock, '/clock', self._on_clock, qos.CLOCK))
+            self._background.start(self.attach)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -74,7 +81,7 @@ class ChaosAgent:
             self._pending = [(i, f) for i, f in self._pending if now < f.start_ns]
             back = [f for f in self._held if f.end_ns is not None and now >= f.end_ns]
             self._held = [f for f in self._held if f not in back]
-        logger = self._background.node.get_logger()
+        logger = self._node.get_logger()
         for fault in back:
             self._release(fault.target)
             logger.warning(f'chaos: {fault.target} may restart at {now / NS_PER_S:.3f} s')

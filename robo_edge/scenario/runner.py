@@ -3,7 +3,9 @@
 import json
 import os
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import numpy as np
 import yaml
 
 from robo_edge.breakers.events import read_events
+from robo_edge.ros.background import BackgroundNode
 from robo_edge.scenario import stack
 from robo_edge.scenario.belief import belief_line, belief_title
 from robo_edge.scenario.chaos_agent import ChaosAgent
@@ -87,15 +90,12 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
             bringup, domain_id=lease.domain_id, log_dir=work_dir / 'logs',
             echo=None if options.echo_logs else ProgressEcho(scenario.name),
         )
-        # Each node's CPU and memory go on /diagnostics too, and so into the recording.
-        with DiagnosticsPublisher(supervisor.resource_stats, lease.domain_id,
-                                  node_name=f'robo_edge_supervisor_{lease.domain_id}'):
-            with ChaosAgent(scenario.faults, supervisor.kill, supervisor.release,
-                            lease.domain_id,
-                            node_name=f'robo_edge_chaos_{lease.domain_id}') as chaos:
-                outcome = supervisor.run(
-                    timeout_s=STARTUP_ALLOWANCE_S + WALL_PER_SIM_S * scenario.duration_s
-                )
+        chaos = ChaosAgent(scenario.faults, supervisor.kill, supervisor.release,
+                           lease.domain_id)
+        with _runner_node(lease.domain_id, supervisor, chaos):
+            outcome = supervisor.run(
+                timeout_s=STARTUP_ALLOWANCE_S + WALL_PER_SIM_S * scenario.duration_s
+            )
         exit_codes = outcome.exit_codes
         kills = chaos.reports(scenario.faults)
     wall_time = time.monotonic() - wall_start
@@ -109,6 +109,25 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
     print(f'[{scenario.name}] {verdict} ({result.get("real_time_factor", 0):.2f}x, '
           f'{wall_time:.1f} s wall{late}){belief_line(result)}', flush=True)
     return result
+
+
+@contextmanager
+def _runner_node(domain_id: int, supervisor: Supervisor, chaos: ChaosAgent) -> Iterator[None]:
+    """Spin the runner's one node on the run's domain (diagnostics and chaos agent).
+
+    The node publishes each process's CPU and memory on /diagnostics (and so into the
+    recording) and carries the chaos agent's /clock. One participant per domain in this
+    process: Fast DDS 3.2 once deadlocked when one of two in-process participants of a domain
+    was destroyed while delivering to the other.
+    """
+    diagnostics = DiagnosticsPublisher(supervisor.resource_stats)
+    node = BackgroundNode(f'robo_edge_runner_{domain_id}', domain_id, 'runner')
+    node.start(lambda n: (diagnostics.attach(n), chaos.attach(n)))
+    try:
+        yield
+    finally:
+        chaos.close()
+        node.close()
 
 
 class NoAliasDumper(yaml.SafeDumper):

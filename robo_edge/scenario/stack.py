@@ -48,10 +48,22 @@ def required_subscribers(camera_on: bool, recorded: bool, navigating: bool) -> l
     return required
 
 
-def required_ready(camera_on: bool, navigating: bool) -> list[str]:
+def required_ready(camera_on: bool, navigating: bool, recorded: bool = False) -> list[str]:
     """Return the nodes whose inputs must have matched their writers before t = 0."""
     ingest = [n for n in INGEST_NODES if camera_on or n != 'camera_ingest']
-    return ingest + ([*NAVIGATION_NODES, *BREAKER_NODES] if navigating else [])
+    return (ingest + ([*NAVIGATION_NODES, *BREAKER_NODES] if navigating else [])
+            + (['recorder'] if recorded else []))
+
+
+def recorded_from_start(camera_on: bool) -> list[str]:
+    """Return the topics a recording holds from t = 0.
+
+    The clock, the commands, the raw and validated sensor streams and, with the camera,
+    perception's outputs.
+    """
+    camera = ['/camera/image_raw', '/sensors/camera/image', '/perception/scan',
+              '/perception/mask'] if camera_on else []
+    return ['/clock', '/cmd_vel', '/odom', *INGESTED, '/sensors/scan', '/sensors/imu', *camera]
 
 
 def renders_camera(scenario: Scenario) -> bool:
@@ -143,9 +155,10 @@ def node_parameters(
             'result_path': str(result_path),
             'progress_period_s': max(5.0, scenario.duration_s / 10),
             'required_subscribers': required,
-            # Every node reports when its own readers have matched their writers; the settle
-            # only covers the recorder, whose first samples do not steer the run.
-            'required_ready': required_ready(camera, navigating(scenario)),
+            # Every node, the recorder included, reports when its own readers have matched
+            # their writers.
+            'required_ready': required_ready(camera, navigating(scenario),
+                                             mcap_path is not None),
             'startup_settle_s': 0.25,
             # Eleven processes discovering each other on a loaded 2-core host (CI runs two
             # scenarios at once) once took over 30 s; only a slow start waits this long.
@@ -169,7 +182,8 @@ def node_parameters(
     if camera:
         params['perception'] = {'use_sim_time': True}
     if mcap_path is not None:
-        params['recorder'] = {'use_sim_time': True, 'output_path': str(mcap_path)}
+        params['recorder'] = {'use_sim_time': True, 'output_path': str(mcap_path),
+                              'ready_topics': recorded_from_start(camera)}
     for node, values in scenario.node_params.items():  # the scenario's own tuning wins
         params.setdefault(node, {'use_sim_time': True}).update(values)
     return {name: {'ros__parameters': values} for name, values in params.items()}

@@ -44,14 +44,15 @@ class DiagnosticsPublisher:
         self._period_s = period_s
         self._background = BackgroundNode(node_name, domain_id, 'diagnostics')
 
+    def attach(self, node: Node) -> None:
+        """Publish from `node` (one the caller spins) instead of a node of its own."""
+        publisher = node.create_publisher(DiagnosticArray, '/diagnostics', DIAGNOSTICS)
+        node.create_timer(self._period_s,
+                          lambda: publisher.publish(to_message(self._source(), node)))
+
     def start(self) -> None:
         """Create the context, node and timer, and start spinning."""
-        def setup(node: Node) -> None:
-            publisher = node.create_publisher(DiagnosticArray, '/diagnostics', DIAGNOSTICS)
-            node.create_timer(self._period_s,
-                              lambda: publisher.publish(to_message(self._source(), node)))
-
-        self._background.start(setup)
+        self._background.start(self.attach)
 
     def close(self) -> None:
         """Stop spinning and shut the context down (bounded waits)."""

@@ -24,6 +24,7 @@ import robo_edge.nodes.recorder as recorder_module
 from robo_edge.exceptions import ConfigError
 from robo_edge.nodes.recorder import Recorder
 from robo_edge.ros.qos import LATCHED
+from robo_edge.ros.readiness import READY_QOS, READY_TOPIC
 
 N = 10
 TIMEOUT_S = 15.0
@@ -215,3 +216,29 @@ def test_bad_parameters_raise_config_error(
     params = [Parameter(name, value=value) for name, value in overrides.items()]
     with pytest.raises(ConfigError, match=key):
         Recorder(context=context, parameter_overrides=params)
+
+
+def test_reports_ready_only_once_every_ready_topic_is_recorded_and_matched(
+    context: Context, executor: SingleThreadedExecutor, tmp_path: Path
+) -> None:
+    talker = Talker(context)
+    executor.add_node(talker.node)
+    ready: list[str] = []
+    talker.node.create_subscription(String, READY_TOPIC, lambda m: ready.append(m.data),
+                                    READY_QOS)
+    # A slow periodic discovery: readiness must look for its topics by itself.
+    recorder = make_recorder(context, tmp_path / 'run.mcap', discovery_period_s=60.0,
+                             ready_topics=['/scan', '/late'])
+    executor.add_node(recorder)
+    spin_until(executor, lambda: talker.scan.get_subscription_count() > 0)
+    for _ in range(25):
+        executor.spin_once(timeout_sec=0.02)
+    assert ready == [] and not recorder.readiness.ready  # /late has no writer yet
+    late = talker.node.create_publisher(String, '/late', RELIABLE)
+    spin_until(executor, lambda: ready == ['recorder'])
+    spin_until(executor, lambda: late.get_subscription_count() > 0)
+    late.publish(String(data='first'))
+    spin_until(executor, lambda: recorder.message_counts().get('/late') == 1)
+    executor.remove_node(recorder)
+    recorder.destroy_node()
+    talker.node.destroy_node()
