@@ -10,9 +10,10 @@ back down to DEGRADED. The incident ends, and the mode returns to NOMINAL, only 
 inputs have been nominal (every required and degrading breaker CLOSED, the primary obstacle
 source live) for `hold_s`, or on `reset`.
 
-The gate's cap input (/robo_edge/speed_limit, std_msgs/Float64) reads <= 0 as "no cap" and NaN
-as "stop", so `speed_limit_value` maps NOMINAL to 0.0, DEGRADED to the cap and SAFE_STOP to NaN;
-publishing 0.0 for SAFE_STOP would lift the cap.
+The gate's cap input (/robo_edge/speed_limit, std_msgs/Float64) fails closed: +inf is "no cap",
+a positive value caps, and 0, a negative value or NaN stop (as does no cap at all, or one that
+stopped coming). So `speed_limit_value` maps NOMINAL to +inf, DEGRADED to the cap and SAFE_STOP
+to 0.0.
 """
 
 import math
@@ -63,10 +64,10 @@ class ModeOutput:
 
 
 def speed_limit_value(output: ModeOutput) -> float:
-    """Return the /robo_edge/speed_limit value for the gate: 0.0 no cap, NaN stop."""
+    """Return the /robo_edge/speed_limit value for the gate: +inf no cap, 0.0 stop."""
     if output.mode is Mode.SAFE_STOP:
-        return math.nan
-    return 0.0 if output.speed_cap is None else output.speed_cap
+        return 0.0
+    return math.inf if output.speed_cap is None else output.speed_cap
 
 
 def assess(states: Mapping[Source, BreakerState], selection: Selection,

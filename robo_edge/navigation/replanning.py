@@ -7,6 +7,7 @@ blocked band.
 """
 
 import math
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -64,3 +65,43 @@ def warm_up_planner(inflation: InflationParams, params: PlannerParams) -> None:
     size = WARM_UP_CELLS
     grid = Grid(0.1, size, size, np.zeros((size, size), dtype=np.int8))
     GridPlanner(inflate(grid, inflation), params).plan((0.5, 0.5), (size * 0.1 - 0.5, 1.0))
+
+
+class PathKeeper:
+    """The current path, the goal it leads to, and how its last search went."""
+
+    def __init__(self, params: PlannerParams, stray_m: float) -> None:
+        self.params = params
+        self.stray_m = stray_m
+        self.path: list[Point] = []
+        self.goal_index: int | None = None
+        self.along = 0
+        self.plan_ms = 0.0
+        self.last_status = 'none'
+
+    def needs_replan(self, costmap: CostMap, robot: Point, index: int) -> bool:
+        """Whether goal `index` needs a new path (none, another goal's, blocked or strayed)."""
+        if not self.path or self.goal_index != index:
+            return True
+        good, self.along = path_still_good(costmap, self.path, self.along, robot,
+                                           self.stray_m)
+        return not good
+
+    def replan(self, planner: GridPlanner, robot: Point, goal: Point,
+               index: int) -> PlanResult:
+        """Search a path from the robot to goal `index` and keep it (empty when none)."""
+        start = time.perf_counter()
+        result = planner.plan(robot, goal)
+        self.plan_ms = (time.perf_counter() - start) * 1e3
+        self.last_status = result.status.value
+        self.path = anchored_path(result.path, robot)
+        self.goal_index, self.along = (index if self.path else None), 0
+        return result
+
+    def clear(self) -> None:
+        """Drop the path (no goal left)."""
+        self.path, self.goal_index = [], None
+
+    def rest(self, robot: Point) -> list[Point]:
+        """Return the path still ahead, from the robot; empty without a path."""
+        return [robot] + self.path[self.along + 1:] if self.path else []

@@ -69,7 +69,7 @@ class ModeManagerNode(Node):
     degraded_speed_cap, hold_s).
     Subscriptions: /robo_edge/breakers (diagnostic_msgs/DiagnosticArray).
     Publishers: /robo_edge/mode (std_msgs/String, latched), /robo_edge/speed_limit
-    (std_msgs/Float64: 0 no cap, NaN stop; latched), /diagnostics.
+    (std_msgs/Float64: +inf no cap, 0 stop; latched), /diagnostics.
     Services: ~/reset (std_srvs/Trigger): ends the incident.
     """
 

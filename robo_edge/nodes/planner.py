@@ -9,20 +9,21 @@ above xy_tolerance / k_sigma for uncertain_wait_s, or failed for lack of progres
 localisation there is no covariance and the pose alone is judged); then the path is replanned
 only when needed: no path yet, a new goal, the rest of the path blocked on the new map, or the
 robot strayed from it. An unreachable goal fails and the next one is planned in the same
-step. The plan goes out for every map (re-stamped when unchanged, empty when no goal is left),
-and the outcomes go to `report_path` as JSON.
+step; while the LiDAR does not back the scans the map was made from, unknown cells are
+obstacles and a goal beyond them waits instead (navigation/obstacle_source.py). The plan
+goes out for every map (re-stamped when unchanged; empty only when no goal is left, and a
+single pose where the robot stands while a goal has no path), and the outcomes go to
+`report_path` as JSON.
 """
 
-import json
-import os
 import time
 from collections import deque
+from dataclasses import replace
 from pathlib import Path as FilePath
 from typing import Any
 
-import numpy as np
 import rclpy.clock
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped, TransformStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from rclpy.clock import ClockType
@@ -38,19 +39,15 @@ from robo_edge.navigation.goals import (
     GoalParams,
     GoalRecord,
     GoalSequence,
-    Outcome,
     goals_from_flat,
 )
 from robo_edge.navigation.localization_join import LocalizationJoin, Localized, variances_of
-from robo_edge.navigation.replanning import (
-    anchored_path,
-    goal_unreachable,
-    path_still_good,
-    warm_up_planner,
-)
-from robo_edge.planning.astar import GridPlanner, PlannerParams, PlanResult
+from robo_edge.navigation.obstacle_source import ObstacleSources
+from robo_edge.navigation.replanning import PathKeeper, goal_unreachable, warm_up_planner
+from robo_edge.planning.astar import GridPlanner, PlannerParams
 from robo_edge.planning.inflation import CostMap, InflationParams, inflate
 from robo_edge.ros import qos
+from robo_edge.ros import scan_source as ss
 from robo_edge.ros.diagnostics import to_array
 from robo_edge.ros.nav_messages import (
     FRAME_MAP,
@@ -65,38 +62,12 @@ from robo_edge.ros.nav_messages import (
     pose_from_list,
     stamp_of,
 )
-from robo_edge.ros.params import Param, declare
+from robo_edge.ros.params import declare
+from robo_edge.ros.planner_params import GOAL_FIELDS, PARAMS
+from robo_edge.ros.planner_status import log_outcome, planner_status, write_report
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 from robo_edge.twin.kinematics import Pose2D
-
-STATUS_NAME = 'robo_edge/planner'
-OK, WARN = 0, 1
-GOAL_FIELDS = ('xy_tolerance', 'yaw_tolerance', 'progress_distance_m', 'progress_timeout_s',
-               'k_sigma', 'uncertain_wait_s')  # parameters named like GoalParams' fields
-
-PARAMS = [
-    Param('goals', [0.0], 'Flat [x, y, yaw, ...] goals in map; [0.0] or empty: none'),
-    Param('initial_pose', [0.0, 0.0, 0.0], 'Pose of odom in map [x, y, yaw] (the start pose)'),
-    Param('robot_radius', 0.2, 'Robot radius (m)', 0.0, 5.0),
-    Param('inflation_margin', 0.15, 'Blocked band beyond the radius (m)', 0.0, 5.0),
-    Param('unknown_is_free', True, 'Plan through unknown cells (replan as the map fills)'),
-    Param('xy_tolerance', 0.17, 'A goal is reached this close (m)', 0.001, 10.0),
-    Param('yaw_tolerance', 0.3, 'and facing its yaw this closely (rad)', 0.001, 3.2),
-    Param('stray_distance', 0.5, 'Replan when this far off the path (m)', 0.01, 100.0),
-    Param('progress_distance_m', 0.3, 'Progress that must be made towards a goal', 0.001, 100.0),
-    Param('progress_timeout_s', 30.0, 'within this much simulated time', 0.1, 1e6),
-    Param('k_sigma', 2.0, 'Reached only with position sigma <= xy_tolerance / k_sigma',
-          0.1, 100.0),
-    Param('uncertain_wait_s', 5.0, 'Simulated time a goal within tolerance waits for the '
-          'sigma to shrink before it ends uncertain', 0.0, 3600.0),
-    Param('report_path', '', 'JSON file of the goal outcomes; empty: none'),
-    Param('landmarks', 0, 'A* ALT landmarks (each costs a search per new map)', 0, 8),
-    Param('input_wait_s', 0.3, 'Wall time a map waits for its odometry', 0.0, 10.0),
-    Param('localization', True, "Use the mapper's correction at each map's stamp; false: "
-          'dead reckoning from initial_pose'),
-    Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (steady clock)', 0.05, 60.0),
-]
 
 
 class PlannerNode(Node):
@@ -105,12 +76,14 @@ class PlannerNode(Node):
     Parameters: goals (double[]), initial_pose (double[3]), robot_radius, inflation_margin,
     xy_tolerance, yaw_tolerance, stray_distance, progress_distance_m, progress_timeout_s,
     k_sigma, uncertain_wait_s, input_wait_s, diagnostics_period_s (double), unknown_is_free,
-    localization (bool), landmarks (int), report_path (string).
+    localization (bool), landmarks (int), report_path, obstacle_source (string).
     Subscriptions: /map (nav_msgs/OccupancyGrid, reliable transient local),
     /odom (nav_msgs/Odometry, best effort depth 10), with localization
     /localization/map_to_odom (geometry_msgs/TransformStamped) and /localization/pose
     (geometry_msgs/PoseWithCovarianceStamped), both reliable transient local depth 10,
-    /goal_pose (geometry_msgs/PoseStamped, reliable depth 1; replaces the remaining goals).
+    /goal_pose (geometry_msgs/PoseStamped, reliable depth 1; replaces the remaining goals),
+    obstacle_source /safety/scan_source (diagnostic_msgs/DiagnosticArray, reliable transient
+    local depth 10; navigation/obstacle_source.py).
     Publishers: /plan (nav_msgs/Path, reliable transient local, frame map, stamped like its
     map), /diagnostics (diagnostic_msgs/DiagnosticArray, status robo_edge/planner).
     """
@@ -124,8 +97,11 @@ class PlannerNode(Node):
         self.inflation = InflationParams(
             values['robot_radius'], values['inflation_margin'],
             unknown_is_free=values['unknown_is_free'])
+        self.known_only = replace(self.inflation, unknown_is_free=False)
+        self.sources = ObstacleSources(enabled=bool(values['obstacle_source']))
+        self.holding = False
         self.planner_params = PlannerParams(landmarks=values['landmarks'])
-        self.stray_m = values['stray_distance']
+        self.keeper = PathKeeper(self.planner_params, values['stray_distance'])
         self.report_path = FilePath(values['report_path']) if values['report_path'] else None
         self.localize = bool(values['localization'])
         self.join = ExactStampJoin(values['input_wait_s'], corrections=self.localize)
@@ -133,16 +109,14 @@ class PlannerNode(Node):
         self.localization = LocalizationJoin(keep=256)
         if self.localize:
             self.join.corrections = self.localization
-        self.path: list[tuple[float, float]] = []
-        self.path_goal: int | None = None
-        self.along = 0
+        self.join.also_wait_for = self.sources.has
         self.new_goal: Pose2D | None = None
-        self.counts = {'maps': 0, 'replans': 0, 'late_inputs': 0, 'dropped_inputs': 0}
-        self.last_status, self.plan_ms = 'none', 0.0
+        self.counts = {'maps': 0, 'replans': 0, 'late_inputs': 0, 'dropped_inputs': 0,
+                       'maps_without_lidar': 0}
         self.step_ms: deque[float] = deque(maxlen=200)
         self._plan_pub = self.create_publisher(Path, '/plan', qos.LATCHED)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
-        self.readiness = ReadinessReporter(self, self._subscribe())
+        self.readiness = ReadinessReporter(self, self._subscribe(values['obstacle_source']))
         self.create_subscription(PoseStamped, '/goal_pose', self._on_goal, qos.COMMAND)
         steady = rclpy.clock.Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(OVERDUE_CHECK_PERIOD_S, self._release, clock=steady)
@@ -151,14 +125,25 @@ class PlannerNode(Node):
         warm_up_planner(self.inflation, self.planner_params)
         self.get_logger().info(f'{len(self.goals.records)} goals')
 
-    def _subscribe(self) -> list[Subscription]:
+    def _subscribe(self, source_topic: str) -> list[Subscription]:
         """Subscribe to the inputs; return those that must have a writer before ready."""
         inputs = [
             self.create_subscription(OccupancyGrid, '/map', self._on_map, qos.LATCHED),
             self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)]
         if self.localize:
             inputs += localization_subscriptions(self, self._on_correction, self._on_pose)
+        if source_topic:
+            inputs.append(self.create_subscription(
+                DiagnosticArray, source_topic, self._on_source, qos.CORRECTION))
         return inputs
+
+    def _on_source(self, msg: DiagnosticArray) -> None:
+        source = ss.read_source(msg)
+        if source is None:  # fail closed: a malformed origin backs nothing
+            self.get_logger().warning('scan source without a status: not LiDAR-backed',
+                                      throttle_duration_sec=1.0)
+        self.sources.add(stamp_of(msg), source is not None and source.lidar_made)
+        self._release()
 
     def _on_map(self, msg: OccupancyGrid) -> None:
         if not self.join.add_item(stamp_of(msg), msg, time.monotonic()):
@@ -200,19 +185,22 @@ class PlannerNode(Node):
         pose = base_in_map(located.correction if located else self.initial_pose, joined.pose)
         variances = self._variances(located)
         start = time.perf_counter()
+        lidar_backed = self.sources.lidar_backed(stamp_ns)
+        self.counts['maps_without_lidar'] += int(not lidar_backed)
         try:
-            costmap = inflate(grid_from_msg(joined.item), self.inflation)
+            costmap = inflate(grid_from_msg(joined.item),
+                              self.inflation if lidar_backed else self.known_only)
         except GridError as e:
             self.counts['dropped_inputs'] += 1
             self.get_logger().error(f'map at {stamp_ns} ns not used: {e}')
             return
         ended = self._take_new_goal(stamp_ns) + self.goals.update(pose, stamp_ns, variances)
-        ended += self._plan(costmap, pose, stamp_ns)
+        ended += self._plan(costmap, pose, stamp_ns, hold=not lidar_backed)
         self._plan_pub.publish(self._plan_msg(pose, stamp_ns))
         self.counts['maps'] += 1
         self.step_ms.append((time.perf_counter() - start) * 1e3)
         for record in ended:
-            self._log_outcome(record)
+            log_outcome(self.get_logger(), record)
         if ended:
             self.write_report()
 
@@ -245,94 +233,62 @@ class PlannerNode(Node):
         self.get_logger().info(f'new goal ({goal.x:.2f}, {goal.y:.2f}, {goal.yaw:.2f})')
         return self.goals.replace(goal, stamp_ns)
 
-    def _plan(self, costmap: CostMap, pose: Pose2D, stamp_ns: int) -> list[GoalRecord]:
-        """Replan where needed; fail unreachable goals and go on to the next one."""
+    def _plan(self, costmap: CostMap, pose: Pose2D, stamp_ns: int,
+              hold: bool) -> list[GoalRecord]:
+        """Replan where needed; fail unreachable goals and go on to the next one.
+
+        With `hold` (the LiDAR does not back the map) an unreachable goal waits instead.
+        """
         ended: list[GoalRecord] = []
         planner: GridPlanner | None = None
+        robot = (pose.x, pose.y)
+        self.holding = False
         while (record := self.goals.current) is not None:
-            if not self._needs_replan(costmap, pose, record.index):
+            if not self.keeper.needs_replan(costmap, robot, record.index):
                 return ended
             planner = planner or GridPlanner(costmap, self.planner_params)
-            result = self._replan(planner, pose, record)
-            if not goal_unreachable(costmap, record.goal, result):
+            result = self.keeper.replan(planner, robot, (record.goal.x, record.goal.y),
+                                        record.index)
+            self.counts['replans'] += 1
+            if not self.keeper.path:
+                self.get_logger().warning(
+                    f'no path to goal {record.index} ({result.status.value})',
+                    throttle_duration_sec=1.0)
+            if not goal_unreachable(costmap, record.goal, result) or hold:
+                self.holding = hold and not self.keeper.path
                 return ended
             self.get_logger().error(
                 f'goal {record.index} ({record.goal.x:.2f}, {record.goal.y:.2f}) is '
                 f'unreachable ({result.status.value}): failed')
             ended.append(self.goals.fail_current(REASON_UNREACHABLE, stamp_ns))
-        self.path, self.path_goal = [], None
+        self.keeper.clear()
         return ended
 
-    def _needs_replan(self, costmap: CostMap, pose: Pose2D, index: int) -> bool:
-        if not self.path or self.path_goal != index:
-            return True
-        good, self.along = path_still_good(costmap, self.path, self.along, (pose.x, pose.y),
-                                           self.stray_m)
-        return not good
-
-    def _replan(self, planner: GridPlanner, pose: Pose2D, record: GoalRecord) -> PlanResult:
-        start = time.perf_counter()
-        result = planner.plan((pose.x, pose.y), (record.goal.x, record.goal.y))
-        self.plan_ms = (time.perf_counter() - start) * 1e3
-        self.counts['replans'] += 1
-        self.last_status = result.status.value
-        path = anchored_path(result.path, (pose.x, pose.y))
-        if not path:
-            self.get_logger().warning(
-                f'no path to goal {record.index} ({result.status.value})',
-                throttle_duration_sec=1.0)
-        self.path, self.path_goal, self.along = path, (record.index if path else None), 0
-        return result
-
     def _plan_msg(self, pose: Pose2D, stamp_ns: int) -> Path:
-        record = self.goals.current
-        if record is None or not self.path:
-            return path_msg([], 0.0, stamp_ns)
-        points = [(pose.x, pose.y)] + self.path[self.along + 1:]
-        return path_msg(points, record.goal.yaw, stamp_ns)
+        """Return the plan: empty only when no goal is left.
 
-    def _log_outcome(self, record: GoalRecord) -> None:
-        text = (f'goal {record.index} ({record.goal.x:.2f}, {record.goal.y:.2f}, '
-                f'{record.goal.yaw:.2f}) {record.outcome.value} at {record.t_s:.2f} s')
-        if record.outcome is Outcome.REACHED:
-            self.get_logger().info(text)
-        elif record.outcome is Outcome.UNCERTAIN:
-            self.get_logger().warning(f'{text}: variances x, y, yaw {record.covariance}')
-        else:
-            self.get_logger().error(f'{text}: {record.reason}')
+        While the current goal has no path (held, or none found yet): one pose where the robot
+        stands, facing its way.
+        """
+        record = self.goals.current
+        if record is None:
+            return path_msg([], 0.0, stamp_ns)
+        if not self.keeper.path:
+            return path_msg([(pose.x, pose.y)], pose.yaw, stamp_ns)
+        return path_msg(self.keeper.rest((pose.x, pose.y)), record.goal.yaw, stamp_ns)
 
     def write_report(self) -> None:
-        """Write the goal outcomes to report_path atomically (temporary file, then rename)."""
+        """Write the goal outcomes to report_path atomically."""
         if self.report_path is None:
             return
-        data = self.goals.report()
-        tmp = self.report_path.with_name(f'.{self.report_path.name}.tmp')
         try:
-            self.report_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(data, indent=2) + '\n', encoding='utf-8')
-            os.replace(tmp, self.report_path)
+            write_report(self.report_path, self.goals.report())
         except OSError as e:
             self.get_logger().error(f'report {self.report_path} not written: {e}')
 
     def status(self) -> DiagnosticStatus:
         """Return the planner's DiagnosticStatus now."""
-        goals = self.goals
-        values = goals.status_values()
-        index = goals.index
-        message = 'all goals done' if index is None else f'goal {index} of {len(goals.records)}'
-        attention = (goals.count(Outcome.FAILED) or goals.count(Outcome.UNCERTAIN)
-                     or self.counts['late_inputs'])
-        ms = np.asarray(self.step_ms) if self.step_ms else np.zeros(1)
-        values.update({
-            'last_plan_status': self.last_status,
-            'plan_ms': f'{self.plan_ms:.2f}',
-            'step_ms_p99': f'{np.percentile(ms, 99):.2f}',
-            **{key: str(count) for key, count in self.counts.items()},
-        })
-        return DiagnosticStatus(
-            level=bytes([WARN if attention else OK]), name=STATUS_NAME, message=message,
-            hardware_id='plan',
-            values=[KeyValue(key=k, value=v) for k, v in values.items()])
+        return planner_status(self)
 
     def publish_diagnostics(self) -> None:
         """Publish the planner's status on /diagnostics."""

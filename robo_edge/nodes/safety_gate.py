@@ -8,8 +8,10 @@ the base to zero. So a dead controller yields decelerating commands, never a fro
 once the newest command is older than `command_timeout_s` the controller counts as lost and ticks
 stop waiting for it (until its commands come back), so a dead controller does not slow the run.
 A scan with every beam NaN (sensor_guard's "no information") satisfies the wait but carries the
-last informative scan, which keeps ageing. A speed limit that stops arriving (the mode manager
-is dead) becomes a stop after `speed_limit_timeout_s`.
+last informative scan, which keeps ageing. The gate fails closed: it stops until a speed limit
+has arrived, when one stops arriving (the mode manager is dead) for `speed_limit_timeout_s`, on
+a limit of 0 (only +inf lifts the cap), and without a fresh obstacle scan unless the documented
+crawl option (`stop_without_scan: false`, at `crawl_speed`) is set.
 With `tick_source: timer` (a robot) a wall timer ticks and the newest inputs are used at once.
 """
 
@@ -21,8 +23,10 @@ from typing import Any
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import TwistStamped
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Float64
@@ -38,14 +42,14 @@ from robo_edge.lockstep import (
 )
 from robo_edge.ros import qos
 from robo_edge.ros.diagnostics import percentile_values
-from robo_edge.ros.nav_messages import pose_from_list
-from robo_edge.ros.params import Param, declare
+from robo_edge.ros.gate_params import NODE_NAME, PARAMS, apply_live, gate_config, laser_offset
+from robo_edge.ros.gate_params import speed_cap as speed_cap
+from robo_edge.ros.params import declare
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.ros.ticks import TickDriven
 from robo_edge.safety.gate import (
-    GateConfig,
     GateInputs,
     GateReason,
     GateResult,
@@ -53,9 +57,8 @@ from robo_edge.safety.gate import (
     ScanPoints,
     tick,
 )
-from robo_edge.twin.kinematics import BaseLimits, Pose2D, Velocity
+from robo_edge.twin.kinematics import Velocity
 
-NODE_NAME = 'safety_gate'
 STATUS_NAME = 'robo_edge/safety_gate'
 # The controller answers once per tick; a short queue keeps a burst after a stall whole.
 RAW_COMMAND_QOS = QoSProfile(
@@ -65,76 +68,6 @@ OK, WARN = 0, 1
 # Reasons that mean the gate is covering for a fault, not just shaping a command.
 FAULT_REASONS = {GateReason.COMMAND_TIMEOUT, GateReason.INVALID_COMMAND,
                  GateReason.NO_SCAN_CRAWL, GateReason.NO_SCAN_STOP, GateReason.HARD_STOP}
-
-GATE_FIELDS = ('decel', 'angular_decel', 'command_timeout_s', 'scan_timeout_s', 'crawl_speed',
-               'robot_radius', 'width_margin', 'length_margin', 'max_up_dt_s')
-LIMIT_FIELDS = ('max_linear', 'max_angular', 'max_linear_accel', 'max_angular_accel',
-                'wheel_separation', 'max_wheel_speed')
-
-PARAMS = [
-    Param('tick_source', 'clock', 'clock: answer each /clock tick; timer: own wall timer'),
-    Param('rate_hz', 20.0, 'Tick rate (timer) and the interval assumed on the first tick',
-          1.0, 200.0),
-    Param('input_wait_s', 0.3,
-          "Wall time a tick waits for its inputs (keep it under the twin's lockstep timeout)",
-          0.0, 10.0),
-    Param('startup_wait_s', 5.0, 'Wall time the first tick waits (the twin allows more)',
-          0.0, 600.0),
-    Param('scan_rate_hz', 10.0, 'Rate of /safety/scan (its schedule in lockstep)', 0.1, 100.0),
-    Param('decel', 1.0, 'Braking deceleration (m/s^2)', 0.01, 20.0),
-    Param('angular_decel', 3.0, 'Yaw braking deceleration (rad/s^2)', 0.01, 50.0),
-    Param('command_timeout_s', 0.15, 'Command age (sim) after which the base ramps to zero',
-          0.001, 10.0),
-    Param('scan_timeout_s', 0.3, 'Scan age (sim) after which there is no obstacle information',
-          0.001, 10.0),
-    Param('stop_without_scan', False, 'Stop (true) or crawl (false) without a fresh scan'),
-    Param('crawl_speed', 0.1, 'Speed without a fresh scan (m/s)', 0.0, 5.0),
-    Param('robot_radius', 0.2, 'Radius of the base footprint (m)', 0.01, 5.0),
-    Param('width_margin', 0.05, 'Margin added to the radius for the envelope (m)', 0.0, 2.0),
-    Param('length_margin', 0.1, 'Margin added to the braking distance (m)', 0.0, 5.0),
-    Param('max_up_dt_s', 0.1, 'Longest interval credited for speeding up (s)', 0.001, 10.0),
-    Param('speed_limit_timeout_s', 1.0,
-          'Once a speed limit has arrived, its age (sim) beyond which the gate stops (0: never)',
-          0.0, 60.0),
-    Param('laser_offset', [0.0, 0.0, 0.0], 'Laser mount in base_link [x, y, yaw]'),
-    Param('keep_too_close', False, 'Count -inf returns (closer than range_min) as points'),
-    Param('max_linear', 0.8, 'Base speed limit (m/s)', 0.0, 10.0),
-    Param('max_angular', 2.0, 'Base yaw-rate limit (rad/s)', 0.0, 20.0),
-    Param('max_linear_accel', 1.0, 'Base acceleration limit (m/s^2)', 0.01, 20.0),
-    Param('max_angular_accel', 3.0, 'Base yaw acceleration limit (rad/s^2)', 0.01, 50.0),
-    Param('wheel_separation', 0.32, 'Distance between the wheels (m)', 0.01, 5.0),
-    Param('max_wheel_speed', 1.0, 'Wheel rim speed limit (m/s)', 0.01, 20.0),
-    Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (s, steady)', 0.05, 60.0),
-]
-
-
-def gate_config(values: dict[str, Any]) -> GateConfig:
-    """Return the core's configuration from the node parameters."""
-    try:
-        return GateConfig(
-            limits=BaseLimits(**{name: float(values[name]) for name in LIMIT_FIELDS}),
-            stop_without_scan=bool(values['stop_without_scan']),
-            tick_period_s=1.0 / float(values['rate_hz']),
-            **{name: float(values[name]) for name in GATE_FIELDS},
-        )
-    except ValueError as e:
-        raise ConfigError(f'{NODE_NAME} parameters', 'decel/angular_decel',
-                          'within the base acceleration limits', str(e)) from e
-
-
-def laser_offset(values: list[float]) -> Pose2D:
-    """Return the laser mount pose of the `laser_offset` parameter."""
-    try:
-        return pose_from_list(values, 'laser_offset')
-    except ValueError as e:
-        raise ConfigError(f'{NODE_NAME} parameters', 'laser_offset', '[x, y, yaw] (finite)',
-                          list(values)) from e
-
-
-def speed_cap(value: float) -> float | None:
-    """Return the cap of a /robo_edge/speed_limit value: <= 0 means none (NaN stops)."""
-    return None if value <= 0.0 else value
-
 
 class SafetyGateNode(TickDriven, Node):
     """Answers each tick with a /cmd_vel the gate core allows, stamped exactly t_k.
@@ -158,7 +91,7 @@ class SafetyGateNode(TickDriven, Node):
         self.config = gate_config(v)
         self._laser = laser_offset(v['laser_offset'])
         self.state = GateState()
-        self.cap: float | None = None
+        self.cap: float | None = math.nan  # no limit has arrived yet: stop
         self._cap_time_ns: int | None = None
         self._informative: ScanPoints | None = None
         self.uninformative_scans = 0
@@ -170,17 +103,30 @@ class SafetyGateNode(TickDriven, Node):
         self._publisher = self.create_publisher(TwistStamped, '/cmd_vel', qos.COMMAND)
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics',
                                                   qos.DIAGNOSTICS)
-        # The speed limit is optional (no writer until the circuit breakers run).
+        # The speed limit is required: without one the gate stops.
         self.readiness = ReadinessReporter(self, [
             self.create_subscription(TwistStamped, '/cmd_vel_raw', self._on_command,
                                      RAW_COMMAND_QOS),
-            self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR)])
-        self.create_subscription(Float64, '/robo_edge/speed_limit', self._on_cap, qos.LATCHED)
+            self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR),
+            self.create_subscription(Float64, '/robo_edge/speed_limit', self._on_cap,
+                                     qos.LATCHED)])
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(OVERDUE_CHECK_PERIOD_S, self._service, clock=steady)
         self.create_timer(float(v['diagnostics_period_s']), self.publish_diagnostics,
                           clock=steady)
+        self.add_on_set_parameters_callback(self._on_set_parameters)
         self.create_tick_source(self._exact, float(v['rate_hz']))
+
+    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
+        """Apply a parameter change at once, or refuse it with the reason."""
+        changed = {p.name: p.value for p in params}
+        try:
+            self.config, self._laser = apply_live(self.values, changed, self.config,
+                                                  self._laser)
+        except ConfigError as e:
+            return SetParametersResult(successful=False, reason=str(e))
+        self.values.update(changed)
+        return SetParametersResult(successful=True)
 
     # -- inputs -----------------------------------------------------------------------------
     def _on_command(self, msg: TwistStamped) -> None:
@@ -209,9 +155,14 @@ class SafetyGateNode(TickDriven, Node):
         self._cap_time_ns = self.get_clock().now().nanoseconds
 
     def current_cap(self, now_ns: int) -> float | None:
-        """Return the cap now: NaN (stop) once a cap writer has gone silent too long."""
+        """Return the cap now: NaN (stop) before the first one, or once it is too old.
+
+        A clock that went back leaves the last cap as it was.
+        """
         timeout_s = float(self.values['speed_limit_timeout_s'])
-        if self._cap_time_ns is None or timeout_s <= 0:
+        if self._cap_time_ns is None:
+            return math.nan
+        if timeout_s <= 0:
             return self.cap
         if now_ns - self._cap_time_ns > timeout_s * 1e9:
             return math.nan
@@ -301,7 +252,8 @@ class SafetyGateNode(TickDriven, Node):
             'last_linear': f'{last.velocity.linear:.3f}' if last else '0.000',
             'last_angular': f'{last.velocity.angular:.3f}' if last else '0.000',
             'last_reasons': ','.join(reasons),
-            'speed_cap': 'none' if self.cap is None else f'{self.cap:.3f}',
+            'speed_cap': 'none' if self.cap is None else (
+                'stop' if math.isnan(self.cap) else f'{self.cap:.3f}'),
             'gap_ahead': f'{last.gap_ahead:.3f}' if last else 'inf',
             **percentile_values('tick_ms', self._latency_ms),
             **{f'reason_{r.value}': str(self.reasons[r.value]) for r in GateReason},

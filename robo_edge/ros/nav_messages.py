@@ -10,7 +10,7 @@ stamp (docs/architecture.md, Navigation lockstep).
 
 import array
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -210,6 +210,8 @@ class ExactStampJoin:
         self.wait_s = wait_s
         self.poses = StampedBuffer(keep=keep)
         self.corrections = StampedBuffer(keep=keep) if corrections else None
+        # Another input an item waits for (bounded like the rest): whether it is here at s.
+        self.also_wait_for: Callable[[int], bool] = lambda _stamp_ns: True
         self._pending: list[tuple[PendingTick, object]] = []
         self._last_ns: int | None = None
 
@@ -242,7 +244,7 @@ class ExactStampJoin:
             tick, item = self._pending[0]
             s = tick.tick_ns
             pose, correction = self.poses.at(s), self._correction_at(s)
-            if pose is not None and correction is not None:
+            if pose is not None and correction is not None and self.also_wait_for(s):
                 out.append(self._joined(s, item, (s, pose), correction))
             elif tick.overdue(now_wall_s, self.wait_s):
                 pose_at = (s, pose) if pose is not None else self.poses.latest_not_after(s)

@@ -55,7 +55,7 @@ class GateConfig:
     angular_decel: float = 3.0
     command_timeout_s: float = 0.15  # 3 control periods: decelerating within 200 ms
     scan_timeout_s: float = 0.3
-    stop_without_scan: bool = False
+    stop_without_scan: bool = True
     crawl_speed: float = 0.1
     robot_radius: float = 0.2
     width_margin: float = 0.05

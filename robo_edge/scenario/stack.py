@@ -19,7 +19,7 @@ ODOM_READERS_IN_NAVIGATION = 4  # mapper, planner, controller, sensor_guard
 # writer must have matched them all before its node reports ready (robo_edge/ros/readiness.py).
 READERS_IN_NAVIGATION = {
     'sensor_guard': (('/safety/scan', 3),  # mapper, controller, safety_gate
-                     ('/safety/scan_source', 1)),  # mapper
+                     ('/safety/scan_source', 2)),  # mapper, planner
     'lidar_ingest': (('/sensors/scan', 1),),  # sensor_guard
     'imu_ingest': (('/sensors/imu', 1),),  # sensor_guard
     'controller': (('/cmd_vel_raw', 2),),  # safety_gate, sensor_guard

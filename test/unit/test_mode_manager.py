@@ -92,9 +92,9 @@ def test_speed_limit_values_for_the_gate():
     nominal = inputs.at(T0)
     degraded = inputs.at(T0 + S, lidar=OPEN)
     stop = inputs.at(T0 + 2 * S, odometry=OPEN)
-    assert speed_limit_value(nominal) == 0.0  # the gate reads <= 0 as no cap
+    assert speed_limit_value(nominal) == math.inf  # the gate reads only +inf as no cap
     assert speed_limit_value(degraded) == 0.3
-    assert math.isnan(speed_limit_value(stop))  # 0.0 would lift the cap: NaN stops
+    assert speed_limit_value(stop) == 0.0  # 0 stops: a default value never lifts the cap
     assert linear_cap(speed_limit_value(degraded), limits) == 0.3
     assert linear_cap(speed_limit_value(stop), limits) == 0.0
 

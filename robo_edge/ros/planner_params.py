@@ -1,0 +1,34 @@
+"""The planner's parameters, with their descriptors (robo_edge/nodes/planner.py)."""
+
+from robo_edge.ros import scan_source as ss
+from robo_edge.ros.params import Param
+
+GOAL_FIELDS = ('xy_tolerance', 'yaw_tolerance', 'progress_distance_m', 'progress_timeout_s',
+               'k_sigma', 'uncertain_wait_s')  # parameters named like GoalParams' fields
+
+PARAMS = [
+    Param('goals', [0.0], 'Flat [x, y, yaw, ...] goals in map; [0.0] or empty: none'),
+    Param('initial_pose', [0.0, 0.0, 0.0], 'Pose of odom in map [x, y, yaw] (the start pose)'),
+    Param('robot_radius', 0.2, 'Robot radius (m)', 0.0, 5.0),
+    Param('inflation_margin', 0.15, 'Blocked band beyond the radius (m)', 0.0, 5.0),
+    Param('unknown_is_free', True, 'Plan through unknown cells (replan as the map fills) '
+          'while the LiDAR backs /safety/scan'),
+    Param('obstacle_source', ss.TOPIC, "Where sensor_guard says each scan's origin; while it "
+          'is not the LiDAR, unknown cells are obstacles and goals beyond them wait. Empty: '
+          'every map is trusted (a graph without sensor_guard)', read_only=True),
+    Param('xy_tolerance', 0.17, 'A goal is reached this close (m)', 0.001, 10.0),
+    Param('yaw_tolerance', 0.3, 'and facing its yaw this closely (rad)', 0.001, 3.2),
+    Param('stray_distance', 0.5, 'Replan when this far off the path (m)', 0.01, 100.0),
+    Param('progress_distance_m', 0.3, 'Progress that must be made towards a goal', 0.001, 100.0),
+    Param('progress_timeout_s', 30.0, 'within this much simulated time', 0.1, 1e6),
+    Param('k_sigma', 2.0, 'Reached only with position sigma <= xy_tolerance / k_sigma',
+          0.1, 100.0),
+    Param('uncertain_wait_s', 5.0, 'Simulated time a goal within tolerance waits for the '
+          'sigma to shrink before it ends uncertain', 0.0, 3600.0),
+    Param('report_path', '', 'JSON file of the goal outcomes; empty: none'),
+    Param('landmarks', 0, 'A* ALT landmarks (each costs a search per new map)', 0, 8),
+    Param('input_wait_s', 0.3, 'Wall time a map waits for its odometry', 0.0, 10.0),
+    Param('localization', True, "Use the mapper's correction at each map's stamp; false: "
+          'dead reckoning from initial_pose'),
+    Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (steady clock)', 0.05, 60.0),
+]
