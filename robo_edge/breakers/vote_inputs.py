@@ -5,18 +5,30 @@ of the slot before (the mapper publishes both for every `/safety/scan`, stamped 
 the base pose that correction and the odometry of s give. In lockstep the guard waits, bounded,
 for that map and correction, so the vote is the same in every run; it stops waiting when the
 mapper falls silent (no mapper in the graph, or a dead one), and waits again once it is back.
-The motion vote compares the newest virtual scan with one about `motion_window_s` older, each
-at the odometry pose of its stamp.
+The motion vote compares the newest virtual scan with the newest earlier one at least
+`motion_window_s` older and `motion_min_travel` behind (by odometry), up to `motion_max_age_s`:
+a robot slowing in front of an obstacle still gets a vote. It is cast on the camera's obstacles
+the slot's LiDAR scan does not corroborate (no LiDAR return on their bearing up to their range
+plus `motion_corroboration`).
 """
 
+import dataclasses
 import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
 
 from robo_edge.breakers.arbiter import Votes
-from robo_edge.breakers.cross_check import BeamScan
-from robo_edge.breakers.votes import Vote, VoteConfig, map_vote, motion_vote
+from robo_edge.breakers.cross_check import BeamScan, bin_scan
+from robo_edge.breakers.votes import (
+    Sighting,
+    Vote,
+    VoteConfig,
+    into_frame,
+    map_vote,
+    motion_vote,
+)
 from robo_edge.exceptions import GridError
 from robo_edge.lockstep import StampedBuffer
 from robo_edge.mapping.mapper import compose_pose
@@ -24,6 +36,7 @@ from robo_edge.planning.grid import Grid
 from robo_edge.twin.kinematics import Pose2D
 
 NS_PER_S = 1_000_000_000
+_ORIGIN = Pose2D(0.0, 0.0, 0.0)
 
 
 def obstacle_points(scan: BeamScan) -> np.ndarray:
@@ -43,7 +56,7 @@ class VoteInputs:
         self.laser = laser
         self.maps = StampedBuffer(4)
         self.corrections = StampedBuffer(32)
-        self.odom = StampedBuffer(128)
+        self.odom = StampedBuffer(256)
         self.virtual = StampedBuffer(32)
         self.mapper_alive = False  # the last map the guard waited for came
 
@@ -61,8 +74,12 @@ class VoteInputs:
         self.odom.add(stamp_ns, pose)
 
     def add_virtual(self, stamp_ns: int, scan: BeamScan) -> None:
-        """Hold a virtual scan's obstacle points."""
-        self.virtual.add(stamp_ns, obstacle_points(scan))
+        """Hold a virtual scan's obstacle points and its view (the pose is added at the vote)."""
+        last = scan.angle_min + scan.angle_increment * max(len(scan.ranges) - 1, 0)
+        bearings = (min(scan.angle_min, last) + scan.mount.yaw,
+                    max(scan.angle_min, last) + scan.mount.yaw)
+        self.virtual.add(stamp_ns, Sighting(obstacle_points(scan), _ORIGIN, bearings,
+                                            scan.range_max, (scan.mount.x, scan.mount.y)))
 
     def missing(self, previous_slot_ns: int | None) -> list[str]:
         """Return what the vote of a slot still waits for (lockstep), '' when nothing."""
@@ -78,7 +95,7 @@ class VoteInputs:
 
     def votes(self, slot_ns: int, lidar: BeamScan) -> Votes:
         """Return the map and motion votes for the LiDAR scan of a slot."""
-        return Votes(map=self._map_vote(slot_ns, lidar), motion=self._motion_vote(slot_ns))
+        return Votes(map=self._map_vote(slot_ns, lidar), motion=self._motion_vote(slot_ns, lidar))
 
     def _map_vote(self, slot_ns: int, lidar: BeamScan) -> Vote:
         newest = self.maps.latest_not_after(slot_ns - 1)
@@ -97,16 +114,45 @@ class VoteInputs:
         return map_vote(grid, laser, lidar.ranges, lidar.angle_min, lidar.angle_increment,
                         self.config)
 
-    def _motion_vote(self, slot_ns: int) -> Vote:
-        later = self.virtual.latest_not_after(slot_ns)
-        if later is None:
+    def _motion_vote(self, slot_ns: int, lidar: BeamScan) -> Vote:
+        later = self._sighting(self.virtual.latest_not_after(slot_ns))
+        slot_pose = self.odom.latest_not_after(slot_ns)
+        if later is None or slot_pose is None:
             return Votes().motion
-        window = round(self.config.motion_window_s * NS_PER_S)
-        earlier = self.virtual.latest_not_after(later[0] - window)
+        earlier = self._earlier(later[0], later[1].pose)
         if earlier is None:
             return Votes().motion
-        poses = [self.odom.latest_not_after(s) for s in (earlier[0], later[0])]
-        if poses[0] is None or poses[1] is None:
-            return Votes().motion
-        return motion_vote(earlier[1], poses[0][1], later[1], poses[1][1], self.config)
+        disputed = self._disputed(later[1], slot_pose[1], lidar)
+        return motion_vote(earlier, later[1], self.config, disputed)
 
+    def _sighting(self, held: tuple[int, object] | None) -> tuple[int, Sighting] | None:
+        """Return a held virtual scan with the odometry pose of its stamp."""
+        pose = None if held is None else self.odom.latest_not_after(held[0])
+        if pose is None:
+            return None
+        return held[0], dataclasses.replace(held[1], pose=pose[1])
+
+    def _earlier(self, later_ns: int, later_pose: Pose2D) -> Sighting | None:
+        """Return the newest virtual scan old enough and far enough behind, if any."""
+        youngest = later_ns - round(self.config.motion_window_s * NS_PER_S)
+        oldest = later_ns - round(self.config.motion_max_age_s * NS_PER_S)
+        for stamp in sorted((s for s in self.virtual.items if oldest <= s <= youngest),
+                            reverse=True):
+            sighting = self._sighting((stamp, self.virtual.items[stamp]))
+            if sighting is None:
+                return None
+            pose = sighting[1].pose
+            if math.hypot(later_pose.x - pose.x,
+                          later_pose.y - pose.y) >= self.config.motion_min_travel:
+                return sighting[1]
+        return None
+
+    def _disputed(self, later: Sighting, slot_pose: Pose2D, lidar: BeamScan) -> np.ndarray:
+        """Return which camera obstacles the slot's LiDAR scan does not corroborate."""
+        bin_rad = math.radians(self.config.motion_bin_deg)
+        nearest, _ = bin_scan(lidar, bin_rad)
+        at_slot = into_frame(later.points, later.pose, slot_pose)
+        index = np.floor((np.arctan2(at_slot[:, 1], at_slot[:, 0]) + math.pi)
+                         / bin_rad).astype(np.int64) % nearest.size
+        reach = np.hypot(at_slot[:, 0], at_slot[:, 1]) + self.config.motion_corroboration
+        return nearest[index] > reach

@@ -8,8 +8,11 @@ says nobody lies. Who does is decided by evidence outside the pair:
   sees through walls; one lying by an offset ends behind walls or in free space. A healthy
   LiDAR at a well-localised pose contradicts almost nothing (a tolerance absorbs pose error).
 - `motion_vote`: the virtual scan against odometry. The world is static: obstacles the camera
-  saw half a second ago, moved by the odometry delta, must be where it sees them now. An
-  obstacle painted at a fixed place in the image moves with the robot and fails this.
+  saw some way back, moved by the odometry delta, must be where it sees them now. An obstacle
+  painted at a fixed place in the image moves with the robot and fails this. The vote is cast
+  on the obstacles in dispute (those the LiDAR does not see), and only on those the earlier
+  scan looked at: walls both sensors see would outvote a phantom, and an obstacle that came
+  into view is not one that moved.
 - the perception model's own health (its breaker's detectors), passed in as a boolean.
 
 Each vote is True (agrees), False (contradicts) or None (no evidence: no map yet, a map that
@@ -45,7 +48,24 @@ class VoteConfig:
     motion_max_median: float = param(0.2, 'the virtual scan moves with the robot above this '
                                           'median mismatch (m)', 0.0)
     motion_min_points: int = param(8, 'returns needed in each scan for a motion vote', 1)
-    motion_window_s: float = param(0.6, 'age of the earlier virtual scan compared (s)', 0.05)
+    motion_window_s: float = param(0.6, 'youngest age of the earlier virtual scan (s)', 0.05)
+    motion_max_age_s: float = param(3.0, 'oldest age of the earlier virtual scan (s)', 0.05)
+    motion_corroboration: float = param(0.3, 'a LiDAR return this close (m) or nearer on a '
+                                             "camera obstacle's bearing corroborates it", 0.0)
+    motion_bin_deg: float = param(2.0, 'bearing bins of that corroboration (deg)', 0.1, 90.0)
+    motion_view_margin: float = param(0.05, "points this close to the earlier scan's edge of "
+                                            'view (rad) are not compared', 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """A virtual scan's obstacle points (N x 2, base_link) at an odometry pose, and its view."""
+
+    points: np.ndarray
+    pose: Pose2D
+    bearings: tuple[float, float] = (-math.pi, math.pi)  # looked at, about `origin`
+    range_max: float = math.inf  # ...this far from `origin`
+    origin: tuple[float, float] = (0.0, 0.0)  # the sensor's place in base_link
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,32 +110,43 @@ def map_vote(grid: Grid, laser: Pose2D, ranges: np.ndarray, angle_min: float,
     return Vote(share <= config.map_max_contradiction, share, beams)
 
 
-def motion_vote(earlier: np.ndarray, earlier_pose: Pose2D, later: np.ndarray,
-                later_pose: Pose2D, config: VoteConfig) -> Vote:
+def motion_vote(earlier: Sighting, later: Sighting, config: VoteConfig,
+                disputed: np.ndarray | None = None) -> Vote:
     """Return whether the virtual scan's obstacles stayed put while the robot moved.
 
-    `earlier` and `later` are obstacle points (N x 2) in base_link at odometry poses
-    `earlier_pose` and `later_pose`.
+    `disputed` marks the points of `later` in dispute (default: all). Only disputed points
+    within `motion_max_range` that the earlier scan looked at (its bearings and range, with
+    a margin) are compared with the earlier points moved by the odometry delta.
     """
-    dx, dy = later_pose.x - earlier_pose.x, later_pose.y - earlier_pose.y
-    turn = math.remainder(later_pose.yaw - earlier_pose.yaw, math.tau)
+    dx, dy = later.pose.x - earlier.pose.x, later.pose.y - earlier.pose.y
+    turn = math.remainder(later.pose.yaw - earlier.pose.yaw, math.tau)
     if math.hypot(dx, dy) < config.motion_min_travel or abs(turn) > config.motion_max_turn:
         return Vote(None, math.nan, 0)
-    a, b = _near(earlier, config.motion_max_range), _near(later, config.motion_max_range)
+    b = np.asarray(later.points, dtype=np.float64).reshape(-1, 2)
+    keep = np.hypot(b[:, 0], b[:, 1]) <= config.motion_max_range
+    if disputed is not None:
+        keep &= np.asarray(disputed, dtype=bool)
+    b = b[keep & _in_view(into_frame(b, later.pose, earlier.pose), earlier, config)]
+    a = np.asarray(earlier.points, dtype=np.float64).reshape(-1, 2)
     if min(len(a), len(b)) < config.motion_min_points:
         return Vote(None, math.nan, min(len(a), len(b)))
-    moved = _into(a, earlier_pose, later_pose)
+    moved = into_frame(a, earlier.pose, later.pose)
     gaps = np.sqrt(((b[:, None, :] - moved[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
     median = float(np.median(gaps))
     return Vote(median <= config.motion_max_median, median, len(b))
 
 
-def _near(points: np.ndarray, max_range: float) -> np.ndarray:
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    return points[np.hypot(points[:, 0], points[:, 1]) <= max_range]
+def _in_view(points: np.ndarray, sighting: Sighting, config: VoteConfig) -> np.ndarray:
+    """Return which points (in the sighting's base frame) its scan looked at."""
+    x, y = points[:, 0] - sighting.origin[0], points[:, 1] - sighting.origin[1]
+    lo, hi = sighting.bearings
+    half = (hi - lo) / 2
+    off_centre = np.abs(np.remainder(np.arctan2(y, x) - (lo + half) + math.pi, math.tau) - math.pi)
+    return ((off_centre <= half - config.motion_view_margin)
+            & (np.hypot(x, y) <= sighting.range_max))
 
 
-def _into(points: np.ndarray, source: Pose2D, target: Pose2D) -> np.ndarray:
+def into_frame(points: np.ndarray, source: Pose2D, target: Pose2D) -> np.ndarray:
     """Return base_link points taken at odometry pose `source` in the base frame at `target`."""
     c, s = math.cos(source.yaw), math.sin(source.yaw)
     wx = source.x + c * points[:, 0] - s * points[:, 1]

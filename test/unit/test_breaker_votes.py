@@ -17,7 +17,7 @@ from robo_edge.breakers.arbiter import Votes, arbitrate
 from robo_edge.breakers.cross_check import ScanComparison, ScanVerdict, compare_scans
 from robo_edge.breakers.faults import BreakerState, Source, TripReason
 from robo_edge.breakers.guard import BreakerGuard, GuardConfig
-from robo_edge.breakers.votes import Vote, VoteConfig, map_vote, motion_vote
+from robo_edge.breakers.votes import Sighting, Vote, VoteConfig, map_vote, motion_vote
 from robo_edge.planning.grid import Grid
 from robo_edge.twin.kinematics import Pose2D
 
@@ -63,9 +63,14 @@ def obstacle_points(pose):
     return np.stack([c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1]], axis=1)
 
 
+def seen(points, pose, **view):
+    return Sighting(points, pose, **view)
+
+
 def test_static_obstacles_stay_put_while_the_robot_drives():
     before, after = Pose2D(0.0, 0.0, 0.0), Pose2D(0.45, 0.05, 0.1)
-    vote = motion_vote(obstacle_points(before), before, obstacle_points(after), after, VOTES)
+    vote = motion_vote(seen(obstacle_points(before), before),
+                       seen(obstacle_points(after), after), VOTES)
     assert vote.agrees is True
     assert vote.value < 0.05
 
@@ -73,16 +78,54 @@ def test_static_obstacles_stay_put_while_the_robot_drives():
 def test_a_phantom_painted_in_the_image_moves_with_the_robot():
     before, after = Pose2D(0.0, 0.0, 0.0), Pose2D(0.45, 0.0, 0.0)
     phantom = obstacle_points(before)  # the same points in base_link at both poses
-    vote = motion_vote(phantom, before, phantom, after, VOTES)
+    vote = motion_vote(seen(phantom, before), seen(phantom, after), VOTES)
     assert vote.agrees is False
     assert math.isclose(vote.value, 0.45, abs_tol=0.05)
+
+
+def phantom_among_walls(pose):
+    """Real walls (seen by both sensors) and a phantom strip painted 1.3 m ahead."""
+    walls = obstacle_points(pose)
+    strip = np.array([[1.3, y] for y in np.linspace(-0.3, 0.3, 10)])
+    return np.vstack([walls, np.vstack([walls[:6], walls[:6] + (0.0, 0.05)]), strip])
+
+
+def test_the_vote_on_disputed_points_finds_a_phantom_the_walls_would_outvote():
+    before, after = Pose2D(0.0, 0.0, 0.0), Pose2D(0.35, 0.0, 0.0)
+    earlier = seen(phantom_among_walls(before), before)
+    later = seen(phantom_among_walls(after), after)
+    assert motion_vote(earlier, later, VOTES).agrees is True  # the median belongs to the walls
+    disputed = np.arange(len(later.points)) >= len(later.points) - 10  # the LiDAR sees no strip
+    vote = motion_vote(earlier, later, VOTES, disputed)
+    assert vote.agrees is False
+    assert vote.samples == 10
+    assert math.isclose(vote.value, 0.35, abs_tol=0.05)
+
+
+def test_an_obstacle_coming_into_view_is_not_one_that_moved():
+    before, after = Pose2D(0.0, 0.0, 0.0), Pose2D(0.0, 0.4, 0.0)
+    box = np.array([[1.5, y] for y in np.linspace(0.9, 1.2, 10)])  # world; below the LiDAR
+    earlier = obstacle_points(before)
+    later = np.vstack([obstacle_points(after), box - (0.0, 0.4)])
+    disputed = np.arange(len(later)) >= len(later) - 10
+    # The camera looks +-0.5 rad: at `before` the box (31-39 deg) was out of its view.
+    narrow = {'bearings': (-0.5, 0.5), 'range_max': 4.0}
+    vote = motion_vote(seen(earlier, before, **narrow), seen(later, after, **narrow), VOTES,
+                       disputed)
+    assert vote.agrees is None
+    assert vote.samples == 0
+    # Had it looked there and seen nothing, the box appeared from nowhere.
+    wide = {'bearings': (-1.0, 1.0), 'range_max': 4.0}
+    vote = motion_vote(seen(earlier, before, **wide), seen(later, after, **wide), VOTES,
+                       disputed)
+    assert vote.agrees is False
 
 
 def test_no_motion_vote_standing_still_or_turning():
     here = Pose2D(0.0, 0.0, 0.0)
     points = obstacle_points(here)
-    assert motion_vote(points, here, points, Pose2D(0.1, 0.0, 0.0), VOTES).agrees is None
-    assert motion_vote(points, here, points, Pose2D(0.5, 0.0, 0.8), VOTES).agrees is None
+    for there in (Pose2D(0.1, 0.0, 0.0), Pose2D(0.5, 0.0, 0.8)):
+        assert motion_vote(seen(points, here), seen(points, there), VOTES).agrees is None
 
 
 # -- the arbiter -----------------------------------------------------------------------------
