@@ -1,8 +1,12 @@
 """Scripted driver: answers every simulated clock tick with the scripted command for it.
 
-It stands in for the navigation stack until one exists: in lockstep it is the twin's partner,
-publishing `/cmd_vel` stamped with exactly the `/clock` time it answers.
+It is a command source like the controller: by default it publishes `/cmd_vel_raw`, which only
+the safety gate turns into `/cmd_vel` for the base. The twin's open-loop scripted scenarios,
+which test ingest and the twin itself rather than the stack, set `output_topic: /cmd_vel` and
+are the twin's lockstep partner directly (the bringup says so where it does it).
 """
+
+from typing import Any
 
 from geometry_msgs.msg import TwistStamped
 from rclpy.node import Node
@@ -17,7 +21,8 @@ from robo_edge.twin.drive import DriveScript
 PARAMS = [
     Param('segments', [0.0], 'Flat [for_s, linear, angular, ...] triples; [0.0] means none'),
     Param('start_time_s', 0.0, 'Simulated time at which the script starts', 0.0, 1e6),
-    Param('output_topic', '/cmd_vel', 'Where commands go (TwistStamped)'),
+    Param('output_topic', '/cmd_vel_raw', "Where commands go (TwistStamped): the gate's input; "
+          '/cmd_vel only for an open-loop twin harness', read_only=True),
 ]
 
 
@@ -26,11 +31,11 @@ class DriveScriptNode(Node):
 
     Parameters: segments (double[]), start_time_s (double), output_topic (string).
     Subscriptions: /clock (rosgraph_msgs/Clock).
-    Publishers: /cmd_vel (geometry_msgs/TwistStamped, reliable, frame base_link).
+    Publishers: output_topic (geometry_msgs/TwistStamped, reliable, frame base_link).
     """
 
-    def __init__(self) -> None:
-        super().__init__('drive_script')
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__('drive_script', **kwargs)
         values = declare(self, PARAMS)
         flat = [float(v) for v in values['segments']]
         self.script = DriveScript.from_flat([] if flat == [0.0] else flat)

@@ -152,15 +152,23 @@ class SafetyGateNode(TickDriven, Node):
 
     def _on_cap(self, msg: Float64) -> None:
         self.cap = speed_cap(float(msg.data))
-        self._cap_time_ns = self.get_clock().now().nanoseconds
+        self._cap_time_ns = self._tick_time_ns()
+
+    def _tick_time_ns(self) -> int:
+        """Return now on the ticks' time line: the oldest unanswered /clock tick, or the clock."""
+        if self._exact:
+            pending = self._ticks.pending
+            return pending[0].tick_ns if pending else self._ticks.last_tick_ns
+        return self.get_clock().now().nanoseconds
 
     def current_cap(self, now_ns: int) -> float | None:
         """Return the cap now: NaN (stop) before the first one, or once it is too old.
 
-        A clock that went back leaves the last cap as it was.
+        A cap received after `now_ns` (the clock went back since) is not trusted: the gate
+        stops until the next one arrives on the new time line.
         """
         timeout_s = float(self.values['speed_limit_timeout_s'])
-        if self._cap_time_ns is None:
+        if self._cap_time_ns is None or now_ns < self._cap_time_ns:
             return math.nan
         if timeout_s <= 0:
             return self.cap
@@ -178,6 +186,7 @@ class SafetyGateNode(TickDriven, Node):
     # -- ticks ------------------------------------------------------------------------------
     def _start_over(self, tick_ns: int) -> None:
         self.state = GateState()
+        self._cap_time_ns = None  # a new time line: stop until the next cap arrives on it
         for buffer in (self._commands, self._scans):
             buffer.items = {s: item for s, item in buffer.items.items() if s <= tick_ns}
 

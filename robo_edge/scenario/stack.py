@@ -104,8 +104,11 @@ def _world_document(world: object) -> dict:
 def _driver_parameters(scenario: Scenario, planner_report: Path) -> dict[str, dict]:
     """Parameters of whatever drives: the navigation stack for goals, else the script."""
     if not navigating(scenario):
+        # An open-loop harness of the twin (ingest, the twin itself): the script drives the
+        # simulated base directly; on a robot it goes through the gate (/cmd_vel_raw).
         return {'drive_script': {
             'use_sim_time': True, 'segments': scenario.drive.to_flat() or [0.0],
+            'output_topic': '/cmd_vel',
         }}
     start = [scenario.start.x, scenario.start.y, scenario.start.yaw]
     goals = [v for g in scenario.goals for v in (g.x, g.y, g.yaw)]

@@ -215,7 +215,8 @@ def test_stack_answers_each_tick_and_drives_to_the_goal(context) -> None:
         ticks = 0
         while ticks < 120 and controller.report.status != 'goal_reached':
             t = ticks * TICK_NS
-            answer = probe.tick(t, 'out', twin.publish_inputs(t))
+            live_cap = (probe.cap, Float64(data=math.inf))  # a mode manager refreshes it
+            answer = probe.tick(t, 'out', [*twin.publish_inputs(t), live_cap])
             assert answer is not None, f'no /cmd_vel stamped {t}'
             assert t in probe.answers['raw'], 'the gate answered before the controller'
             twin.step(answer[0])
