@@ -36,8 +36,8 @@ from robo_edge.breakers.cross_check import BeamScan  # noqa: E402
 from robo_edge.breakers.faults import BreakerState, Source  # noqa: E402
 from robo_edge.breakers.guard import BreakerGuard, Guard, GuardConfig  # noqa: E402
 from robo_edge.breakers.mode import Mode  # noqa: E402
+from robo_edge.robot.kinematics import Velocity  # noqa: E402
 from robo_edge.safety.gate import GateConfig, GateInputs, GateState, tick  # noqa: E402
-from robo_edge.twin.kinematics import Velocity  # noqa: E402
 
 MS = 1_000_000
 S = 1_000_000_000

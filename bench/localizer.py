@@ -31,10 +31,10 @@ from robo_edge import paths  # noqa: E402
 from robo_edge.mapping.localizer import Localizer, ScanData, base_in_map  # noqa: E402
 from robo_edge.mapping.mapper import OccupancyMapper, centered_geometry  # noqa: E402
 from robo_edge.planning.astar import PlannerParams, plan_path  # noqa: E402
-from robo_edge.planning.grid import Grid  # noqa: E402
 from robo_edge.planning.inflation import InflationParams, inflate  # noqa: E402
+from robo_edge.robot.grid import Grid  # noqa: E402
+from robo_edge.robot.kinematics import Pose2D, wrap_angle  # noqa: E402
 from robo_edge.scenario.spec import load_scenario  # noqa: E402
-from robo_edge.twin.kinematics import Pose2D, wrap_angle  # noqa: E402
 from robo_edge.twin.raster import rasterise  # noqa: E402
 from robo_edge.twin.world import load_world  # noqa: E402
 

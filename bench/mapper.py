@@ -27,8 +27,7 @@ from _hostinfo import host_info  # noqa: E402
 
 from robo_edge.control.pure_pursuit import FollowStatus, RegulatedPurePursuit  # noqa: E402
 from robo_edge.mapping.mapper import OccupancyMapper, centered_geometry  # noqa: E402
-from robo_edge.safety.gate import GateConfig, GateInputs, GateState, ScanPoints, tick  # noqa: E402
-from robo_edge.twin.kinematics import (  # noqa: E402
+from robo_edge.robot.kinematics import (  # noqa: E402
     BaseLimits,
     Pose2D,
     Velocity,
@@ -36,6 +35,7 @@ from robo_edge.twin.kinematics import (  # noqa: E402
     integrate,
     saturate,
 )
+from robo_edge.safety.gate import GateConfig, GateInputs, GateState, ScanPoints, tick  # noqa: E402
 
 RESULTS = HERE / 'results'
 BEAMS, RANGE_MIN, RANGE_MAX = 360, 0.12, 12.0

@@ -84,8 +84,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def make_twin(world: str) -> Any:
     """Return a Twin of a shipped world that renders segmentation."""
+    from robo_edge.robot.kinematics import Pose2D
     from robo_edge.twin.config import TwinConfig
-    from robo_edge.twin.kinematics import Pose2D
     from robo_edge.twin.sim import Twin
     from robo_edge.twin.world import load_world
 

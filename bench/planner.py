@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _hostinfo import host_info  # noqa: E402
 
 from robo_edge.planning.astar import GridPlanner, PlannerParams, build_graph  # noqa: E402
-from robo_edge.planning.grid import Grid  # noqa: E402
 from robo_edge.planning.inflation import InflationParams, inflate  # noqa: E402
+from robo_edge.robot.grid import Grid  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / 'results'
 SIZE, RES = 400, 0.05

@@ -17,8 +17,9 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import Spinner
 from sensor_msgs.msg import LaserScan
 
-from robo_edge.planning.grid import Grid
 from robo_edge.planning.inflation import InflationParams
+from robo_edge.robot.grid import Grid
+from robo_edge.robot.kinematics import Pose2D, yaw_to_quaternion
 from robo_edge.ros import scan_source
 from robo_edge.ros.diagnostics import status_values
 from robo_edge.ros.nav_messages import (
@@ -26,7 +27,6 @@ from robo_edge.ros.nav_messages import (
 )
 from robo_edge.ros.qos import CORRECTION, DIAGNOSTICS, LATCHED, SENSOR, SENSOR_BURST
 from robo_edge.ros.stamps import from_msg, to_msg
-from robo_edge.twin.kinematics import Pose2D, yaw_to_quaternion
 
 REPO = Path(__file__).resolve().parents[1]
 ORIGIN = Pose2D(0.0, 0.0, 0.0)

@@ -22,7 +22,7 @@ import numpy as np
 
 from robo_edge.breakers.faults import NS_PER_S, Fault, Source, TripReason
 from robo_edge.breakers.params import param
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.kinematics import Pose2D
 
 if TYPE_CHECKING:
     from robo_edge.breakers.arbiter import Decision

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from robo_edge.breakers.cross_check import BeamScan
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.kinematics import Pose2D
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,8 +32,8 @@ from robo_edge.breakers.votes import (
 from robo_edge.exceptions import GridError
 from robo_edge.lockstep import StampedBuffer
 from robo_edge.mapping.mapper import compose_pose
-from robo_edge.planning.grid import Grid
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.grid import Grid
+from robo_edge.robot.kinematics import Pose2D
 
 NS_PER_S = 1_000_000_000
 _ORIGIN = Pose2D(0.0, 0.0, 0.0)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from robo_edge.breakers.params import param
-from robo_edge.planning.grid import Grid
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.grid import Grid
+from robo_edge.robot.kinematics import Pose2D
 
 OCCUPIED = 65  # OccupancyGrid values at or above: occupied
 FREE = 25  # at or below (and >= 0): free

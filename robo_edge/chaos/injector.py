@@ -16,7 +16,7 @@ import numpy as np
 
 from robo_edge.chaos.camera_lies import camera_lie
 from robo_edge.chaos.spec import NS_PER_S, FaultSpec
-from robo_edge.twin.kinematics import Pose2D, Velocity
+from robo_edge.robot.kinematics import Pose2D, Velocity
 from robo_edge.twin.readings import (
     ImageReading,
     ImuReading,

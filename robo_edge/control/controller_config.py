@@ -13,7 +13,7 @@ from robo_edge.control.pure_pursuit import PursuitConfig, RegulatedPurePursuit
 from robo_edge.control.uncertainty import UncertaintyLimits
 from robo_edge.exceptions import ConfigError
 from robo_edge.navigation.progress import RecoveryConfig
-from robo_edge.twin.kinematics import BaseLimits, Pose2D
+from robo_edge.robot.kinematics import BaseLimits, Pose2D
 
 SOURCE = 'controller parameters'
 # Parameter name -> PursuitConfig field.

@@ -26,7 +26,7 @@ from robo_edge.control.uncertainty import (
 from robo_edge.mapping.mapper import compose_pose
 from robo_edge.navigation import progress
 from robo_edge.navigation.progress import NavInputs, NavState, RecoveryConfig
-from robo_edge.twin.kinematics import (
+from robo_edge.robot.kinematics import (
     Pose2D,
     Velocity,
     accelerate,

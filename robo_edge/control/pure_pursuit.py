@@ -15,7 +15,7 @@ from enum import Enum
 
 import numpy as np
 
-from robo_edge.twin.kinematics import (
+from robo_edge.robot.kinematics import (
     BaseLimits,
     Pose2D,
     Velocity,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.safety.gate import travel_gaps
-from robo_edge.twin.kinematics import Pose2D
 
 LASER_AT_ORIGIN = Pose2D(0.0, 0.0, 0.0)
 

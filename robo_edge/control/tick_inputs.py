@@ -14,7 +14,7 @@ from robo_edge.control.navigator import Obstacles, Plan, TickInputs
 from robo_edge.control.uncertainty import UNKNOWN, Variances
 from robo_edge.lockstep import StampedBuffer, latest_due
 from robo_edge.navigation.localization_join import LocalizationJoin
-from robo_edge.twin.kinematics import Pose2D, Velocity
+from robo_edge.robot.kinematics import Pose2D, Velocity
 
 
 @dataclass

@@ -27,7 +27,7 @@ import numpy as np
 from scipy import ndimage
 
 from robo_edge.mapping.mapper import GridGeometry, OccupancyMapper, compose_pose
-from robo_edge.twin.kinematics import Pose2D, wrap_angle
+from robo_edge.robot.kinematics import Pose2D, wrap_angle
 
 # Why a match was not used (the empty reason means accepted).
 ACCEPTED = ''

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.kinematics import Pose2D
 
 UNKNOWN = -1
 HIT_MEMORY = 20.0  # returns a cell's mean position weighs at most

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from robo_edge.control.uncertainty import Variances, position_sigma
-from robo_edge.twin.kinematics import Pose2D, wrap_angle
+from robo_edge.robot.kinematics import Pose2D, wrap_angle
 
 NS_PER_S = 1_000_000_000
 REASON_NO_PROGRESS = 'no progress'

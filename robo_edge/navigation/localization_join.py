@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from robo_edge.control.uncertainty import UNKNOWN, Variances
 from robo_edge.lockstep import StampedBuffer
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.kinematics import Pose2D
 
 # Row-major 6x6 covariance (x, y, z, roll, pitch, yaw): the variances of x, y and yaw.
 VARIANCE_INDICES = (0, 7, 35)

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from robo_edge.twin.kinematics import Pose2D, Velocity, wrap_angle
+from robo_edge.robot.kinematics import Pose2D, Velocity, wrap_angle
 
 NS_PER_S = 1_000_000_000
 

@@ -14,10 +14,10 @@ import numpy as np
 
 from robo_edge.navigation.goals import nearest_segment
 from robo_edge.planning.astar import GridPlanner, PlannerParams, PlanResult, PlanStatus
-from robo_edge.planning.grid import Grid
 from robo_edge.planning.inflation import CostMap, InflationParams, inflate
 from robo_edge.planning.path_checks import distance_to_path, path_blocked
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.grid import Grid
+from robo_edge.robot.kinematics import Pose2D
 
 FAILING = (PlanStatus.UNREACHABLE, PlanStatus.GOAL_BLOCKED)
 WARM_UP_CELLS = 400  # the mapper's default grid (40 m at 0.1 m)

@@ -14,6 +14,7 @@ from sensor_msgs.msg import Image, Imu, LaserScan
 
 from robo_edge.breakers.arrivals import Arrival
 from robo_edge.breakers.faults import Source
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.ros import guard_inputs as gi
 from robo_edge.ros import qos
 from robo_edge.ros.nav_messages import (
@@ -24,7 +25,6 @@ from robo_edge.ros.nav_messages import (
 )
 from robo_edge.ros.perception_messages import read_inference
 from robo_edge.ros.stamps import from_msg
-from robo_edge.twin.kinematics import Pose2D
 
 VIRTUAL_MOUNT = Pose2D(0.0, 0.0, 0.0)  # the virtual scan is in base_link
 

@@ -35,6 +35,7 @@ from robo_edge.control.tick_inputs import TickInputBuffers
 from robo_edge.exceptions import ConfigError
 from robo_edge.lockstep import LATE_RELEASE, OVERDUE_CHECK_PERIOD_S, PendingTick
 from robo_edge.navigation.localization_join import variances_of
+from robo_edge.robot.kinematics import Pose2D, Velocity
 from robo_edge.ros import qos
 from robo_edge.ros.diagnostics import percentile_values
 from robo_edge.ros.nav_messages import (
@@ -49,7 +50,6 @@ from robo_edge.ros.readiness import REQUIRED_READERS_DOC, ReadinessReporter, req
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.ros.ticks import TickDriven
-from robo_edge.twin.kinematics import Pose2D, Velocity
 
 NODE_NAME = 'controller'
 STATUS_NAME = 'robo_edge/controller'

@@ -12,11 +12,11 @@ from geometry_msgs.msg import TwistStamped
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 
+from robo_edge.control.script import DriveScript
 from robo_edge.ros import qos
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg
-from robo_edge.twin.drive import DriveScript
 
 PARAMS = [
     Param('segments', [0.0], 'Flat [for_s, linear, angular, ...] triples; [0.0] means none'),

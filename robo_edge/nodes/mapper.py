@@ -48,8 +48,9 @@ from robo_edge.mapping.mapper import (
     centered_geometry,
     compose_pose,
 )
-from robo_edge.planning.grid import Grid
 from robo_edge.planning.map_server import load_map
+from robo_edge.robot.grid import Grid
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.ros import qos
 from robo_edge.ros import scan_source as ss
 from robo_edge.ros.diagnostics import to_array
@@ -70,7 +71,6 @@ from robo_edge.ros.nav_messages import (
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
-from robo_edge.twin.kinematics import Pose2D
 
 PARAMS = [
     Param('initial_pose', [0.0, 0.0, 0.0], 'Pose of odom in map [x, y, yaw] (the start pose)'),

@@ -46,6 +46,7 @@ from robo_edge.navigation.obstacle_source import ObstacleSources
 from robo_edge.navigation.replanning import PathKeeper, goal_unreachable, warm_up_planner
 from robo_edge.planning.astar import GridPlanner, PlannerParams
 from robo_edge.planning.inflation import CostMap, InflationParams, inflate
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.ros import qos
 from robo_edge.ros import scan_source as ss
 from robo_edge.ros.diagnostics import to_array
@@ -67,7 +68,6 @@ from robo_edge.ros.planner_params import GOAL_FIELDS, PARAMS
 from robo_edge.ros.planner_status import log_outcome, planner_status, write_report
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
-from robo_edge.twin.kinematics import Pose2D
 
 
 class PlannerNode(Node):

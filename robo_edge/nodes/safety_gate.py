@@ -40,6 +40,7 @@ from robo_edge.lockstep import (
     StampedBuffer,
     latest_due,
 )
+from robo_edge.robot.kinematics import Velocity
 from robo_edge.ros import qos
 from robo_edge.ros.diagnostics import percentile_values
 from robo_edge.ros.gate_params import NODE_NAME, PARAMS, apply_live, gate_config, laser_offset
@@ -57,7 +58,6 @@ from robo_edge.safety.gate import (
     ScanPoints,
     tick,
 )
-from robo_edge.twin.kinematics import Velocity
 
 STATUS_NAME = 'robo_edge/safety_gate'
 # The controller answers once per tick; a short queue keeps a burst after a stall whole.

@@ -21,6 +21,7 @@ from robo_edge import paths
 from robo_edge.chaos.injector import FaultInjector
 from robo_edge.chaos.spec import from_params
 from robo_edge.exceptions import ConfigError, LockstepTimeout, RoboEdgeError
+from robo_edge.robot.kinematics import Pose2D, Velocity
 from robo_edge.ros import qos
 from robo_edge.ros.lifecycle import CleanLifecycleNode
 from robo_edge.ros.params import Param, declare
@@ -30,7 +31,6 @@ from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.ros.twin_publishers import TwinPublishers
 from robo_edge.twin.config import flatten_defaults, from_flat
 from robo_edge.twin.digest import StreamDigests
-from robo_edge.twin.kinematics import Pose2D, Velocity
 from robo_edge.twin.run_end import EndAfterGoals
 from robo_edge.twin.run_record import RunRecord
 from robo_edge.twin.sim import Twin

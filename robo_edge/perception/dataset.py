@@ -30,9 +30,9 @@ from robo_edge.perception.randomise import (
     random_scene,
     sample_pose,
 )
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.twin import camera
 from robo_edge.twin.config import CameraConfig, TwinConfig
-from robo_edge.twin.kinematics import Pose2D
 from robo_edge.twin.scene import place_robot
 from robo_edge.twin.sim import Twin
 from robo_edge.twin.world import World

@@ -18,8 +18,8 @@ from robo_edge.perception.virtual_scan import (
     VirtualScan,
     floor_margin_from_labels,
 )
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.twin import camera
-from robo_edge.twin.kinematics import Pose2D
 from robo_edge.twin.readings import ImageReading, ScanReading
 from robo_edge.twin.scene import place_robot
 from robo_edge.twin.sim import Twin

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.twin.raster import OCCUPIED, rasterise
 from robo_edge.twin.world import RGB, Box, Cylinder, World
 

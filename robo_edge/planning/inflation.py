@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from robo_edge.planning.grid import UNKNOWN, Grid
+from robo_edge.robot.grid import UNKNOWN, Grid
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import yaml
 from PIL import Image
 
 from robo_edge.exceptions import MapError
-from robo_edge.planning.grid import OCCUPIED, UNKNOWN, Grid
+from robo_edge.robot.grid import OCCUPIED, UNKNOWN, Grid
 from robo_edge.yaml_fields import Fields, load_yaml
 
 MODES = ('trinary', 'scale', 'raw')

@@ -8,10 +8,10 @@ import math
 from typing import Any
 
 from robo_edge.exceptions import ConfigError
+from robo_edge.robot.kinematics import BaseLimits, Pose2D
 from robo_edge.ros.nav_messages import pose_from_list
 from robo_edge.ros.params import Param
 from robo_edge.safety.gate import GateConfig
-from robo_edge.twin.kinematics import BaseLimits, Pose2D
 
 NODE_NAME = 'safety_gate'
 

@@ -10,7 +10,7 @@ from sensor_msgs.msg import Image, Imu, LaserScan
 
 from robo_edge.breakers.cross_check import BeamScan
 from robo_edge.breakers.safety_scan import BeamLayout
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.kinematics import Pose2D
 
 DIGEST_BYTES = 8
 

@@ -24,10 +24,10 @@ from nav_msgs.msg import OccupancyGrid, Odometry, Path
 
 from robo_edge.lockstep import PendingTick, StampedBuffer
 from robo_edge.mapping.mapper import GridGeometry, compose_pose
-from robo_edge.planning.grid import UNKNOWN, Grid
+from robo_edge.robot.grid import UNKNOWN, Grid
+from robo_edge.robot.kinematics import Pose2D, wrap_angle, yaw_to_quaternion
 from robo_edge.ros import qos
 from robo_edge.ros.stamps import from_msg, to_msg
-from robo_edge.twin.kinematics import Pose2D, wrap_angle, yaw_to_quaternion
 
 FRAME_MAP = 'map'
 FRAME_ODOM = 'odom'

@@ -6,8 +6,8 @@ from geometry_msgs.msg import Quaternion
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import CameraInfo, Image, Imu, LaserScan
 
+from robo_edge.robot.kinematics import Pose2D, Velocity, yaw_to_quaternion
 from robo_edge.ros.stamps import to_msg
-from robo_edge.twin.kinematics import Pose2D, Velocity, yaw_to_quaternion
 from robo_edge.twin.readings import (
     CameraIntrinsics,
     GroundTruthReading,

@@ -28,7 +28,7 @@ from enum import Enum
 
 import numpy as np
 
-from robo_edge.twin.kinematics import BaseLimits, Velocity, clamp, saturate, wheel_feasible_step
+from robo_edge.robot.kinematics import BaseLimits, Velocity, clamp, saturate, wheel_feasible_step
 
 NS_PER_S = 1_000_000_000
 

@@ -10,8 +10,8 @@ but its covariance was too large to claim it) is neither reached nor a failure b
 import bisect
 import math
 
+from robo_edge.robot.kinematics import wrap_angle
 from robo_edge.scenario.spec import Scenario
-from robo_edge.twin.kinematics import wrap_angle
 
 Trajectory = list[tuple[float, float, float, float]]  # (t, x, y, yaw)
 

@@ -3,9 +3,9 @@
 import math
 from dataclasses import dataclass, field
 
+from robo_edge.robot.kinematics import wrap_angle
 from robo_edge.scenario import belief
 from robo_edge.scenario.spec import MODES, Scenario
-from robo_edge.twin.kinematics import wrap_angle
 
 Trajectory = list[tuple[float, float, float, float]]  # (t, x, y, yaw)
 LEFT_GRACE_S = 0.5  # samples this long after the planner left a goal still count for it

@@ -4,10 +4,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from robo_edge.chaos.spec import FaultSpec, parse_faults
+from robo_edge.control.script import DriveScript, DriveSegment
 from robo_edge.exceptions import ScenarioError
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.twin.config import flatten_defaults
-from robo_edge.twin.drive import DriveScript, DriveSegment
-from robo_edge.twin.kinematics import Pose2D
 from robo_edge.twin.world import World, parse_world
 from robo_edge.yaml_fields import Fields, load_yaml
 

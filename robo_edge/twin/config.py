@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field, fields
 
 from robo_edge.exceptions import ConfigError
-from robo_edge.twin.kinematics import BaseLimits
+from robo_edge.robot.kinematics import BaseLimits
 
 
 @dataclass(frozen=True)

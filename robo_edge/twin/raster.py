@@ -6,7 +6,7 @@ static map to the stack.
 
 import numpy as np
 
-from robo_edge.planning.grid import Grid
+from robo_edge.robot.grid import Grid
 from robo_edge.twin.world import World
 
 OCCUPIED = 100

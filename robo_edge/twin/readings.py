@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robo_edge.twin.kinematics import Pose2D, Velocity
+from robo_edge.robot.kinematics import Pose2D, Velocity
 
 
 @dataclass(frozen=True)

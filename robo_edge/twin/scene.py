@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pybullet as pb
 
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.twin.world import World
 
 FLOOR_THICKNESS = 0.1

@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 
+from robo_edge.robot.kinematics import Pose2D, Velocity, integrate, yaw_to_quaternion
 from robo_edge.twin.config import ImuConfig, OdomConfig, ScanConfig
-from robo_edge.twin.kinematics import Pose2D, Velocity, integrate, yaw_to_quaternion
 
 GRAVITY = 9.80665
 

@@ -11,10 +11,7 @@ from pathlib import Path
 import numpy as np
 import pybullet as pb
 
-from robo_edge.twin import camera
-from robo_edge.twin.config import TwinConfig
-from robo_edge.twin.digest import StreamDigests
-from robo_edge.twin.kinematics import (
+from robo_edge.robot.kinematics import (
     BaseLimits,
     Pose2D,
     Velocity,
@@ -22,6 +19,9 @@ from robo_edge.twin.kinematics import (
     integrate,
     saturate,
 )
+from robo_edge.twin import camera
+from robo_edge.twin.config import TwinConfig
+from robo_edge.twin.digest import StreamDigests
 from robo_edge.twin.readings import (
     Collision,
     GroundTruthReading,

@@ -223,7 +223,7 @@ def test_built_map_and_telemetry_are_stored_and_forwarded(context, tmp_path, clo
     import numpy as np
     from nav_msgs.msg import OccupancyGrid
 
-    from robo_edge.planning.grid import Grid
+    from robo_edge.robot.grid import Grid
     from robo_edge.ros.nav_messages import grid_msg
     from robo_edge.ros.qos import LATCHED
 

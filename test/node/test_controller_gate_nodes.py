@@ -34,6 +34,7 @@ from robo_edge.lockstep import latest_due
 from robo_edge.navigation.progress import RecoveryConfig
 from robo_edge.nodes.controller import PLAN_QOS, ControllerNode
 from robo_edge.nodes.safety_gate import SafetyGateNode
+from robo_edge.robot.kinematics import Pose2D, Velocity, integrate, yaw_to_quaternion
 from robo_edge.ros import qos
 from robo_edge.ros.nav_messages import (
     CORRECTION_TOPIC,
@@ -42,7 +43,6 @@ from robo_edge.ros.nav_messages import (
     pose_with_covariance_msg,
 )
 from robo_edge.ros.stamps import from_msg, to_msg
-from robo_edge.twin.kinematics import Pose2D, Velocity, integrate, yaw_to_quaternion
 
 MS = 1_000_000
 ORIGIN = Pose2D(0.0, 0.0, 0.0)

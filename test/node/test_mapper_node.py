@@ -25,8 +25,8 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import LaserScan
 
 from robo_edge.nodes.mapper import MapperNode
-from robo_edge.planning.grid import Grid
 from robo_edge.planning.map_server import save_map
+from robo_edge.robot.grid import Grid
 from robo_edge.ros.diagnostics import status_level, status_values
 from robo_edge.ros.nav_messages import (
     correction_from_msg,

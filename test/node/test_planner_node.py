@@ -30,9 +30,10 @@ from robo_edge.nodes import mapper as mapper_module
 from robo_edge.nodes import planner as planner_module
 from robo_edge.nodes.mapper import MapperNode
 from robo_edge.nodes.planner import PlannerNode
-from robo_edge.planning.grid import Grid
 from robo_edge.planning.inflation import inflate
 from robo_edge.planning.path_checks import path_blocked
+from robo_edge.robot.grid import Grid
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.ros.diagnostics import status_level, status_values
 from robo_edge.ros.nav_messages import (
     correction_msg,
@@ -43,7 +44,6 @@ from robo_edge.ros.nav_messages import (
     quaternion_yaw,
 )
 from robo_edge.ros.stamps import from_msg, to_msg
-from robo_edge.twin.kinematics import Pose2D
 
 # Planner
 

@@ -23,8 +23,8 @@ from robo_edge.breakers.faults import BreakerState, Source, TripReason
 from robo_edge.breakers.guard import BreakerGuard, GuardConfig
 from robo_edge.breakers.mode import Mode
 from robo_edge.breakers.votes import VoteConfig, map_vote
-from robo_edge.planning.grid import Grid
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.grid import Grid
+from robo_edge.robot.kinematics import Pose2D
 
 CONFIG = ScanCheckConfig()
 HALF_X, HALF_Y = 2.5, 2.0  # a walled room around the robot

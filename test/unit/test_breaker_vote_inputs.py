@@ -7,7 +7,7 @@ from test_breaker_cross_check import ORIGIN, lidar_scan, virtual_scan, with_rang
 
 from robo_edge.breakers.vote_inputs import VoteInputs
 from robo_edge.breakers.votes import VoteConfig
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.kinematics import Pose2D
 
 MS = 1_000_000
 PHANTOM = slice(26, 38)  # the middle beams of the camera's 64: a box painted 1.3 m ahead

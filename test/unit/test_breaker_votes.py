@@ -18,8 +18,8 @@ from robo_edge.breakers.cross_check import ScanComparison, ScanVerdict, compare_
 from robo_edge.breakers.faults import BreakerState, Source, TripReason
 from robo_edge.breakers.guard import BreakerGuard, GuardConfig
 from robo_edge.breakers.votes import Sighting, Vote, VoteConfig, map_vote, motion_vote
-from robo_edge.planning.grid import Grid
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.grid import Grid
+from robo_edge.robot.kinematics import Pose2D
 
 VOTES = VoteConfig()
 AGREES, CONTRADICTS = Vote(True, 0.0, 100), Vote(False, 0.9, 100)

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from robo_edge.chaos.injector import FaultInjector
 from robo_edge.chaos.spec import SENSOR_TARGETS, FaultSpec
+from robo_edge.robot.kinematics import Pose2D, Velocity
 from robo_edge.twin.config import from_flat
 from robo_edge.twin.digest import StreamDigests
-from robo_edge.twin.kinematics import Pose2D, Velocity
 from robo_edge.twin.readings import (
     CameraIntrinsics,
     GroundTruthReading,

@@ -5,7 +5,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robo_edge.twin.kinematics import (
+from robo_edge.robot.kinematics import (
     BaseLimits,
     Pose2D,
     Velocity,

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from robo_edge.control.uncertainty import UNKNOWN
 from robo_edge.navigation.localization_join import LocalizationJoin, Localized, variances_of
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.ros.nav_messages import ExactStampJoin, pose_with_covariance_msg
-from robo_edge.twin.kinematics import Pose2D
 
 MS = 1_000_000
 C1, C2 = Pose2D(0.1, 0.0, 0.0), Pose2D(0.2, -0.1, 0.05)

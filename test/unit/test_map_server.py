@@ -12,8 +12,8 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from robo_edge.exceptions import ConfigError, MapError
-from robo_edge.planning.grid import Grid
 from robo_edge.planning.map_server import load_map, save_map
+from robo_edge.robot.grid import Grid
 
 META = {'image': 'map.pgm', 'resolution': 0.05, 'origin': [-1.0, 2.0, 0.0],
         'occupied_thresh': 0.65, 'free_thresh': 0.196, 'negate': 0}

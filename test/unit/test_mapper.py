@@ -15,7 +15,7 @@ from robo_edge.mapping.mapper import (
     centered_geometry,
     compose_pose,
 )
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.kinematics import Pose2D
 
 BEAMS = 360
 ANGLE_MIN = -math.pi

@@ -11,8 +11,8 @@ from robo_edge.breakers.fallback import FallbackChain
 from robo_edge.breakers.faults import BreakerState, Source
 from robo_edge.breakers.guard import BreakerGuard, GuardConfig
 from robo_edge.breakers.mode import Mode, ModeConfig, ModeManager, assess, speed_limit_value
+from robo_edge.robot.kinematics import BaseLimits
 from robo_edge.safety.gate import linear_cap
-from robo_edge.twin.kinematics import BaseLimits
 
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
 CONFIG = ModeConfig()

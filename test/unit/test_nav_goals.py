@@ -17,7 +17,7 @@ from robo_edge.navigation.goals import (
     nearest_segment,
 )
 from robo_edge.planning.path_checks import distance_to_path
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.kinematics import Pose2D
 
 S = 1_000_000_000
 A, B, C = Pose2D(2.0, 0.0, 0.0), Pose2D(2.0, 3.0, math.pi / 2), Pose2D(-1.0, -1.0, math.pi)

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from nav_msgs.msg import Odometry
 
 from robo_edge.mapping.mapper import GridGeometry
-from robo_edge.planning.grid import Grid
+from robo_edge.robot.grid import Grid
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.ros.nav_messages import (
     ExactStampJoin,
     correction_from_msg,
@@ -29,7 +30,6 @@ from robo_edge.ros.nav_messages import (
     yaw_quaternion,
 )
 from robo_edge.ros.stamps import from_msg
-from robo_edge.twin.kinematics import Pose2D
 
 MS = 1_000_000
 

@@ -19,7 +19,7 @@ from robo_edge.perception.randomise import (
     random_scene,
     sample_pose,
 )
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.twin.scene import place_robot
 from robo_edge.twin.sim import Twin
 from robo_edge.twin.world import load_world

@@ -19,8 +19,8 @@ from robo_edge.perception.evaluate import (
     teleport,
 )
 from robo_edge.perception.virtual_scan import MountPose, ScanConfig, column_grid, virtual_scan
+from robo_edge.robot.kinematics import Pose2D
 from robo_edge.twin.config import TwinConfig
-from robo_edge.twin.kinematics import Pose2D
 from robo_edge.twin.scene import link_pose
 from robo_edge.twin.sim import Twin
 from robo_edge.twin.world import load_world

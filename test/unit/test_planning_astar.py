@@ -9,9 +9,9 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from robo_edge.planning.astar import GridPlanner, PlannerParams, PlanStatus, plan_path
-from robo_edge.planning.grid import Grid
 from robo_edge.planning.inflation import CostMap, InflationParams, inflate
 from robo_edge.planning.path_checks import distance_to_path, path_blocked, supercover
+from robo_edge.robot.grid import Grid
 
 RES = 0.05
 SQ2 = math.sqrt(2)

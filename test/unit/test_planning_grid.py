@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from robo_edge.exceptions import GridError
-from robo_edge.planning.grid import Grid
+from robo_edge.robot.grid import Grid
 
 finite = st.floats(-50, 50, allow_nan=False)
 

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from robo_edge.planning.grid import Grid
 from robo_edge.planning.inflation import InflationParams, inflate
+from robo_edge.robot.grid import Grid
 
 RES = 0.05
 

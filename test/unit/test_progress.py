@@ -14,7 +14,7 @@ from robo_edge.navigation.progress import (
     start_goal,
     step,
 )
-from robo_edge.twin.kinematics import Pose2D, Velocity, integrate
+from robo_edge.robot.kinematics import Pose2D, Velocity, integrate
 
 CONFIG = RecoveryConfig(progress_distance_m=0.2, progress_window_s=4.0, max_attempts=2,
                         backup_distance_m=0.15, backup_speed=0.1, rotate_angle_rad=math.pi / 2,

@@ -13,7 +13,7 @@ from robo_edge.control.pure_pursuit import (
     arc_lengths,
     closest_arc_length,
 )
-from robo_edge.twin.kinematics import (
+from robo_edge.robot.kinematics import (
     BaseLimits,
     Pose2D,
     Velocity,

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from robo_edge.robot.kinematics import BaseLimits, Pose2D, Velocity, integrate
 from robo_edge.safety.gate import (
     GateConfig,
     GateInputs,
@@ -17,7 +18,6 @@ from robo_edge.safety.gate import (
     tick,
     travel_gaps,
 )
-from robo_edge.twin.kinematics import BaseLimits, Pose2D, Velocity, integrate
 
 LIMITS = BaseLimits()
 CONFIG = GateConfig()

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from robo_edge.breakers.cross_check import BeamScan
 from robo_edge.breakers.safety_scan import BeamLayout, no_information, rebin_virtual
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.kinematics import Pose2D
 
 LAYOUT = BeamLayout()  # 360 beams from -pi, 1 degree each
 ORIGIN = Pose2D(0.0, 0.0, 0.0)

@@ -14,7 +14,7 @@ from robo_edge.control.scan_geometry import (
     rear_clearance,
     scan_points,
 )
-from robo_edge.twin.kinematics import Pose2D
+from robo_edge.robot.kinematics import Pose2D
 
 BEAMS = 360
 LAYOUT = ScanLayout(-math.pi, 2 * math.pi / BEAMS, 0.12, 12.0)

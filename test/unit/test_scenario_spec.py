@@ -9,12 +9,12 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from robo_edge.control.script import DriveScript, DriveSegment
 from robo_edge.exceptions import ConfigError, ScenarioError
 from robo_edge.scenario.domains import lease_domain
 from robo_edge.scenario.evaluate import evaluate, goals_reached
 from robo_edge.scenario.junit import write_junit
 from robo_edge.scenario.spec import load_scenario, parse_scenario
-from robo_edge.twin.drive import DriveScript, DriveSegment
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((REPO / 'sim' / 'scenarios').glob('*.yaml'))

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from robo_edge.robot.kinematics import Pose2D, Velocity
 from robo_edge.twin import camera
 from robo_edge.twin.config import TwinConfig, from_flat
-from robo_edge.twin.kinematics import Pose2D, Velocity
 from robo_edge.twin.readings import ImageReading, ImuReading, ScanReading
 from robo_edge.twin.scene import link_pose
 from robo_edge.twin.sim import Twin

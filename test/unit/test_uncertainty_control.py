@@ -18,7 +18,7 @@ from robo_edge.control.uncertainty import (
 )
 from robo_edge.exceptions import ConfigError
 from robo_edge.navigation.progress import RecoveryConfig
-from robo_edge.twin.kinematics import Pose2D, Velocity
+from robo_edge.robot.kinematics import Pose2D, Velocity
 
 MS = 1_000_000
 LIMITS = UncertaintyLimits(slow_m=0.1, stop_m=0.5, min_speed=0.15)

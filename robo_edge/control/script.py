@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from robo_edge.exceptions import ConfigError
-from robo_edge.twin.kinematics import Velocity
+from robo_edge.robot.kinematics import Velocity
 
 
 @dataclass(frozen=True)

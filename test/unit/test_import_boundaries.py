@@ -1,0 +1,54 @@
+"""The runtime never imports its simulator; the robot core imports neither.
+
+Read from the source with `ast`, so a lazy import inside a function counts too.
+"""
+
+import ast
+from pathlib import Path
+
+import robo_edge
+
+PACKAGE = Path(robo_edge.__file__).resolve().parent
+# The twin's side: the simulator, its node and ROS adapters, fault injection in it, the scenario
+# harness and its CLI, and perception's offline tools (datasets rendered in the twin).
+TWIN_SIDE = {
+    'twin', 'scenario', 'chaos', 'cli.py', 'cli_generate.py', 'nodes/twin.py',
+    'ros/twin_messages.py', 'ros/twin_publishers.py', 'perception/dataset.py',
+    'perception/evaluate.py', 'perception/randomise.py',
+}
+ROBOT_CORE_MAY_IMPORT = ('robo_edge.robot', 'robo_edge.exceptions')
+
+
+def modules() -> dict[str, set[str]]:
+    """Return every module of the package (path relative to it) with the modules it imports."""
+    found = {}
+    for path in sorted(PACKAGE.rglob('*.py')):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module)
+                imported.update(f'{node.module}.{alias.name}' for alias in node.names)
+        found[path.relative_to(PACKAGE).as_posix()] = imported
+    return found
+
+
+def on_twin_side(module: str) -> bool:
+    return module in TWIN_SIDE or module.split('/')[0] in TWIN_SIDE
+
+
+def test_no_robot_side_module_imports_the_twin() -> None:
+    found = modules()
+    assert 'nodes/controller.py' in found and 'twin/sim.py' in found
+    offenders = {module: sorted(i for i in imported if i.startswith('robo_edge.twin'))
+                 for module, imported in found.items() if not on_twin_side(module)}
+    assert {m: i for m, i in offenders.items() if i} == {}
+
+
+def test_the_robot_core_imports_only_itself() -> None:
+    core = {m: i for m, i in modules().items() if m.startswith('robot/')}
+    assert {'robot/kinematics.py', 'robot/grid.py'} <= set(core)
+    for module, imported in core.items():
+        ours = {i for i in imported if i.startswith('robo_edge')}
+        assert all(i.startswith(ROBOT_CORE_MAY_IMPORT) for i in ours), (module, ours)
