@@ -11,25 +11,22 @@ earlier, never before MIN_START_S.
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 
 from robo_edge import paths
-from robo_edge.exceptions import ConfigError
 from robo_edge.scenario.spec import Scenario, parse_scenario
 from robo_edge.twin.goalgen import (
     PER_GOAL_S,
     SPEED_M_S,
     duration_for,
-    footprint_from_config,
     generate_scenario,
+    installed_footprint,
     plan_route,
     reach_planner,
 )
 from robo_edge.twin.world import World, load_world, parse_world
 from robo_edge.twin.worldgen import EVALUATION_SEED_START, check_evaluation_seed, clearance
-from robo_edge.yaml_fields import load_yaml
 
 NEAR_M = 0.8
 LEAD_S = 1.0
@@ -125,12 +122,10 @@ def build_plan(worlds: int, fault_worlds: int, seeds: int, baseline_nominal: boo
 
 
 def footprint() -> tuple[float, float]:
-    """Return the planner's robot radius and inflation margin from the installed config."""
-    return footprint_from_config(load_yaml(paths.share_file('config', 'navigation.yaml'),
-                                           ConfigError))
+    """Return the default robot's footprint radius and the installed planner margin."""
+    return installed_footprint()
 
 
-@cache
 def world_case(world: str, goals: int) -> WorldCase:
     """Build (once) a world's navigation scenario document and its fault start."""
     radius, margin = footprint()

@@ -60,15 +60,11 @@ def _cmd_world_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _footprint(path: Path | None) -> tuple[float, float]:
-    """Return the planner's robot radius and inflation margin from its config file."""
-    from robo_edge import paths  # noqa: PLC0415
-    from robo_edge.exceptions import ConfigError  # noqa: PLC0415
-    from robo_edge.twin.goalgen import footprint_from_config  # noqa: PLC0415
-    from robo_edge.yaml_fields import load_yaml  # noqa: PLC0415
+def _footprint(path: Path | None, robot: str = 'default') -> tuple[float, float]:
+    """Return the robot's footprint radius and the planner's inflation margin."""
+    from robo_edge.twin.goalgen import installed_footprint  # noqa: PLC0415
 
-    path = path or paths.share_file('config', 'navigation.yaml')
-    return footprint_from_config(load_yaml(path, ConfigError))
+    return installed_footprint(robot, path)
 
 
 def _cmd_scenario_generate(args: argparse.Namespace) -> int:

@@ -6,7 +6,9 @@ it (see docs/architecture.md, Navigation lockstep). On a real robot the same che
 wall-clock stamps and a zero wait: the node uses the newest input not later than t_k.
 """
 
+import functools
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 NS_PER_S = 1_000_000_000
 # Wall period at which a node looks for held inputs or ticks whose wait has run out. Arrivals
@@ -22,14 +24,34 @@ LATE_RELEASE = '[lockstep late]'
 def latest_due(tick_ns: int, rate_hz: float, first_ns: int | None = None) -> int | None:
     """Return the stamp of the newest sample of a `rate_hz` stream due at or before `tick_ns`.
 
-    Samples fall on multiples of the period; the first at `first_ns` (default: one period).
+    Sample n is stamped floor(n * 1 s / rate) in integer nanoseconds, as the twin stamps it (a
+    15 Hz stream: 66666666, 133333333, 200000000, ...); a rounded period would drift off those
+    stamps for any rate that does not divide 1e9. The first sample is n = 1 (or at `first_ns`).
     None when no sample is due yet.
     """
-    period = round(NS_PER_S / rate_hz)
-    first = period if first_ns is None else first_ns
+    first = sample_stamp(1, rate_hz) if first_ns is None else first_ns
     if tick_ns < first:
         return None
-    return (tick_ns // period) * period
+    num, den = _rate(rate_hz)  # rate = num / den Hz
+    n = (tick_ns * num) // (NS_PER_S * den)  # floor(t * rate): sample n may round below
+    while sample_stamp(n + 1, rate_hz) <= tick_ns:
+        n += 1
+    return sample_stamp(n, rate_hz)
+
+
+def sample_stamp(n: int, rate_hz: float) -> int:
+    """Return the stamp of sample `n` of a `rate_hz` stream: floor(n * 1 s / rate)."""
+    num, den = _rate(rate_hz)
+    return (n * NS_PER_S * den) // num
+
+
+@functools.cache
+def _rate(rate_hz: float) -> tuple[int, int]:
+    """Return a rate as an exact fraction (15.0 -> 15/1, 7.5 -> 15/2)."""
+    fraction = Fraction(rate_hz).limit_denominator(1000)
+    if fraction <= 0:
+        raise ValueError(f'a rate must be > 0 Hz, got {rate_hz}')
+    return fraction.numerator, fraction.denominator
 
 
 @dataclass

@@ -50,9 +50,10 @@ class SafetyScanSide:
             self._last_published_ns = tick_ns
         return due
 
-    def _lidar_for(self, tick_ns: int) -> tuple[LaserScan, np.ndarray] | None:
+    def _lidar_for(self, tick_ns: int,
+                   slot: int | None) -> tuple[LaserScan, np.ndarray] | None:
         if self._exact:
-            return self._lidar.at(tick_ns) if self._slot(tick_ns) else None
+            return None if slot is None else self._lidar.at(slot)
         newest = self._lidar.latest_not_after(tick_ns)
         return newest[1] if newest else None
 

@@ -80,6 +80,8 @@ PARAMS = [
     Param('max_clear_range', 4.0, 'A no-return beam clears free space this far (m)', 0.0, 100.0),
     Param('static_map', '', 'nav2 map_server YAML seeding the grid (resampled); empty: none'),
     Param('input_wait_s', 0.3, 'Wall time a scan waits for its odometry', 0.0, 10.0),
+    Param('odom_rate_hz', 50.0, 'Odometry rate: a scan at s goes with the sample due at s',
+          0.1, 1000.0, read_only=True),
     Param('localization', True, 'Match each LiDAR scan to the map; false: dead reckoning'),
     Param('pose_log_path', '', 'JSON of the localised and dead-reckoned poses, 1 Hz; empty: none'),
     Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (steady clock)', 0.05, 60.0),
@@ -115,7 +117,8 @@ class MapperNode(Node):
             self.initial_pose.x, self.initial_pose.y, values['size_m'], values['resolution'])
         self.mapper = OccupancyMapper(
             geometry, MapperParams(max_clear_range=values['max_clear_range']))
-        self.join = ExactStampJoin(values['input_wait_s'])
+        self.join = ExactStampJoin(values['input_wait_s'],
+                                   pose_rate_hz=float(values['odom_rate_hz']))
         self.sources = cm.SourceJoin(values['input_wait_s'])
         self.localize = bool(values['localization'])
         self.localizer = Localizer(self.initial_pose, self.laser_offset)

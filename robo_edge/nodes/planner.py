@@ -104,7 +104,8 @@ class PlannerNode(Node):
         self.keeper = PathKeeper(self.planner_params, values['stray_distance'])
         self.report_path = FilePath(values['report_path']) if values['report_path'] else None
         self.localize = bool(values['localization'])
-        self.join = ExactStampJoin(values['input_wait_s'], corrections=self.localize)
+        self.join = ExactStampJoin(values['input_wait_s'], corrections=self.localize,
+                                   pose_rate_hz=float(values['odom_rate_hz']))
         # A map waits for the correction and the covariance of its stamp, both or neither.
         self.localization = LocalizationJoin(keep=256)
         if self.localize:

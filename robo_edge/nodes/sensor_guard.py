@@ -2,9 +2,10 @@
 
 Every arrival of a watched stream is recorded by its breaker (arrival time: the node's clock,
 never earlier than the stamp). At each tick the breakers are updated; at each LiDAR slot
-(latest_due(t_k, scan_rate_hz) == t_k) the guard publishes one `/safety/scan` stamped t_k from
-the live source of the fallback chain (robo_edge/breakers/safety_scan.py). In lockstep a slot
-whose LiDAR is trusted waits, bounded in wall time, for the LiDAR scan stamped t_k, so the relay
+(s = latest_due(t_k, scan_rate_hz), answered at the first tick t_k at or after it: a 15 Hz
+LiDAR on 20 Hz ticks has slots between ticks) the guard publishes one `/safety/scan` stamped s
+from the live source of the fallback chain (robo_edge/breakers/safety_scan.py). In lockstep a
+slot whose LiDAR is trusted waits, bounded in wall time, for the LiDAR scan stamped s, so the relay
 is exact and runs repeat; with the LiDAR not CLOSED nothing waits for it. Likewise every tick
 waits for the IMU and odometry samples due at t_k while their breakers are CLOSED, and the
 breakers take each sample at the tick it belongs to (robo_edge/breakers/arrivals.py), so a busy
@@ -84,6 +85,7 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
         self._lidar = StampedBuffer(16)
         self.vote_inputs = VoteInputs(self.config.votes, self._laser)
         self._first_slot_ns: int | None = None
+        self._last_slot_ns: int | None = None  # the LiDAR slot answered last (lockstep)
         self._virtual = StampedBuffer(16)
         self._previous: dict[Source, BreakerState] = {}
         self._last_relayed_ns: int | None = None
@@ -149,6 +151,7 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
         for buffer in (self._lidar, self._virtual):
             buffer.items = {s: item for s, item in buffer.items.items() if s <= tick_ns}
         self._arrivals.restart()
+        self._last_slot_ns = None
 
     def _service(self) -> None:
         """Answer pending ticks in order, each once its due samples are here or overdue."""
@@ -165,8 +168,12 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
             self._ticks.pending.pop(0)
             self._answer(head)
 
-    def _slot(self, tick_ns: int) -> bool:
-        return latest_due(tick_ns, float(self.values['scan_rate_hz'])) == tick_ns
+    def _new_slot(self, tick_ns: int) -> int | None:
+        """Return the LiDAR slot this tick answers (the newest due, if not answered yet)."""
+        slot = latest_due(tick_ns, float(self.values['scan_rate_hz']))
+        if slot is None or (self._last_slot_ns is not None and slot <= self._last_slot_ns):
+            return None
+        return slot
 
     def _trusted(self, source: Source) -> bool:
         state = self._output.statuses[source].state if self._output else None
@@ -180,17 +187,17 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
         missing = self._arrivals.missing(waited, tick_ns)
         # A newer tick behind the head means the graph went on without this node (it was
         # restarted mid-run): it no longer waits for that slot's scan.
-        if self._slot(tick_ns) and self._trusted(Source.LIDAR) and not self._ticks.behind():
-            if self._lidar.at(tick_ns) is None:
-                missing.append(f'lidar@{tick_ns / 1e9:.3f}')
-            missing += self.vote_inputs.missing(self._previous_slot(tick_ns))
+        slot = self._new_slot(tick_ns)
+        if slot is not None and self._trusted(Source.LIDAR) and not self._ticks.behind():
+            if self._lidar.at(slot) is None:
+                missing.append(f'lidar@{slot / 1e9:.3f}')
+            missing += self.vote_inputs.missing(self._previous_slot())
         return missing
 
-    def _previous_slot(self, tick_ns: int) -> int | None:
-        """Return the slot before a slot, None before the second one."""
-        previous = tick_ns - round(1e9 / float(self.values['scan_rate_hz']))
-        first = self._first_slot_ns
-        return previous if first is not None and previous >= first else None
+    def _previous_slot(self) -> int | None:
+        """Return the slot answered last (the one before the next), None before the first."""
+        first, last = self._first_slot_ns, self._last_slot_ns
+        return last if first is not None and last is not None and last >= first else None
 
     def _count_late(self, tick_ns: int, missing: list[str]) -> None:
         self.counts['late_ticks'] += 1
@@ -207,12 +214,14 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
             self._started = True
         if self._exact:
             self._take(self._arrivals.take(tick_ns), tick_ns)
-        if self._first_slot_ns is None and self._slot(tick_ns):
-            self._first_slot_ns = tick_ns
-        lidar = self._lidar_for(tick_ns)
-        fresh = (self._slot(tick_ns) and lidar is not None) if self._exact else self._fresh(lidar)
+        slot = self._new_slot(tick_ns) if self._exact else None
+        if self._first_slot_ns is None and slot is not None:
+            self._first_slot_ns = slot
+        at = tick_ns if slot is None else slot  # what the slot's outputs are stamped
+        lidar = self._lidar_for(tick_ns, slot)
+        fresh = (slot is not None and lidar is not None) if self._exact else self._fresh(lidar)
         if fresh and lidar is not None:
-            self._cross_check(tick_ns, lidar)
+            self._cross_check(at, lidar)
         output = self._output = self.guard.update(tick_ns)
         statuses = {s: st for s, st in output.statuses.items() if s in self.sources}
         self.events.write(breaker_events(self._previous, statuses, tick_ns)
@@ -220,11 +229,12 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
         self._previous = {s: st.state for s, st in statuses.items()}
         if output.selection.changed or self.counts['slots'] == 0:
             self._source_pub.publish(String(data=output.selection.name))
-        publish = (self._slot(tick_ns) if self._exact
+        publish = (slot is not None if self._exact
                    else self._robot_slot(tick_ns, output.selection, fresh))
         if publish:
-            self._publish_scan(tick_ns, self._safety_scan(tick_ns, output.selection.source,
-                                                          lidar), lidar)
+            self._publish_scan(at, self._safety_scan(at, output.selection.source, lidar), lidar)
+        if slot is not None:
+            self._last_slot_ns = slot
         self._breakers_pub.publish(breakers_array(statuses, output.selection, self._extra(),
                                                   tick_ns))
 

@@ -22,7 +22,7 @@ from geometry_msgs.msg import (
 )
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 
-from robo_edge.lockstep import PendingTick, StampedBuffer
+from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due
 from robo_edge.mapping.mapper import GridGeometry, compose_pose
 from robo_edge.robot.grid import UNKNOWN, Grid
 from robo_edge.robot.kinematics import Pose2D, wrap_angle, yaw_to_quaternion
@@ -194,20 +194,28 @@ class Joined:
     correction: Pose2D | None = None
     correction_stamp_ns: int | None = None
     wants_correction: bool = False
+    pose_due_ns: int | None = None  # the odometry stamp due at stamp_ns (default: stamp_ns)
 
     @property
     def late(self) -> bool:
         """Whether the item went with other inputs than its own stamp's (or none)."""
         if self.wants_correction and self.correction_stamp_ns != self.stamp_ns:
             return True
-        return self.pose_stamp_ns != self.stamp_ns
+        due = self.stamp_ns if self.pose_due_ns is None else self.pose_due_ns
+        return self.pose_stamp_ns != due
 
 
 class ExactStampJoin:
-    """Items waiting for the pose (and correction) stamped exactly like them, in stamp order."""
+    """Items waiting for the pose (and correction) stamped exactly like them, in stamp order.
 
-    def __init__(self, wait_s: float, keep: int = 256, corrections: bool = False) -> None:
+    With `pose_rate_hz` the pose an item at s waits for is the odometry sample due at s
+    (latest_due(s, pose_rate_hz)): a 15 Hz scan falls between 50 Hz odometry stamps.
+    """
+
+    def __init__(self, wait_s: float, keep: int = 256, corrections: bool = False,
+                 pose_rate_hz: float | None = None) -> None:
         self.wait_s = wait_s
+        self.pose_rate_hz = pose_rate_hz
         self.poses = StampedBuffer(keep=keep)
         self.corrections = StampedBuffer(keep=keep) if corrections else None
         # Another input an item waits for (bounded like the rest): whether it is here at s.
@@ -243,11 +251,12 @@ class ExactStampJoin:
         while self._pending:
             tick, item = self._pending[0]
             s = tick.tick_ns
-            pose, correction = self.poses.at(s), self._correction_at(s)
+            due = self._pose_due(s)
+            pose, correction = self.poses.at(due), self._correction_at(s)
             if pose is not None and correction is not None and self.also_wait_for(s):
-                out.append(self._joined(s, item, (s, pose), correction))
+                out.append(self._joined(s, item, (due, pose), correction))
             elif tick.overdue(now_wall_s, self.wait_s):
-                pose_at = (s, pose) if pose is not None else self.poses.latest_not_after(s)
+                pose_at = (due, pose) if pose is not None else self.poses.latest_not_after(s)
                 if correction is None and self.corrections is not None:
                     correction = self.corrections.latest_not_after(s)
                 out.append(self._joined(s, item, pose_at, correction))
@@ -256,6 +265,13 @@ class ExactStampJoin:
             self._pending.pop(0)
             self._last_ns = s
         return out
+
+    def _pose_due(self, stamp_ns: int) -> int:
+        """Return the stamp of the pose an item stamped `stamp_ns` goes with."""
+        if self.pose_rate_hz is None:
+            return stamp_ns
+        due = latest_due(stamp_ns, self.pose_rate_hz)
+        return stamp_ns if due is None else due
 
     def _correction_at(self, stamp_ns: int) -> tuple[int, Pose2D] | bool | None:
         """(stamp, correction) held at the stamp; True when the join takes none."""
@@ -269,7 +285,8 @@ class ExactStampJoin:
         pose_stamp, pose_value = pose if pose is not None else (None, None)
         held = correction if isinstance(correction, tuple) else None
         return Joined(stamp_ns, item, pose_value, pose_stamp, held[1] if held else None,
-                      held[0] if held else None, self.corrections is not None)
+                      held[0] if held else None, self.corrections is not None,
+                      self._pose_due(stamp_ns))
 
 
 def stamp_of(msg: object) -> int:

@@ -28,6 +28,8 @@ PARAMS = [
     Param('report_path', '', 'JSON file of the goal outcomes; empty: none'),
     Param('landmarks', 0, 'A* ALT landmarks (each costs a search per new map)', 0, 8),
     Param('input_wait_s', 0.3, 'Wall time a map waits for its odometry', 0.0, 10.0),
+    Param('odom_rate_hz', 50.0, 'Odometry rate: a map at s goes with the sample due at s',
+          0.1, 1000.0, read_only=True),
     Param('localization', True, "Use the mapper's correction at each map's stamp; false: "
           'dead reckoning from initial_pose'),
     Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (steady clock)', 0.05, 60.0),

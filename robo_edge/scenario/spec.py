@@ -13,7 +13,7 @@ from robo_edge.yaml_fields import Fields, load_yaml
 
 KNOWN_KEYS = {
     'name', 'description', 'world', 'seed', 'start', 'goals', 'drive', 'duration_s', 'faults',
-    'expect', 'clock_mode', 'twin', 'goal_tolerance', 'lockstep_timeout_s', 'params',
+    'expect', 'clock_mode', 'twin', 'goal_tolerance', 'lockstep_timeout_s', 'params', 'robot',
 }
 EXPECT_KEYS = {
     'collisions', 'goals_reached', 'min_clearance_m', 'min_path_length_m', 'max_path_length_m',
@@ -70,6 +70,7 @@ class Scenario:
     lockstep_timeout_s: float = 1.0
     description: str = ''
     node_params: dict[str, dict[str, object]] = field(default_factory=dict)
+    robot: str = 'default'  # a robot profile: a shipped name (config/robot/) or a file
 
 
 def load_scenario(path: Path | str) -> Scenario:
@@ -110,6 +111,7 @@ def parse_scenario(data: object, source: str) -> Scenario:
         lockstep_timeout_s=spec.number('lockstep_timeout_s', 1.0, low=0.05, high=60.0),
         description=str(spec.raw('description', '')),
         node_params=_node_params(spec),
+        robot=spec.string('robot', 'default'),
     )
 
 

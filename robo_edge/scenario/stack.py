@@ -6,8 +6,9 @@ import yaml
 
 from robo_edge import paths
 from robo_edge.chaos.spec import to_params
+from robo_edge.robot.profile import RobotProfile, load_profile
+from robo_edge.robot.profile import node_parameters as robot_parameters
 from robo_edge.scenario.spec import Scenario
-from robo_edge.twin.config import CameraConfig
 
 INGEST_NODES = ('camera_ingest', 'lidar_ingest', 'imu_ingest')
 NAVIGATION_NODES = ('mapper', 'planner', 'controller', 'safety_gate')
@@ -68,12 +69,19 @@ def recorded_from_start(camera_on: bool) -> list[str]:
 
 def renders_camera(scenario: Scenario) -> bool:
     """Whether the twin renders the camera in this scenario (on unless overridden)."""
-    return int(scenario.twin_overrides.get('camera.rate_hz', CameraConfig.rate_hz)) > 0
+    default = robot_profile(scenario).camera.rate_hz
+    return int(scenario.twin_overrides.get('camera.rate_hz', default)) > 0
 
 
 def navigating(scenario: Scenario) -> bool:
     """Whether the navigation stack drives (goals), rather than the scripted driver."""
     return bool(scenario.goals)
+
+
+def robot_profile(scenario: Scenario) -> RobotProfile:
+    """Return the scenario's robot profile (a shipped name, or a file next to the scenario)."""
+    scenario_dir = Path(scenario.source).resolve().parent
+    return load_profile(paths.resolve(scenario.robot, 'config/robot', relative_to=scenario_dir))
 
 
 def world_file(scenario: Scenario, work_dir: Path) -> Path:
@@ -187,6 +195,8 @@ def node_parameters(
     if mcap_path is not None:
         params['recorder'] = {'use_sim_time': True, 'output_path': str(mcap_path),
                               'ready_topics': recorded_from_start(camera)}
+    for node, values in robot_parameters(robot_profile(scenario)).items():  # under the rest
+        params[node] = {**values, **params.get(node, {'use_sim_time': True})}
     for node, values in scenario.node_params.items():  # the scenario's own tuning wins
         params.setdefault(node, {'use_sim_time': True}).update(values)
     return {name: {'ros__parameters': values} for name, values in params.items()}

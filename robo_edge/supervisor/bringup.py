@@ -5,6 +5,7 @@ BringupError naming the file, the key path (for example `bringup.nodes[2].restar
 was expected, never halfway through a start.
 """
 
+import dataclasses
 import enum
 import math
 import re
@@ -15,8 +16,10 @@ from typing import Any
 
 import yaml
 
-from robo_edge.exceptions import BringupError, ResourceNotFound
+from robo_edge.exceptions import BringupError, ConfigError, ResourceNotFound
 from robo_edge.paths import share_dir
+from robo_edge.robot.profile import load_profile
+from robo_edge.robot.profile import node_parameters as robot_parameters
 
 NODE_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 PARAM_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_./]*$')
@@ -24,7 +27,7 @@ ENV_NAME = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 DEFAULT_MAX_RESTARTS = 5
 DEFAULT_RESTART_WINDOW_S = 60.0
 TOP_KEYS = ('bringup',)
-BRINGUP_KEYS = ('name', 'nodes')
+BRINGUP_KEYS = ('name', 'nodes', 'robot')
 NODE_KEYS = (
     'name', 'executable', 'command', 'parameters', 'overrides', 'remappings', 'restart',
     'max_restarts', 'restart_window_s', 'exit_ends_bringup', 'env',
@@ -109,7 +112,7 @@ def parse_bringup(data: Any, source: str, base_dir: Path | None = None,
     if data is None:
         raise ctx.fail('bringup', 'this key to be present (the document is empty)')
     top = _mapping(ctx, data, '', TOP_KEYS, required=TOP_KEYS)
-    body = _mapping(ctx, top['bringup'], 'bringup', BRINGUP_KEYS, required=BRINGUP_KEYS)
+    body = _mapping(ctx, top['bringup'], 'bringup', BRINGUP_KEYS, required=('name', 'nodes'))
     name = _string(ctx, body['name'], 'bringup.name')
     nodes = _list(ctx, body['nodes'], 'bringup.nodes', non_empty=True)
     specs = tuple(_node(ctx, item, f'bringup.nodes[{i}]') for i, item in enumerate(nodes))
@@ -119,7 +122,28 @@ def parse_bringup(data: Any, source: str, base_dir: Path | None = None,
             raise BringupError(source, f'bringup.nodes[{i}].name', 'a unique node name',
                                spec.name)
         seen.add(spec.name)
+    if 'robot' in body:
+        specs = _with_robot(ctx, body['robot'], specs)
     return Bringup(name=name, nodes=specs, source=source)
+
+
+def _with_robot(ctx: '_Context', data: Any,
+                specs: tuple[NodeSpec, ...]) -> tuple[NodeSpec, ...]:
+    """Give each node the parameters the robot profile sets (under its own overrides)."""
+    name = _string(ctx, data, 'bringup.robot')
+    given = Path(name)
+    candidates = [given] if given.is_absolute() else [d / given for d in ctx.search_dirs]
+    found = next((c for c in candidates if _is_file(c)), None)
+    if found is None:
+        looked = ', '.join(str(c) for c in candidates) or 'nowhere'
+        raise ctx.fail('bringup.robot', f'an existing robot profile (looked in {looked})', name)
+    try:
+        derived = robot_parameters(load_profile(found))
+    except ConfigError as e:
+        raise ctx.fail('bringup.robot', 'a valid robot profile', str(e)) from e
+    return tuple(dataclasses.replace(spec, overrides={**derived.get(spec.name, {}),
+                                                      **spec.overrides})
+                 for spec in specs)
 
 
 def encode_override(value: Any) -> str:

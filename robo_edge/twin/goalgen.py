@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 from scipy.sparse import csgraph
 
+from robo_edge import paths
 from robo_edge.planning.astar import GridPlanner, PlannerParams, PlanStatus
 from robo_edge.planning.inflation import InflationParams, inflate
+from robo_edge.robot.profile import RobotProfile, load_profile
 from robo_edge.twin.raster import rasterise
 from robo_edge.twin.world import World, parse_world
 from robo_edge.twin.worldgen import (
@@ -26,6 +28,7 @@ from robo_edge.twin.worldgen import (
     generate_world,
     write_generated,
 )
+from robo_edge.yaml_fields import load_yaml
 
 RESOLUTION_M = 0.05
 MIN_SPACING_M = 3.0
@@ -39,14 +42,26 @@ SLACK_S = 15.0
 Goal = tuple[float, float, float]
 
 
-def footprint_from_config(document: Mapping) -> tuple[float, float]:
-    """Return (robot_radius, inflation_margin) from a navigation.yaml document's planner."""
+def footprint_from_config(document: Mapping, profile: RobotProfile) -> tuple[float, float]:
+    """Return (the profile's footprint radius, the planner's inflation_margin).
+
+    `document` is a navigation.yaml document: the margin is the planner's choice, the radius
+    the robot's.
+    """
     try:
-        params = document['planner']['ros__parameters']
-        return float(params['robot_radius']), float(params['inflation_margin'])
+        margin = float(document['planner']['ros__parameters']['inflation_margin'])
     except (KeyError, TypeError, ValueError) as e:
-        raise ValueError('navigation config: planner.ros__parameters needs numbers '
-                         'robot_radius and inflation_margin') from e
+        raise ValueError('navigation config: planner.ros__parameters needs a number '
+                         'inflation_margin') from e
+    return profile.footprint_radius, margin
+
+
+def installed_footprint(robot: str = 'default',
+                        navigation: Path | None = None) -> tuple[float, float]:
+    """Return the footprint of an installed robot profile with the installed planner margin."""
+    navigation = navigation or paths.share_file('config', 'navigation.yaml')
+    return footprint_from_config(load_yaml(navigation),
+                                 load_profile(paths.resolve(robot, 'config/robot')))
 
 
 @dataclass(frozen=True)

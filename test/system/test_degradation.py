@@ -7,12 +7,9 @@ benchmark (dozens of worlds, every fault kind, the baseline beside) is bench/deg
 
 from pathlib import Path
 
-import yaml
-
-from robo_edge import paths
 from robo_edge.scenario.runner import RunOptions, run_scenarios
 from robo_edge.scenario.spec import load_scenario
-from robo_edge.twin.goalgen import footprint_from_config, generate_scenario, write_scenario
+from robo_edge.twin.goalgen import generate_scenario, installed_footprint, write_scenario
 from robo_edge.twin.worldgen import EVALUATION_SEED_START
 
 NOMINAL_MAX_LOC_ERROR_M = 0.10
@@ -20,8 +17,7 @@ FAULT_MAX_LOC_ERROR_M = 0.15
 
 
 def scenario(tmp_path: Path, name: str, seed: int, kind: str, faults: list[dict]) -> Path:
-    navigation = yaml.safe_load(paths.share_file('config', 'navigation.yaml').read_text())
-    doc = generate_scenario(EVALUATION_SEED_START + seed, 2, *footprint_from_config(navigation),
+    doc = generate_scenario(EVALUATION_SEED_START + seed, 2, *installed_footprint(),
                             kind=kind)
     doc['name'] = name
     doc['faults'] = faults

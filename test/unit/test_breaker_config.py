@@ -17,6 +17,7 @@ from robo_edge.breakers.guard import (
 from robo_edge.breakers.mode import ModeConfig
 from robo_edge.breakers.params import describe, flatten, from_params, to_params
 from robo_edge.exceptions import ConfigError
+from robo_edge.robot.profile import load_profile, node_parameters
 
 YAML = Path(__file__).resolve().parents[2] / 'config' / 'breakers.yaml'
 
@@ -32,7 +33,10 @@ def test_the_shipped_yaml_holds_the_defaults():
         expected.update(to_params(breaker, source.value))
     for name in ('model', 'scan_check', 'yaw_check', 'votes'):
         expected.update(to_params(getattr(defaults, name), name))
-    assert flatten(data['sensor_guard']['ros__parameters']) == expected  # every key spelled out
+    robot = node_parameters(load_profile(YAML.parent / 'robot' / 'default.yaml'))['sensor_guard']
+    shipped = flatten(data['sensor_guard']['ros__parameters'])
+    assert not set(shipped) & set(robot)  # the robot's values live in its profile only
+    assert {**shipped, **{k: v for k, v in robot.items() if k in expected}} == expected
     assert data['mode_manager']['ros__parameters'] == to_params(ModeConfig())
 
 

@@ -12,6 +12,7 @@ from test_worldgen import _distance
 from robo_edge.cli import main
 from robo_edge.planning.astar import PlanStatus, plan_path
 from robo_edge.planning.inflation import InflationParams, inflate
+from robo_edge.robot.profile import load_profile
 from robo_edge.scenario import stack
 from robo_edge.scenario.spec import load_scenario, parse_scenario
 from robo_edge.twin.goalgen import (
@@ -29,7 +30,8 @@ from robo_edge.twin.worldgen import EVALUATION_SEEDS, KINDS, generate_world
 REPO = Path(__file__).resolve().parents[2]
 NAVIGATION = REPO / 'config' / 'navigation.yaml'
 SEEDS = list(EVALUATION_SEEDS[:30])
-RADIUS, MARGIN = footprint_from_config(yaml.safe_load(NAVIGATION.read_text()))
+ROBOT = load_profile(REPO / 'config' / 'robot' / 'default.yaml')
+RADIUS, MARGIN = footprint_from_config(yaml.safe_load(NAVIGATION.read_text()), ROBOT)
 
 
 @cache
@@ -37,13 +39,13 @@ def _world(seed: int, kind: str | None = None) -> World:
     return parse_world(generate_world(seed, kind), f'seed {seed}')
 
 
-def test_footprint_is_read_from_the_planner_section() -> None:
-    doc = {'planner': {'ros__parameters': {'robot_radius': 0.3, 'inflation_margin': 0.05}}}
-    assert footprint_from_config(doc) == (0.3, 0.05)
+def test_footprint_is_the_robots_radius_and_the_planners_margin() -> None:
+    doc = {'planner': {'ros__parameters': {'inflation_margin': 0.05}}}
+    assert footprint_from_config(doc, ROBOT) == (0.2, 0.05)
     config = yaml.safe_load(NAVIGATION.read_text())['planner']['ros__parameters']
-    assert (RADIUS, MARGIN) == (config['robot_radius'], config['inflation_margin'])
-    with pytest.raises(ValueError, match='robot_radius'):
-        footprint_from_config({'planner': {'ros__parameters': {'robot_radius': 0.2}}})
+    assert (RADIUS, MARGIN) == (ROBOT.footprint_radius, config['inflation_margin'])
+    with pytest.raises(ValueError, match='inflation_margin'):
+        footprint_from_config({'planner': {'ros__parameters': {}}}, ROBOT)
 
 
 @pytest.mark.parametrize('seed', SEEDS)

@@ -16,7 +16,7 @@ TWIN_SIDE = {
     'ros/twin_messages.py', 'ros/twin_publishers.py', 'perception/dataset.py',
     'perception/evaluate.py', 'perception/randomise.py',
 }
-ROBOT_CORE_MAY_IMPORT = ('robo_edge.robot', 'robo_edge.exceptions')
+ROBOT_CORE_MAY_IMPORT = ('robo_edge.robot', 'robo_edge.exceptions', 'robo_edge.yaml_fields')
 
 
 def modules() -> dict[str, set[str]]:

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due
+from robo_edge.lockstep import PendingTick, StampedBuffer, latest_due, sample_stamp
 
 MS = 1_000_000
 
@@ -16,12 +16,22 @@ def test_latest_due_on_the_twin_rates() -> None:
     assert latest_due(0, 50.0) is None
 
 
-@given(st.integers(0, 10**12), st.sampled_from([10.0, 15.0, 20.0, 50.0, 100.0]))
+@given(st.integers(0, 10**12), st.sampled_from([5.0, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0, 150.0]))
 def test_latest_due_is_a_sample_not_after_the_tick(tick: int, rate: float) -> None:
     due = latest_due(tick, rate)
-    period = round(1e9 / rate)
     if due is not None:
-        assert due <= tick < due + period and due % period == 0
+        n = round(due * rate / 1e9)
+        assert due == sample_stamp(n, rate) <= tick < sample_stamp(n + 1, rate)
+
+
+def test_samples_fall_on_the_twins_stamps_at_rates_that_do_not_divide_a_second() -> None:
+    physics_hz = 300  # the twin stamps step k at floor(k * 1e9 / 300)
+    for rate in (15, 30, 150):
+        steps = physics_hz // rate
+        twin = [k * steps * 1_000_000_000 // physics_hz for k in range(1, 200)]
+        assert [latest_due(stamp, float(rate)) for stamp in twin] == twin
+        assert [latest_due(stamp + 1, float(rate)) for stamp in twin] == twin
+    assert latest_due(66_666_665, 15.0) is None and latest_due(66_666_666, 15.0) == 66_666_666
 
 
 def test_buffer_exact_and_fallback() -> None:

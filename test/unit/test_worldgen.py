@@ -11,6 +11,7 @@ from scipy import ndimage
 
 from robo_edge.cli import main
 from robo_edge.planning.inflation import InflationParams, inflate
+from robo_edge.robot.profile import load_profile
 from robo_edge.twin.config import flatten_defaults, from_flat
 from robo_edge.twin.goalgen import footprint_from_config
 from robo_edge.twin.raster import OCCUPIED, rasterise
@@ -41,7 +42,8 @@ def _world(seed: int, kind: str | None = None) -> World:
 
 
 def _footprint() -> tuple[float, float]:
-    return footprint_from_config(yaml.safe_load((REPO / 'config/navigation.yaml').read_text()))
+    return footprint_from_config(yaml.safe_load((REPO / 'config/navigation.yaml').read_text()),
+                                 load_profile(REPO / 'config/robot/default.yaml'))
 
 
 def _distance(world: World, x: float, y: float) -> float:
