@@ -34,6 +34,7 @@ from robo_edge.planning.inflation import inflate
 from robo_edge.planning.path_checks import path_blocked
 from robo_edge.robot.grid import Grid
 from robo_edge.robot.kinematics import Pose2D
+from robo_edge.robot.profile import load_profile, node_parameters
 from robo_edge.ros.diagnostics import status_level, status_values
 from robo_edge.ros.nav_messages import (
     correction_msg,
@@ -229,10 +230,13 @@ def test_goal_pose_replaces_the_goals_at_the_next_map(context) -> None:
 
 def test_navigation_yaml_matches_the_node_defaults() -> None:
     config = yaml.safe_load((REPO / 'config' / 'navigation.yaml').read_text())
+    robot = node_parameters(load_profile(REPO / 'config' / 'robot' / 'default.yaml'))
     for name, module in (('mapper', mapper_module), ('planner', planner_module),
                          ('controller', controller_module)):
-        # required_readers: set per run by the bringup that knows the graph.
-        defaults = {p.name: p.default for p in module.PARAMS if p.name != 'required_readers'}
+        # required_readers: set per run by the bringup that knows the graph; the robot's
+        # values: by its profile, never here.
+        defaults = {p.name: p.default for p in module.PARAMS
+                    if p.name != 'required_readers' and p.name not in robot[name]}
         values = config[name]['ros__parameters']
         assert set(values) == set(defaults), name
         for key, value in values.items():
