@@ -33,9 +33,8 @@ def latest_due(tick_ns: int, rate_hz: float, first_ns: int | None = None) -> int
     if tick_ns < first:
         return None
     num, den = _rate(rate_hz)  # rate = num / den Hz
-    n = (tick_ns * num) // (NS_PER_S * den)  # floor(t * rate): sample n may round below
-    while sample_stamp(n + 1, rate_hz) <= tick_ns:
-        n += 1
+    # The largest n with floor(n * 1e9 * den / num) <= t, i.e. n * 1e9 * den < (t + 1) * num.
+    n = ((tick_ns + 1) * num - 1) // (NS_PER_S * den)
     return sample_stamp(n, rate_hz)
 
 

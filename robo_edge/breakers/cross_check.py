@@ -100,12 +100,18 @@ def bin_scan(scan: BeamScan, bin_rad: float) -> tuple[np.ndarray, np.ndarray]:
     x = scan.mount.x + np.where(finite, r, 0.0) * np.cos(angles)
     y = scan.mount.y + np.where(finite, r, 0.0) * np.sin(angles)
     bearing = np.where(finite, np.arctan2(y, x), angles)
-    index = np.floor((bearing + math.pi) / bin_rad).astype(np.int64) % bins
+    index = bearing_bins(bearing, bin_rad)
     looked = np.zeros(bins, dtype=bool)
     looked[index[finite | free]] = True
     nearest = np.full(bins, np.inf)
     np.minimum.at(nearest, index[finite], np.hypot(x[finite], y[finite]))
     return nearest, looked
+
+
+def bearing_bins(bearing: np.ndarray, bin_rad: float) -> np.ndarray:
+    """Return the common bearing bin of each bearing (rad about base_link)."""
+    bins = int(math.ceil(2 * math.pi / bin_rad))
+    return np.floor((bearing + math.pi) / bin_rad).astype(np.int64) % bins
 
 
 def compare_scans(lidar: BeamScan, virtual: BeamScan, config: ScanCheckConfig) -> ScanComparison:

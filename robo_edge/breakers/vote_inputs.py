@@ -20,7 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from robo_edge.breakers.arbiter import Votes
-from robo_edge.breakers.cross_check import BeamScan, bin_scan
+from robo_edge.breakers.cross_check import BeamScan, bearing_bins, bin_scan
 from robo_edge.breakers.votes import (
     Sighting,
     Vote,
@@ -152,7 +152,6 @@ class VoteInputs:
         bin_rad = math.radians(self.config.motion_bin_deg)
         nearest, _ = bin_scan(lidar, bin_rad)
         at_slot = into_frame(later.points, later.pose, slot_pose)
-        index = np.floor((np.arctan2(at_slot[:, 1], at_slot[:, 0]) + math.pi)
-                         / bin_rad).astype(np.int64) % nearest.size
+        index = bearing_bins(np.arctan2(at_slot[:, 1], at_slot[:, 0]), bin_rad)
         reach = np.hypot(at_slot[:, 0], at_slot[:, 1]) + self.config.motion_corroboration
         return nearest[index] > reach

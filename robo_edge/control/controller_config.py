@@ -13,7 +13,7 @@ from robo_edge.control.pure_pursuit import PursuitConfig, RegulatedPurePursuit
 from robo_edge.control.uncertainty import UncertaintyLimits
 from robo_edge.exceptions import ConfigError
 from robo_edge.navigation.progress import RecoveryConfig
-from robo_edge.robot.kinematics import BaseLimits, Pose2D
+from robo_edge.robot.kinematics import LIMIT_FIELDS, BaseLimits, Pose2D
 
 SOURCE = 'controller parameters'
 # Parameter name -> PursuitConfig field.
@@ -26,8 +26,6 @@ PURSUIT_FIELDS = {
     'rotate_to_heading_angle': 'rotate_to_heading_angle',
     'max_rotate_speed': 'max_rotate_speed',
 }
-LIMIT_FIELDS = ('max_linear', 'max_angular', 'max_linear_accel', 'max_angular_accel',
-                'wheel_separation', 'max_wheel_speed')
 # Parameter name -> UncertaintyLimits field; the node applies these live.
 UNCERTAINTY_FIELDS = {
     'uncertainty_slow_m': 'slow_m', 'uncertainty_stop_m': 'stop_m',

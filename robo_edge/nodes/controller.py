@@ -45,7 +45,7 @@ from robo_edge.ros.nav_messages import (
     path_points,
     quaternion_yaw,
 )
-from robo_edge.ros.params import Param, declare
+from robo_edge.ros.params import BASE_LIMIT_PARAMS, Param, declare
 from robo_edge.ros.readiness import REQUIRED_READERS_DOC, ReadinessReporter, required_outputs
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg, to_msg
@@ -89,12 +89,7 @@ PARAMS = [
           0.0, 3.1416),
     Param('rotate_to_heading_angle', 0.785, 'Heading error that turns in place (rad)', 0.0, 3.2),
     Param('max_rotate_speed', 1.5, 'Fastest in-place turn (rad/s)', 0.0, 10.0),
-    Param('max_linear', 0.8, 'Base speed limit (m/s)', 0.0, 10.0),
-    Param('max_angular', 2.0, 'Base yaw-rate limit (rad/s)', 0.0, 20.0),
-    Param('max_linear_accel', 1.0, 'Base acceleration limit (m/s^2)', 0.01, 20.0),
-    Param('max_angular_accel', 3.0, 'Base yaw acceleration limit (rad/s^2)', 0.01, 50.0),
-    Param('wheel_separation', 0.32, 'Distance between the wheels (m)', 0.01, 5.0),
-    Param('max_wheel_speed', 1.0, 'Wheel rim speed limit (m/s)', 0.01, 20.0),
+    *BASE_LIMIT_PARAMS,
     Param('progress_distance_m', 0.2, 'Motion that counts as progress (m)', 0.0, 10.0),
     Param('progress_window_s', 8.0, 'Time allowed for that motion (s, sim)', 0.1, 600.0),
     Param('max_recovery_attempts', 3, 'Recovery attempts per goal', 0, 100),

@@ -1,7 +1,7 @@
 """Differential-drive kinematics with wheel-speed and acceleration limits (pure)."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ class BaseLimits:
     max_angular_accel: float = 3.0
     wheel_separation: float = 0.32
     max_wheel_speed: float = 1.0  # rim speed, m/s
+
+
+LIMIT_FIELDS = tuple(f.name for f in fields(BaseLimits))  # also the parameters' names
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from robo_edge.exceptions import ConfigError
-from robo_edge.robot.kinematics import BaseLimits
+from robo_edge.robot.kinematics import LIMIT_FIELDS, BaseLimits
 from robo_edge.yaml_fields import Fields, load_yaml
-
-LIMIT_NAMES = ('max_linear', 'max_angular', 'max_linear_accel', 'max_angular_accel',
-               'wheel_separation', 'max_wheel_speed')
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +77,9 @@ def parse_profile(data: object, source: str) -> RobotProfile:
     robot.reject_unknown({'name', 'footprint_radius', 'base', 'control_rate_hz', 'lidar',
                           'camera', 'imu', 'odom'})
     base = robot.sub('base')
-    base.reject_unknown(set(LIMIT_NAMES))
+    base.reject_unknown(set(LIMIT_FIELDS))
     try:
-        limits = BaseLimits(**{n: base.number(n, low=1e-6) for n in LIMIT_NAMES})
+        limits = BaseLimits(**{n: base.number(n, low=1e-6) for n in LIMIT_FIELDS})
     except (TypeError, ValueError) as e:
         raise ConfigError(source, 'robot.base', 'consistent base limits', str(e)) from e
     return RobotProfile(
@@ -124,7 +121,7 @@ def _stream(f: Fields) -> Stream:
 def node_parameters(profile: RobotProfile) -> dict[str, dict[str, object]]:
     """Return, per node, the parameters the profile sets (the twin's as its hardware)."""
     lidar, camera = profile.lidar, profile.camera
-    limits = {n: float(getattr(profile.limits, n)) for n in LIMIT_NAMES}
+    limits = {n: float(getattr(profile.limits, n)) for n in LIMIT_FIELDS}
     mount = [float(v) for v in lidar.mount]
     control = float(profile.control_rate_hz)
     return {
@@ -159,13 +156,19 @@ def node_parameters(profile: RobotProfile) -> dict[str, dict[str, object]]:
     }
 
 
+def check_twin_can_play(profile: RobotProfile, source: str) -> None:
+    """Raise unless the twin's body (sim/robot/diff_drive.urdf) can play this robot.
+
+    Its URDF puts the LiDAR at base_link's centre; a robot's own bringup has no such limit.
+    """
+    if any(not math.isclose(v, 0.0) for v in profile.lidar.mount):
+        raise ConfigError(source, 'robot.lidar.mount', "[0, 0, 0] for the twin (its URDF puts "
+                          "the LiDAR at base_link's centre)", list(profile.lidar.mount))
+
+
 def _twin(profile: RobotProfile) -> dict[str, object]:
     """Return the twin's settings that make it this robot's hardware."""
     lidar, camera = profile.lidar, profile.camera
-    if any(not math.isclose(v, 0.0) for v in lidar.mount):
-        raise ConfigError(profile.name, 'robot.lidar.mount',
-                          "[0, 0, 0] for the twin (its URDF puts the LiDAR at base_link's "
-                          'centre)', list(lidar.mount))
     return {
         'control_rate_hz': profile.control_rate_hz,
         'scan.rate_hz': lidar.rate_hz, 'scan.beams': lidar.beams,
@@ -173,5 +176,5 @@ def _twin(profile: RobotProfile) -> dict[str, object]:
         'camera.rate_hz': camera.rate_hz, 'camera.width': camera.width,
         'camera.height': camera.height,
         'imu.rate_hz': profile.imu.rate_hz, 'odom.rate_hz': profile.odom.rate_hz,
-        **{f'limits.{n}': float(getattr(profile.limits, n)) for n in LIMIT_NAMES},
+        **{f'limits.{n}': float(getattr(profile.limits, n)) for n in LIMIT_FIELDS},
     }

@@ -8,17 +8,15 @@ import math
 from typing import Any
 
 from robo_edge.exceptions import ConfigError
-from robo_edge.robot.kinematics import BaseLimits, Pose2D
+from robo_edge.robot.kinematics import LIMIT_FIELDS, BaseLimits, Pose2D
 from robo_edge.ros.nav_messages import pose_from_list
-from robo_edge.ros.params import Param
+from robo_edge.ros.params import BASE_LIMIT_PARAMS, Param
 from robo_edge.safety.gate import GateConfig
 
 NODE_NAME = 'safety_gate'
 
 GATE_FIELDS = ('decel', 'angular_decel', 'command_timeout_s', 'scan_timeout_s', 'crawl_speed',
                'robot_radius', 'width_margin', 'length_margin', 'max_up_dt_s')
-LIMIT_FIELDS = ('max_linear', 'max_angular', 'max_linear_accel', 'max_angular_accel',
-                'wheel_separation', 'max_wheel_speed')
 
 PARAMS = [
     Param('tick_source', 'clock', 'clock: answer each /clock tick; timer: own wall timer',
@@ -50,12 +48,7 @@ PARAMS = [
           'expires; before the first one it stops anyway)', 0.0, 60.0),
     Param('laser_offset', [0.0, 0.0, 0.0], 'Laser mount in base_link [x, y, yaw]'),
     Param('keep_too_close', False, 'Count -inf returns (closer than range_min) as points'),
-    Param('max_linear', 0.8, 'Base speed limit (m/s)', 0.0, 10.0),
-    Param('max_angular', 2.0, 'Base yaw-rate limit (rad/s)', 0.0, 20.0),
-    Param('max_linear_accel', 1.0, 'Base acceleration limit (m/s^2)', 0.01, 20.0),
-    Param('max_angular_accel', 3.0, 'Base yaw acceleration limit (rad/s^2)', 0.01, 50.0),
-    Param('wheel_separation', 0.32, 'Distance between the wheels (m)', 0.01, 5.0),
-    Param('max_wheel_speed', 1.0, 'Wheel rim speed limit (m/s)', 0.01, 20.0),
+    *BASE_LIMIT_PARAMS,
     Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (s, steady)', 0.05, 60.0,
           read_only=True),
 ]

@@ -254,12 +254,12 @@ class ExactStampJoin:
             due = self._pose_due(s)
             pose, correction = self.poses.at(due), self._correction_at(s)
             if pose is not None and correction is not None and self.also_wait_for(s):
-                out.append(self._joined(s, item, (due, pose), correction))
+                out.append(self._joined(s, item, (due, pose), correction, due))
             elif tick.overdue(now_wall_s, self.wait_s):
                 pose_at = (due, pose) if pose is not None else self.poses.latest_not_after(s)
                 if correction is None and self.corrections is not None:
                     correction = self.corrections.latest_not_after(s)
-                out.append(self._joined(s, item, pose_at, correction))
+                out.append(self._joined(s, item, pose_at, correction, due))
             else:
                 break
             self._pending.pop(0)
@@ -281,12 +281,11 @@ class ExactStampJoin:
         return None if correction is None else (stamp_ns, correction)
 
     def _joined(self, stamp_ns: int, item: object, pose: tuple[int, Pose2D] | None,
-                correction: tuple[int, Pose2D] | bool | None) -> Joined:
+                correction: tuple[int, Pose2D] | bool | None, pose_due_ns: int) -> Joined:
         pose_stamp, pose_value = pose if pose is not None else (None, None)
         held = correction if isinstance(correction, tuple) else None
         return Joined(stamp_ns, item, pose_value, pose_stamp, held[1] if held else None,
-                      held[0] if held else None, self.corrections is not None,
-                      self._pose_due(stamp_ns))
+                      held[0] if held else None, self.corrections is not None, pose_due_ns)
 
 
 def stamp_of(msg: object) -> int:

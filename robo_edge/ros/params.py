@@ -10,6 +10,8 @@ from rcl_interfaces.msg import (
 )
 from rclpy.node import Node
 
+from robo_edge.robot.kinematics import BaseLimits
+
 
 @dataclass(frozen=True)
 class Param:
@@ -21,6 +23,22 @@ class Param:
     low: float | None = None
     high: float | None = None
     read_only: bool = False
+
+
+_LIMITS = BaseLimits()
+# The base limits (robo_edge/robot/kinematics.BaseLimits) as node parameters: the controller and
+# the safety gate declare them alike; the robot profile sets them.
+BASE_LIMIT_PARAMS = [
+    Param('max_linear', _LIMITS.max_linear, 'Base speed limit (m/s)', 0.0, 10.0),
+    Param('max_angular', _LIMITS.max_angular, 'Base yaw-rate limit (rad/s)', 0.0, 20.0),
+    Param('max_linear_accel', _LIMITS.max_linear_accel, 'Base acceleration limit (m/s^2)',
+          0.01, 20.0),
+    Param('max_angular_accel', _LIMITS.max_angular_accel,
+          'Base yaw acceleration limit (rad/s^2)', 0.01, 50.0),
+    Param('wheel_separation', _LIMITS.wheel_separation, 'Distance between the wheels (m)',
+          0.01, 5.0),
+    Param('max_wheel_speed', _LIMITS.max_wheel_speed, 'Wheel rim speed limit (m/s)', 0.01, 20.0),
+]
 
 
 def _descriptor(param: Param) -> ParameterDescriptor:

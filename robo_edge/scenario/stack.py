@@ -1,12 +1,13 @@
 """Turn a scenario into the bringup the supervisor starts: the twin and the stack under test."""
 
+import functools
 from pathlib import Path
 
 import yaml
 
 from robo_edge import paths
 from robo_edge.chaos.spec import to_params
-from robo_edge.robot.profile import RobotProfile, load_profile
+from robo_edge.robot.profile import RobotProfile, check_twin_can_play, load_profile
 from robo_edge.robot.profile import node_parameters as robot_parameters
 from robo_edge.scenario.spec import Scenario
 
@@ -81,7 +82,15 @@ def navigating(scenario: Scenario) -> bool:
 def robot_profile(scenario: Scenario) -> RobotProfile:
     """Return the scenario's robot profile (a shipped name, or a file next to the scenario)."""
     scenario_dir = Path(scenario.source).resolve().parent
-    return load_profile(paths.resolve(scenario.robot, 'config/robot', relative_to=scenario_dir))
+    return _twin_robot(paths.resolve(scenario.robot, 'config/robot', relative_to=scenario_dir))
+
+
+@functools.cache
+def _twin_robot(path: Path) -> RobotProfile:
+    """Load a profile once per file, checked for the twin to play it."""
+    profile = load_profile(path)
+    check_twin_can_play(profile, str(path))
+    return profile
 
 
 def world_file(scenario: Scenario, work_dir: Path) -> Path:

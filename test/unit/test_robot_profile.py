@@ -12,7 +12,12 @@ from robo_edge.exceptions import BringupError, ConfigError, ResourceNotFound
 from robo_edge.nodes import camera_ingest, controller, imu_ingest, lidar_ingest, mapper, perception
 from robo_edge.nodes import twin as twin_node
 from robo_edge.nodes._ingest_base import common_params
-from robo_edge.robot.profile import load_profile, node_parameters, parse_profile
+from robo_edge.robot.profile import (
+    check_twin_can_play,
+    load_profile,
+    node_parameters,
+    parse_profile,
+)
 from robo_edge.ros import gate_params, guard_params, planner_params
 from robo_edge.scenario import stack
 from robo_edge.scenario.spec import parse_scenario
@@ -93,6 +98,15 @@ def test_a_malformed_profile_names_the_key() -> None:
         doc = {'robot': {**good['robot'], **change}}
         with pytest.raises(ConfigError, match=key.replace('.', r'\.')):
             parse_profile(doc, 'bad.yaml')
+
+
+def test_a_lidar_off_centre_suits_a_robot_but_not_the_twins_body() -> None:
+    doc = yaml.safe_load((PROFILES / 'default.yaml').read_text())
+    doc['robot']['lidar']['mount'] = [0.1, 0.0, 0.0]
+    profile = parse_profile(doc, 'mounted.yaml')
+    assert node_parameters(profile)['safety_gate']['laser_offset'] == [0.1, 0.0, 0.0]
+    with pytest.raises(ConfigError, match=r'robot\.lidar\.mount'):
+        check_twin_can_play(profile, 'mounted.yaml')
 
 
 def test_a_bringup_gives_each_node_its_robot_values_under_its_own_overrides() -> None:
