@@ -1,6 +1,7 @@
 """Launch a robo_edge bringup with ROS 2 launch (on a full ROS install).
 
-Argument `bringup`: the bringup YAML (default share/robo_edge/config/bringup/demo.yaml). Each
+Argument `bringup`: the bringup YAML (default share/robo_edge/config/bringup/robot.yaml, the
+robot graph on its drivers; `bringup:=<share>/config/bringup/demo.yaml` is the twin demo). Each
 node becomes a launch_ros Node (or an ExecuteProcess for `command:` nodes), with the shipped
 Fast DDS profile set for all of them. `robo-edge up` is the supervisor-based equivalent.
 """
@@ -47,7 +48,7 @@ def generate_launch_description() -> LaunchDescription:
     return LaunchDescription([
         DeclareLaunchArgument(
             'bringup',
-            default_value=PathJoinSubstitution([share, 'config', 'bringup', 'demo.yaml']),
+            default_value=PathJoinSubstitution([share, 'config', 'bringup', 'robot.yaml']),
             description='bringup YAML file listing the nodes to start',
         ),
         SetEnvironmentVariable(

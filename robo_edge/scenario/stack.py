@@ -9,12 +9,10 @@ from robo_edge import paths
 from robo_edge.chaos.spec import to_params
 from robo_edge.robot.profile import RobotProfile, check_twin_can_play, load_profile
 from robo_edge.robot.profile import node_parameters as robot_parameters
+from robo_edge.scenario import graph
 from robo_edge.scenario.spec import Scenario
+from robo_edge.supervisor.bringup import NodeSpec
 
-INGEST_NODES = ('camera_ingest', 'lidar_ingest', 'imu_ingest')
-NAVIGATION_NODES = ('mapper', 'planner', 'controller', 'safety_gate')
-# The circuit breakers: sensor_guard publishes /safety/scan, mode_manager the speed cap.
-BREAKER_NODES = ('sensor_guard', 'mode_manager')
 INGESTED = ('/scan', '/imu/data')
 ODOM_READERS_IN_NAVIGATION = 4  # mapper, planner, controller, sensor_guard
 # The outputs whose first samples a navigating lockstep run waits for, and their readers: the
@@ -50,11 +48,9 @@ def required_subscribers(camera_on: bool, recorded: bool, navigating: bool) -> l
     return required
 
 
-def required_ready(camera_on: bool, navigating: bool, recorded: bool = False) -> list[str]:
+def required_ready(nodes: list[NodeSpec], recorded: bool = False) -> list[str]:
     """Return the nodes whose inputs must have matched their writers before t = 0."""
-    ingest = [n for n in INGEST_NODES if camera_on or n != 'camera_ingest']
-    return (ingest + ([*NAVIGATION_NODES, *BREAKER_NODES] if navigating else [])
-            + (['recorder'] if recorded else []))
+    return graph.awaited(nodes) + (['recorder'] if recorded else [])
 
 
 def recorded_from_start(camera_on: bool) -> list[str]:
@@ -81,8 +77,13 @@ def navigating(scenario: Scenario) -> bool:
 
 def robot_profile(scenario: Scenario) -> RobotProfile:
     """Return the scenario's robot profile (a shipped name, or a file next to the scenario)."""
+    return _twin_robot(robot_profile_path(scenario))
+
+
+def robot_profile_path(scenario: Scenario) -> Path:
+    """Return the file of the scenario's robot profile."""
     scenario_dir = Path(scenario.source).resolve().parent
-    return _twin_robot(paths.resolve(scenario.robot, 'config/robot', relative_to=scenario_dir))
+    return paths.resolve(scenario.robot, 'config/robot', relative_to=scenario_dir)
 
 
 @functools.cache
@@ -91,6 +92,14 @@ def _twin_robot(path: Path) -> RobotProfile:
     profile = load_profile(path)
     check_twin_can_play(profile, str(path))
     return profile
+
+
+def graph_nodes(scenario: Scenario) -> list[NodeSpec]:
+    """Return the robot bringup's nodes this scenario runs, with its robot profile."""
+    robot = robot_profile_path(scenario)
+    _twin_robot(robot)  # checked before anything starts
+    return graph.kept_nodes(graph.robot_graph(robot), navigating(scenario),
+                            renders_camera(scenario))
 
 
 def world_file(scenario: Scenario, work_dir: Path) -> Path:
@@ -156,81 +165,77 @@ def _breaker_parameters(scenario: Scenario, run_dir: Path) -> dict[str, dict]:
     }
 
 
+def _twin_parameters(scenario: Scenario, world: Path, result_path: Path, recorded: bool,
+                     nodes: list[NodeSpec]) -> dict:
+    """Return the twin's parameters: the run, its clock, and whom to wait for at t = 0."""
+    camera, goals = renders_camera(scenario), navigating(scenario)
+    return {
+        'world': str(world),
+        'seed': scenario.seed,
+        'start': [scenario.start.x, scenario.start.y, scenario.start.yaw],
+        'duration_s': scenario.duration_s,
+        'clock_mode': scenario.clock_mode,
+        'lockstep_timeout_s': max(scenario.lockstep_timeout_s, NAV_LOCKSTEP_TIMEOUT_S)
+        if goals else scenario.lockstep_timeout_s,
+        'result_path': str(result_path),
+        'progress_period_s': max(5.0, scenario.duration_s / 10),
+        'required_subscribers': required_subscribers(camera, recorded, goals),
+        # Every node, the recorder included, reports when its own readers have matched
+        # their writers.
+        'required_ready': required_ready(nodes, recorded),
+        'startup_settle_s': 0.25,
+        # Eleven processes discovering each other on a loaded 2-core host (CI runs two
+        # scenarios at once) once took over 30 s; only a slow start waits this long.
+        'startup_timeout_s': NAV_STARTUP_TIMEOUT_S if goals else 30.0,
+        # A goal run ends 2 s after its last goal ended instead of idling to duration_s.
+        'end_after_goals_s': END_AFTER_GOALS_S if goals else 0.0,
+        'faults': to_params(scenario.faults),
+        **scenario.twin_overrides,
+    }
+
+
 def node_parameters(
     scenario: Scenario, world: Path, result_path: Path, mcap_path: Path | None,
     planner_report: Path,
 ) -> dict[str, dict]:
-    """Return the ros__parameters document for every node of the scenario's bringup."""
-    camera = renders_camera(scenario)
-    required = required_subscribers(camera, mcap_path is not None, navigating(scenario))
+    """Return the ros__parameters document for every node of the scenario's bringup.
+
+    Each node of the robot graph starts from its bringup values under the twin overlay
+    (graph.overlay_parameters); the run's own values go on top, the scenario's last.
+    """
+    nodes = graph_nodes(scenario)
+    recorded = mcap_path is not None
     params: dict[str, dict] = {
-        'twin': {
-            'world': str(world),
-            'seed': scenario.seed,
-            'start': [scenario.start.x, scenario.start.y, scenario.start.yaw],
-            'duration_s': scenario.duration_s,
-            'clock_mode': scenario.clock_mode,
-            'lockstep_timeout_s': max(scenario.lockstep_timeout_s, NAV_LOCKSTEP_TIMEOUT_S)
-            if navigating(scenario) else scenario.lockstep_timeout_s,
-            'result_path': str(result_path),
-            'progress_period_s': max(5.0, scenario.duration_s / 10),
-            'required_subscribers': required,
-            # Every node, the recorder included, reports when its own readers have matched
-            # their writers.
-            'required_ready': required_ready(camera, navigating(scenario),
-                                             mcap_path is not None),
-            'startup_settle_s': 0.25,
-            # Eleven processes discovering each other on a loaded 2-core host (CI runs two
-            # scenarios at once) once took over 30 s; only a slow start waits this long.
-            'startup_timeout_s': NAV_STARTUP_TIMEOUT_S if navigating(scenario) else 30.0,
-            # A goal run ends 2 s after its last goal ended instead of idling to duration_s.
-            'end_after_goals_s': END_AFTER_GOALS_S if navigating(scenario) else 0.0,
-            'faults': to_params(scenario.faults),
-            **scenario.twin_overrides,
-        },
-    }
-    params.update(_driver_parameters(scenario, planner_report))
+        spec.name: graph.overlay_parameters(spec) for spec in nodes}
+    params['twin'] = _twin_parameters(scenario, world, result_path, recorded, nodes)
+    run_values = _driver_parameters(scenario, planner_report)
     if navigating(scenario):
-        params.update(_breaker_parameters(scenario, result_path.parent))
-    for name in INGEST_NODES:
-        params[name] = {'use_sim_time': True}
-    if navigating(scenario):
-        extra = 1 if mcap_path is not None else 0  # the recorder reads every topic
-        for name, outputs in READERS_IN_NAVIGATION.items():
-            params[name]['required_readers'] = [f'{topic}:{readers + extra}'
-                                                for topic, readers in outputs]
-    if camera:
-        params['perception'] = {'use_sim_time': True}
-    if mcap_path is not None:
-        params['recorder'] = {'use_sim_time': True, 'output_path': str(mcap_path),
-                              'ready_topics': recorded_from_start(camera)}
-    for node, values in robot_parameters(robot_profile(scenario)).items():  # under the rest
-        params[node] = {**values, **params.get(node, {'use_sim_time': True})}
+        run_values.update(_breaker_parameters(scenario, result_path.parent))
+        for name, outputs in READERS_IN_NAVIGATION.items():  # the recorder reads them too
+            run_values.setdefault(name, {})['required_readers'] = [
+                f'{topic}:{readers + int(recorded)}' for topic, readers in outputs]
+    if recorded:
+        run_values['recorder'] = {'use_sim_time': True, 'output_path': str(mcap_path),
+                                  'ready_topics': recorded_from_start(renders_camera(scenario))}
+    for node, values in run_values.items():
+        params[node] = {**params.get(node, {}), **values}
+    for node in ('twin', 'drive_script'):  # outside the robot graph: the profile's values
+        if node in params:
+            params[node] = {**robot_parameters(robot_profile(scenario)).get(node, {}),
+                            **params[node]}
     for node, values in scenario.node_params.items():  # the scenario's own tuning wins
         params.setdefault(node, {'use_sim_time': True}).update(values)
     return {name: {'ros__parameters': values} for name, values in params.items()}
 
 
 def bringup_document(scenario: Scenario, params_file: Path, record: bool) -> dict:
-    """Return the bringup (supervisor) document of a scenario run."""
-    ingest_config = str(paths.share_file('config', 'ingest.yaml'))
+    """Return the bringup (supervisor) document of a scenario run: the graph and the twin."""
     nodes = [
         # The twin ends the run: when it exits (duration reached or failed), all stop.
         _node('twin', [str(params_file)], restart='never', ends=True),
-        *[_node(name, [ingest_config, str(params_file)]) for name in INGEST_NODES],
+        *[graph.node_entry(spec, params_file) for spec in graph_nodes(scenario)],
     ]
-    if renders_camera(scenario):
-        # Perception is not yet an input of the control loop (the circuit breakers will make
-        # its virtual scan a fallback), so the twin does not wait for it at start-up.
-        perception_config = str(paths.share_file('config', 'perception.yaml'))
-        nodes.append(_node('perception', [perception_config, str(params_file)]))
-    if navigating(scenario):
-        navigation_config = str(paths.share_file('config', 'navigation.yaml'))
-        breakers_config = str(paths.share_file('config', 'breakers.yaml'))
-        nodes += [_node(name, [breakers_config, str(params_file)]) for name in BREAKER_NODES]
-        nodes += [_node(name, [navigation_config, str(params_file)])
-                  for name in NAVIGATION_NODES]
-    else:
+    if not navigating(scenario):
         nodes.append(_node('drive_script', [str(params_file)]))
     if record:
         nodes.append(_node('recorder', [str(params_file)], restart='never'))
@@ -238,14 +243,13 @@ def bringup_document(scenario: Scenario, params_file: Path, record: bool) -> dic
 
 
 def _node(name: str, parameters: list[str], restart: str = 'on-failure',
-          ends: bool = False, remap: dict[str, str] | None = None) -> dict:
+          ends: bool = False) -> dict:
     return {
         'name': name,
         'executable': name,
         'parameters': parameters,
         'restart': restart,
         'exit_ends_bringup': ends,
-        'remappings': dict(remap or {}),
     }
 
 

@@ -86,8 +86,9 @@ class Bringup:
         return tuple(spec.name for spec in self.nodes)
 
 
-def load_bringup(path: str | Path, config_dirs: Sequence[Path] | None = None) -> Bringup:
-    """Read, parse and validate a bringup YAML file."""
+def load_bringup(path: str | Path, config_dirs: Sequence[Path] | None = None,
+                 robot: Path | None = None) -> Bringup:
+    """Read, parse and validate a bringup YAML file (`robot`: a profile to use instead)."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding='utf-8')
@@ -97,16 +98,19 @@ def load_bringup(path: str | Path, config_dirs: Sequence[Path] | None = None) ->
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise BringupError(source, _yaml_position(e), 'valid YAML', _yaml_problem(e)) from e
-    return parse_bringup(data, source, base_dir=Path(path).parent, config_dirs=config_dirs)
+    return parse_bringup(data, source, base_dir=Path(path).parent, config_dirs=config_dirs,
+                         robot=robot)
 
 
 def parse_bringup(data: Any, source: str, base_dir: Path | None = None,
-                  config_dirs: Sequence[Path] | None = None) -> Bringup:
+                  config_dirs: Sequence[Path] | None = None,
+                  robot: Path | None = None) -> Bringup:
     """Validate an already-loaded bringup document and return it.
 
     Parameter files are looked up as given when absolute, else in `base_dir` (the bringup
     file's folder), the config folder holding a `bringup/` folder, then `config_dirs`
-    (default: the installed share/robo_edge/config).
+    (default: the installed share/robo_edge/config). `robot`, when given, is the robot
+    profile the nodes get instead of the one `bringup.robot` names (a scenario's robot).
     """
     ctx = _Context(source, _search_dirs(base_dir, config_dirs), _self_path(source))
     if data is None:
@@ -122,7 +126,9 @@ def parse_bringup(data: Any, source: str, base_dir: Path | None = None,
             raise BringupError(source, f'bringup.nodes[{i}].name', 'a unique node name',
                                spec.name)
         seen.add(spec.name)
-    if 'robot' in body:
+    if robot is not None:
+        specs = _with_robot(ctx, str(Path(robot).resolve()), specs)
+    elif 'robot' in body:
         specs = _with_robot(ctx, body['robot'], specs)
     return Bringup(name=name, nodes=specs, source=source)
 

@@ -81,7 +81,7 @@ def test_launch_description_declares_the_argument_and_the_profile(
     argument = actions[0]
     assert argument.args[0] == 'bringup'
     default = argument.kwargs['default_value']
-    assert default.args[0][1:] == ['config', 'bringup', 'demo.yaml']
+    assert default.args[0][1:] == ['config', 'bringup', 'robot.yaml']
     assert default.args[0][0].args == ('robo_edge',)
     profile = actions[1]
     assert profile.args[0] == 'FASTDDS_DEFAULT_PROFILES_FILE'
