@@ -20,6 +20,11 @@ def build_parser() -> argparse.ArgumentParser:
     up = verbs.add_parser('up', help='start every node of a bringup file under the supervisor')
     up.add_argument('config', help='bringup YAML file')
     up.add_argument('--domain-id', type=int, default=None, help='ROS_DOMAIN_ID for the nodes')
+    up.add_argument('--twin', metavar='WORLD', default=None,
+                    help="play the robot's hardware in the twin (a world name or file), "
+                         'free-running at real time')
+    up.add_argument('--start', nargs=3, type=float, metavar=('X', 'Y', 'YAW'), default=None,
+                    help="the twin's start pose (default: the world's first spawn hint)")
     up.set_defaults(func=_cmd_up)
 
     scenario = verbs.add_parser('scenario', help='run, check or generate scenario files')
@@ -99,7 +104,12 @@ def main(argv: list[str] | None = None) -> int:
 def _cmd_up(args: argparse.Namespace) -> int:
     from robo_edge.supervisor.up import up_main  # noqa: PLC0415 - only this verb needs ROS
 
-    return up_main(args.config, args.domain_id)
+    overlay = None
+    if args.twin is not None:
+        from robo_edge.scenario.twin_up import twin_overlay  # noqa: PLC0415 - the twin side
+
+        overlay = twin_overlay(args.twin, args.start)
+    return up_main(args.config, args.domain_id, overlay=overlay)
 
 
 def _cmd_scenario_run(args: argparse.Namespace) -> int:

@@ -175,6 +175,8 @@ def _twin_parameters(scenario: Scenario, world: Path, result_path: Path, recorde
         'start': [scenario.start.x, scenario.start.y, scenario.start.yaw],
         'duration_s': scenario.duration_s,
         'clock_mode': scenario.clock_mode,
+        # On the wall clock the twin keeps real time, as a robot's world does.
+        'max_real_time_factor': 0.0 if scenario.clock_mode == 'lockstep' else 1.0,
         'lockstep_timeout_s': max(scenario.lockstep_timeout_s, NAV_LOCKSTEP_TIMEOUT_S)
         if goals else scenario.lockstep_timeout_s,
         'result_path': str(result_path),
@@ -205,8 +207,9 @@ def node_parameters(
     """
     nodes = graph_nodes(scenario)
     recorded = mcap_path is not None
+    lockstep = scenario.clock_mode == 'lockstep'
     params: dict[str, dict] = {
-        spec.name: graph.overlay_parameters(spec) for spec in nodes}
+        spec.name: graph.overlay_parameters(spec, lockstep) for spec in nodes}
     params['twin'] = _twin_parameters(scenario, world, result_path, recorded, nodes)
     run_values = _driver_parameters(scenario, planner_report)
     if navigating(scenario):

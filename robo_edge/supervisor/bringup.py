@@ -72,6 +72,7 @@ class Bringup:
     name: str
     nodes: tuple[NodeSpec, ...]
     source: str = '<memory>'
+    robot: Path | None = None  # the robot profile its nodes' values came from, if any
 
     def node(self, name: str) -> NodeSpec:
         """Return the node called `name` (KeyError when there is none)."""
@@ -126,15 +127,16 @@ def parse_bringup(data: Any, source: str, base_dir: Path | None = None,
             raise BringupError(source, f'bringup.nodes[{i}].name', 'a unique node name',
                                spec.name)
         seen.add(spec.name)
+    profile = None
     if robot is not None:
-        specs = _with_robot(ctx, str(Path(robot).resolve()), specs)
+        specs, profile = _with_robot(ctx, str(Path(robot).resolve()), specs)
     elif 'robot' in body:
-        specs = _with_robot(ctx, body['robot'], specs)
-    return Bringup(name=name, nodes=specs, source=source)
+        specs, profile = _with_robot(ctx, body['robot'], specs)
+    return Bringup(name=name, nodes=specs, source=source, robot=profile)
 
 
 def _with_robot(ctx: '_Context', data: Any,
-                specs: tuple[NodeSpec, ...]) -> tuple[NodeSpec, ...]:
+                specs: tuple[NodeSpec, ...]) -> tuple[tuple[NodeSpec, ...], Path]:
     """Give each node the parameters the robot profile sets (under its own overrides)."""
     name = _string(ctx, data, 'bringup.robot')
     given = Path(name)
@@ -149,7 +151,7 @@ def _with_robot(ctx: '_Context', data: Any,
         raise ctx.fail('bringup.robot', 'a valid robot profile', str(e)) from e
     return tuple(dataclasses.replace(spec, overrides={**derived.get(spec.name, {}),
                                                       **spec.overrides})
-                 for spec in specs)
+                 for spec in specs), found.resolve()
 
 
 def encode_override(value: Any) -> str:

@@ -4,23 +4,29 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from robo_edge.exceptions import BringupError, ResourceNotFound
-from robo_edge.supervisor.bringup import load_bringup
+from robo_edge.exceptions import ConfigError, ResourceNotFound
+from robo_edge.supervisor.bringup import Bringup, load_bringup
 from robo_edge.supervisor.supervisor import Supervisor, SupervisorResult
 
 EXIT_OK, EXIT_UNCLEAN, EXIT_CONFIG = 0, 1, 2
 
 
-def up_main(config_path: str, domain_id: int | None, log_dir: Path | None = None) -> int:
-    """Run the bringup `config_path`; return 0 if every node stopped cleanly, 2 for a bad file."""
+def up_main(config_path: str, domain_id: int | None, log_dir: Path | None = None,
+            overlay: Callable[[Bringup], Bringup] | None = None) -> int:
+    """Run the bringup `config_path`; return 0 if every node stopped cleanly, 2 for a bad file.
+
+    `overlay` rewrites the bringup before it starts (`--twin`: the twin as its hardware).
+    """
     out, err = sys.stdout, sys.stderr
     try:
         bringup = load_bringup(config_path)
-    except BringupError as e:
+        if overlay is not None:
+            bringup = overlay(bringup)
+    except ConfigError as e:  # a BringupError too
         print(f'robo-edge up: invalid bringup file: {e}', file=err)
         return EXIT_CONFIG
     try:

@@ -1,4 +1,5 @@
-"""Two robots besides the default, from their profiles alone, navigate in lockstep.
+"""Two robots besides the default, from their profiles alone, navigate in lockstep and on the
+wall clock.
 
 Each profile changes the LiDAR's rate and beams, the camera's rate and size, the IMU and
 odometry rates, the control rate, the footprint or the base limits. The stack's schedules follow
@@ -9,6 +10,7 @@ perception breaker once near the start (the camera reads a far wall ~0.4 m farth
 LiDAR); the slow profile runs without a trip.
 """
 
+import dataclasses
 from pathlib import Path
 
 from robo_edge.scenario.runner import RunOptions, run_scenarios
@@ -31,3 +33,17 @@ def test_other_robots_navigate_on_their_own_rates_without_a_stalled_tick(tmp_pat
         assert not any(e.get('source') == 'lidar' and e.get('state') == 'open'
                        for e in result['events']), (run.name, result['events'])
     assert results['robot_slow_wide']['breaker_trips'] == 0, results['robot_slow_wide']['events']
+
+
+def test_other_robots_navigate_on_the_wall_clock(tmp_path: Path) -> None:
+    """The same robots with the twin free-running at real time and the robot's own timers."""
+    runs = [dataclasses.replace(load_scenario(SCENARIOS / f'robot_{name}.yaml'),
+                                name=f'robot_{name}_wall', clock_mode='free_run')
+            for name in ('fast_lidar', 'slow_wide')]
+    results = run_scenarios(runs, RunOptions(tmp_path, jobs=1, record=False))
+    for run, result in zip(runs, results, strict=True):
+        assert result['clock_mode'] == 'free_run'
+        assert result['passed'], (run.name, result['failures'])
+        assert all(g['true_reached'] for g in result['goal_truth']), result['goal_truth']
+        assert not any(e.get('source') == 'lidar' and e.get('state') == 'open'
+                       for e in result['events']), (run.name, result['events'])

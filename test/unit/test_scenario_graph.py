@@ -103,3 +103,42 @@ def test_without_a_camera_its_nodes_go(tmp_path: Path, record: bool) -> None:
     assert ('recorder' in nodes) is record
     assert set(params['twin']['required_ready']) == (
         set(nodes) - {'twin', *graph.NOT_AWAITED})
+
+
+def test_the_twin_overlay_of_robo_edge_up_keeps_the_robot_timers() -> None:
+    from robo_edge.scenario.twin_up import twin_overlay
+
+    bringup = twin_overlay('empty_room')(load_bringup(ROBOT))
+    assert bringup.names[0] == 'twin' and 'cloud_sync' not in bringup.names
+    twin = bringup.node('twin').overrides
+    assert twin['clock_mode'] == 'free_run' and twin['max_real_time_factor'] == 1.0
+    assert twin['start'] == [-2.5, -2.5, 0.0]  # the world's first spawn hint
+    assert twin['scan.rate_hz'] == 10  # it plays the bringup's robot
+    assert bringup.node('twin').exit_ends_bringup
+    for spec in bringup.nodes[1:]:
+        assert spec.overrides['use_sim_time'] is True
+    for name in ('controller', 'safety_gate', 'sensor_guard'):
+        assert bringup.node(name).overrides['tick_source'] == 'timer'
+    for name in graph.LOCALISING:
+        assert bringup.node(name).overrides['initial_pose'] == [-2.5, -2.5, 0.0]
+
+
+def test_the_twin_overlay_needs_a_robot_profile(tmp_path: Path) -> None:
+    from robo_edge.exceptions import ConfigError
+    from robo_edge.supervisor.up import EXIT_CONFIG, up_main
+
+    bare = tmp_path / 'bare.yaml'
+    bare.write_text(yaml.safe_dump({'bringup': {'name': 'bare', 'nodes': [
+        {'name': 'planner', 'executable': 'planner'}]}}))
+    with pytest.raises(ConfigError, match='bringup.robot'):
+        graph.twin_bringup(load_bringup(bare), 'empty_room', (0.0, 0.0, 0.0))
+    overlay = lambda b: graph.twin_bringup(b, 'empty_room', (0.0, 0.0, 0.0))  # noqa: E731
+    assert up_main(str(bare), None, overlay=overlay) == EXIT_CONFIG
+
+
+def test_a_wall_clock_run_keeps_the_robot_timers(tmp_path: Path) -> None:
+    _, params = _graph({**GOAL_RUN, 'clock_mode': 'free_run'}, tmp_path)
+    assert params['controller']['tick_source'] == 'timer'
+    assert params['twin']['max_real_time_factor'] == 1.0
+    _, lockstep = _graph(GOAL_RUN, tmp_path)
+    assert lockstep['twin']['max_real_time_factor'] == 0.0
