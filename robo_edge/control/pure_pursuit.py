@@ -82,8 +82,12 @@ def closest_arc_length(
     """Return the path length of the point closest to (x, y) on segments within [s_from, s_to]."""
     if len(points) < 2:
         return 0.0
-    first = max(int(np.searchsorted(cumulative, s_from, side='right')) - 1, 0)
-    last = min(int(np.searchsorted(cumulative, s_to, side='right')), len(points) - 1)
+    # At least one segment: progress at the path's very end (s_from = its length) must still
+    # find the last one, not an empty window.
+    first = min(max(int(np.searchsorted(cumulative, s_from, side='right')) - 1, 0),
+                len(points) - 2)
+    last = max(min(int(np.searchsorted(cumulative, s_to, side='right')), len(points) - 1),
+               first + 1)
     a, b = points[first:last], points[first + 1:last + 1]
     ab = b - a
     length2 = np.maximum(np.einsum('ij,ij->i', ab, ab), 1e-12)

@@ -32,6 +32,7 @@ from robo_edge.ros.twin_publishers import TwinPublishers
 from robo_edge.twin.config import flatten_defaults, from_flat
 from robo_edge.twin.digest import StreamDigests
 from robo_edge.twin.run_end import EndAfterGoals
+from robo_edge.twin.pacing import Pacer
 from robo_edge.twin.run_record import RunRecord
 from robo_edge.twin.sim import Twin
 from robo_edge.twin.world import load_world
@@ -44,6 +45,8 @@ EXIT_CONFIG = 2
 CLOCK_RESEND_S = 0.25
 # Longest idle spin in that wait: bounds how late the re-send and the timeout are checked.
 WAIT_SPIN_S = 0.05
+# A free-running twin further behind the wall than this drops the lag instead of racing.
+MAX_PACE_LAG_S = 0.05
 URDF_NAME = 'diff_drive.urdf'
 
 PARAMS = [
@@ -104,6 +107,7 @@ class TwinNode(CleanLifecycleNode):
         self.exit_code = EXIT_OK
         self.finished = False
         self._next_progress_ns = int(float(self.values['progress_period_s']) * 1e9)
+        self._pacer = Pacer(float(self.values['max_real_time_factor']), MAX_PACE_LAG_S)
         self.end_after_goals = EndAfterGoals(int(float(self.values['end_after_goals_s']) * 1e9))
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
@@ -298,11 +302,9 @@ class TwinNode(CleanLifecycleNode):
         return command if age_s <= float(self.values['cmd_timeout_s']) else Velocity()
 
     def _pace(self, wall_start: float) -> None:
-        factor = float(self.values['max_real_time_factor'])
-        if factor > 0:
-            ahead = self.twin.time_ns / 1e9 / factor - (time.monotonic() - wall_start)
-            if ahead > 0:
-                time.sleep(ahead)  # pacing to a real-time factor, not synchronisation
+        delay = self._pacer.delay(self.twin.time_ns / 1e9, time.monotonic() - wall_start)
+        if delay > 0:
+            time.sleep(delay)  # pacing to a real-time factor, not synchronisation
 
     def _log_progress(self, wall_start: float) -> None:
         if self.twin.time_ns < self._next_progress_ns:

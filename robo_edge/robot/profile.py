@@ -140,7 +140,10 @@ def node_parameters(profile: RobotProfile) -> dict[str, dict[str, object]]:
                          # IMU samples reach the breaker in per-tick bursts: silence is two
                          # control periods (100 ms at 20 Hz; 15 Hz ticks tripped on 67 ms)
                          'imu.silence_periods': 2.0 * profile.imu.rate_hz / control,
-                         'odometry.nominal_rate_hz': float(profile.odom.rate_hz)},
+                         'odometry.nominal_rate_hz': float(profile.odom.rate_hz),
+                         # the controller answers every control tick: its silence is counted
+                         # in control periods (a 15 Hz robot tripped on a 20 Hz schedule)
+                         'controller.nominal_rate_hz': control},
         'mapper': {'laser_offset': mount, 'odom_rate_hz': float(profile.odom.rate_hz)},
         'planner': {'robot_radius': profile.footprint_radius,
                     'odom_rate_hz': float(profile.odom.rate_hz)},

@@ -175,3 +175,16 @@ def test_closest_arc_length_projects_onto_segments() -> None:
     assert list(cumulative) == [0.0, 1.0, 2.0]
     assert closest_arc_length(points, cumulative, 0.4, 0.2, 0.0, 5.0) == pytest.approx(0.4)
     assert closest_arc_length(points, cumulative, 1.3, 0.5, 0.0, 5.0) == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize('path', [[(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)],
+                                  [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (1.0, 1.0)]])
+def test_progress_at_the_very_end_of_the_path_still_finds_the_last_segment(path) -> None:
+    # A robot that overshot the end (the wall clock, a slow tick) once crashed the controller:
+    # the search window from the path's length held no segment.
+    points = np.array(path)
+    cumulative = arc_lengths(points)
+    end = float(cumulative[-1])
+    assert closest_arc_length(points, cumulative, 1.0, 1.2, end, end + 1.0) == pytest.approx(end)
+    assert closest_arc_length(points, cumulative, 1.0, 1.2, end + 0.5, end + 1.0) == \
+        pytest.approx(end)
