@@ -31,8 +31,8 @@ from robo_edge.ros.stamps import from_msg, to_msg
 from robo_edge.ros.twin_publishers import TwinPublishers
 from robo_edge.twin.config import flatten_defaults, from_flat
 from robo_edge.twin.digest import StreamDigests
-from robo_edge.twin.run_end import EndAfterGoals
 from robo_edge.twin.pacing import Pacer
+from robo_edge.twin.run_end import EndAfterGoals
 from robo_edge.twin.run_record import RunRecord
 from robo_edge.twin.sim import Twin
 from robo_edge.twin.world import load_world
