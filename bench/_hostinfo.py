@@ -48,22 +48,37 @@ def package_version(names: tuple[str, ...]) -> str | None:
 
 
 def git_commit(repo: Path = REPO) -> str | None:
-    """Return the commit checked out in `repo`, read from .git without running git."""
-    git = repo / '.git'
+    """Return the commit checked out in `repo`, read from .git without running git.
+
+    A linked worktree (`git worktree add`, where benchmarks run at a pinned commit) has a
+    `.git` file naming its own git directory; its branches live in the common one.
+    """
     try:
+        git = _git_dir(repo)
         head = (git / 'HEAD').read_text().strip()
         if not head.startswith('ref: '):
             return head
         ref = head[5:]
-        loose = git / ref
-        if loose.is_file():
-            return loose.read_text().strip()
-        for line in (git / 'packed-refs').read_text().splitlines():
+        common = git / (git / 'commondir').read_text().strip() \
+            if (git / 'commondir').is_file() else git
+        for base in dict.fromkeys((git, common)):
+            if (base / ref).is_file():
+                return (base / ref).read_text().strip()
+        for line in (common / 'packed-refs').read_text().splitlines():
             if line.endswith(' ' + ref):
                 return line.split(' ', 1)[0]
     except OSError:
         return None
     return None
+
+
+def _git_dir(repo: Path) -> Path:
+    """Return the git directory of a clone (`.git/`) or of a linked worktree (`.git` file)."""
+    git = repo / '.git'
+    if git.is_file():
+        target = Path(git.read_text().strip().removeprefix('gitdir:').strip())
+        return target if target.is_absolute() else (repo / target)
+    return git
 
 
 def host_info() -> dict[str, Any]:

@@ -79,7 +79,10 @@ def parse_args() -> argparse.Namespace:
 
 def load_cached(runs: list[plan.Run], commit: str, args: argparse.Namespace
                 ) -> tuple[dict[str, dict], int]:
-    """Return the cached records to reuse, and how many were left out for their commit."""
+    """Return the cached records to reuse, and how many were left out for their commit.
+
+    A run whose commit is unknown ('?') is never the same commit as another.
+    """
     done: dict[str, dict] = {}
     stale = 0
     for run in runs:
@@ -89,7 +92,7 @@ def load_cached(runs: list[plan.Run], commit: str, args: argparse.Namespace
         record = json.loads(path.read_text(encoding='utf-8'))
         if record.get('goals_total') != args.goals:
             continue
-        if record.get('commit') == commit or args.allow_mixed:
+        if (record.get('commit') == commit and commit != '?') or args.allow_mixed:
             done[run.run_id] = record
         else:
             stale += 1

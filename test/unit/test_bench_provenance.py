@@ -1,0 +1,46 @@
+"""Benchmarks record the commit they ran at, in a clone and in a linked worktree."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'bench'))
+
+from _hostinfo import git_commit  # noqa: E402
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(['git', *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / 'repo'
+    path.mkdir()
+    _git(path, 'init', '-q', '-b', 'main')
+    (path / 'a.txt').write_text('a')
+    _git(path, 'add', 'a.txt')
+    _git(path, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'one')
+    return path
+
+
+def test_the_commit_of_a_clone_on_a_branch_and_after_packing(repo: Path) -> None:
+    head = _git(repo, 'rev-parse', 'HEAD')
+    assert git_commit(repo) == head
+    _git(repo, 'pack-refs', '--all')
+    assert git_commit(repo) == head
+
+
+def test_the_commit_of_a_linked_worktree(repo: Path, tmp_path: Path) -> None:
+    head = _git(repo, 'rev-parse', 'HEAD')
+    _git(repo, 'worktree', 'add', '-q', '--detach', str(tmp_path / 'pinned'), head)
+    _git(repo, 'worktree', 'add', '-q', '-b', 'side', str(tmp_path / 'branch'))
+    assert git_commit(tmp_path / 'pinned') == head
+    assert git_commit(tmp_path / 'branch') == head
+
+
+def test_no_repository_no_commit(tmp_path: Path) -> None:
+    assert git_commit(tmp_path) is None
