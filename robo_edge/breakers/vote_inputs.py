@@ -93,6 +93,22 @@ class VoteInputs:
         """Record a wait for the mapper that ran out: wait no more until it answers again."""
         self.mapper_alive = False
 
+    def seen_from(self, taken_ns: int, scan: BeamScan, at_ns: int) -> BeamScan:
+        """Return a scan taken at `taken_ns` mounted where the base at `at_ns` holds it.
+
+        The cross-check compares a virtual scan with a LiDAR scan of another stamp (a camera
+        frame up to `max_virtual_age_s` older); a base turning at 2 rad/s turns 4 degrees in
+        33 ms, enough to make a far oblique wall read half a metre apart. The odometry between
+        the two stamps moves the scan's mount instead. Without both poses: the scan as it is.
+        """
+        then, now = self.odom.latest_not_after(taken_ns), self.odom.latest_not_after(at_ns)
+        if then is None or now is None:
+            return scan
+        mount = scan.mount
+        ((x, y),) = into_frame(np.array([[mount.x, mount.y]]), then[1], now[1])
+        yaw = math.remainder(then[1].yaw + mount.yaw - now[1].yaw, math.tau)
+        return dataclasses.replace(scan, mount=Pose2D(float(x), float(y), yaw))
+
     def votes(self, slot_ns: int, lidar: BeamScan) -> Votes:
         """Return the map and motion votes for the LiDAR scan of a slot."""
         return Votes(map=self._map_vote(slot_ns, lidar), motion=self._motion_vote(slot_ns, lidar))

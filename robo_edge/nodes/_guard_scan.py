@@ -63,7 +63,9 @@ class SafetyScanSide:
             return
         if Source.PERCEPTION in self.sources:
             scan = gi.beam_scan(lidar[0], lidar[1], self._laser)
-            self.guard.on_scans(tick_ns, scan, newest[1],
+            taken = from_msg(lidar[0].header.stamp)
+            virtual = self.vote_inputs.seen_from(newest[0], newest[1], taken)
+            self.guard.on_scans(tick_ns, scan, virtual,
                                 lambda: self.vote_inputs.votes(tick_ns, scan))
 
     def _safety_scan(self, tick_ns: int, source: Source | None,

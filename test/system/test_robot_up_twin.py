@@ -7,14 +7,10 @@ reached in the twin's ground truth; only the safety gate commands the base.
 
 import math
 import os
-import threading
-import time
 
-import rclpy
-from geometry_msgs.msg import PoseStamped, TwistStamped
+from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Odometry
-from rclpy.context import Context
-from rclpy.executors import SingleThreadedExecutor
+from watchers import SpinningNode, poll_until
 
 from robo_edge import paths
 from robo_edge.ros import qos
@@ -30,30 +26,19 @@ STARTUP_S = 90.0  # eleven processes on two cores
 DRIVE_S = 90.0
 
 
-class Operator:
+class Operator(SpinningNode):
     """Sends a goal on /goal_pose and watches the ground truth and who commands the base."""
 
     def __init__(self, domain_id: int) -> None:
+        super().__init__('operator', domain_id)
         self.truth: tuple[float, float] | None = None
-        self.context = Context()
-        rclpy.init(context=self.context, domain_id=domain_id)
-        self.node = rclpy.create_node('operator', context=self.context)
         self.goal_pub = self.node.create_publisher(PoseStamped, '/goal_pose', qos.COMMAND)
         self.node.create_subscription(Odometry, '/twin/ground_truth', self._on_truth,
                                       qos.SENSOR_BURST)
-        self.node.create_subscription(TwistStamped, '/cmd_vel', lambda _m: None, qos.COMMAND)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
+        self.start()
 
     def _on_truth(self, msg: Odometry) -> None:
         self.truth = (msg.pose.pose.position.x, msg.pose.pose.position.y)
-
-    def _spin(self) -> None:
-        while not self.stop.is_set():
-            self.executor.spin_once(timeout_sec=0.05)
 
     def send_goal(self) -> None:
         msg = PoseStamped()
@@ -67,22 +52,6 @@ class Operator:
 
     def command_writers(self) -> list[str]:
         return sorted(i.node_name for i in self.node.get_publishers_info_by_topic('/cmd_vel'))
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)
-
-
-def poll_until(supervisor: Supervisor, condition, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        supervisor.poll()
-        if condition():
-            return True
-        time.sleep(0.05)  # the supervisor is polled, not spun: a short pause between polls
-    return False
 
 
 def test_robot_bringup_on_the_twin_reaches_a_goal_sent_on_goal_pose() -> None:

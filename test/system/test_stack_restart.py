@@ -5,10 +5,8 @@ import signal
 import threading
 import time
 
-import rclpy
-from rclpy.context import Context
-from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import LaserScan
+from watchers import SpinningNode, poll_until
 
 from robo_edge import paths
 from robo_edge.ros import qos
@@ -17,45 +15,19 @@ from robo_edge.supervisor.bringup import load_bringup
 from robo_edge.supervisor.supervisor import Supervisor
 
 
-class ScanWatcher:
+class ScanWatcher(SpinningNode):
     """Counts /sensors/scan messages in its own context, spun in a thread."""
 
     def __init__(self, domain_id: int) -> None:
+        super().__init__('scan_watcher', domain_id)
         self.count = 0
         self.arrived = threading.Event()
-        self.context = Context()
-        rclpy.init(context=self.context, domain_id=domain_id)
-        self.node = rclpy.create_node('scan_watcher', context=self.context)
         self.node.create_subscription(LaserScan, '/sensors/scan', self._on_scan, qos.SENSOR)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
+        self.start()
 
     def _on_scan(self, _msg: LaserScan) -> None:
         self.count += 1
         self.arrived.set()
-
-    def _spin(self) -> None:
-        while not self.stop.is_set():
-            self.executor.spin_once(timeout_sec=0.05)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)
-
-
-def poll_until(supervisor: Supervisor, condition, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        supervisor.poll()
-        if condition():
-            return True
-        time.sleep(0.02)  # the supervisor is polled, not spun: a short pause between polls
-    return False
 
 
 def test_killed_ingest_node_restarts_alone_and_the_stream_resumes() -> None:

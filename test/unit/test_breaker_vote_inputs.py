@@ -52,3 +52,23 @@ def test_walls_the_lidar_corroborates_do_not_vote():
 def test_no_motion_vote_before_the_robot_has_travelled_far_enough():
     inputs, slot, pose = drive(painted, 0.05, 3.0)  # 0.15 m within the 3 s it looks back
     assert inputs.votes(slot, lidar_scan(pose)).motion.agrees is None
+
+
+def test_a_camera_frame_from_before_a_turn_is_compared_where_the_base_now_holds_it():
+    # The camera frame is 33 ms older than the LiDAR scan; the base turned 0.3 rad between.
+    from robo_edge.breakers.cross_check import ScanCheckConfig, ScanVerdict, compare_scans
+
+    then, now = Pose2D(-1.0, 0.3, 0.0), Pose2D(-1.0, 0.3, 0.3)
+    inputs = VoteInputs(VoteConfig(), ORIGIN)
+    inputs.add_odom(0, then)
+    inputs.add_odom(33 * MS, now)
+    camera = virtual_scan(then)
+    raw = compare_scans(lidar_scan(now), camera, ScanCheckConfig())
+    assert raw.verdict is ScanVerdict.VIRTUAL_SUSPECT  # the old comparison blamed the camera
+    moved = inputs.seen_from(0, camera, 33 * MS)
+    assert math.isclose(moved.mount.yaw, -0.3)
+    assert math.isclose(moved.mount.x, 0.15 * math.cos(0.3))
+    fair = compare_scans(lidar_scan(now), moved, ScanCheckConfig())
+    assert fair.verdict is ScanVerdict.AGREE and fair.median_abs_diff < 0.05
+    # Without odometry for a stamp, the scan is compared as it is.
+    assert VoteInputs(VoteConfig(), ORIGIN).seen_from(0, camera, 33 * MS) is camera
