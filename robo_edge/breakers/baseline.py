@@ -52,6 +52,11 @@ class TopicMonitor:
         self._arrivals.append(now_ns)
         self._last_stamp_ns = stamp_ns
 
+    def clock_went_back(self, now_ns: int) -> None:
+        """Keep the arrivals, none later than the jump (a future one hides a timeout)."""
+        self._arrivals = deque((min(t, now_ns) for t in self._arrivals),
+                               maxlen=self._arrivals.maxlen)
+
     def rate_hz(self) -> float:
         """Return the rate over the arrivals in the window (0 with fewer than two)."""
         if len(self._arrivals) < 2:
@@ -91,6 +96,13 @@ class BaselineGuard:
         self._counts = {s: 0 for s in Source}
         self.chain = FallbackChain((Source.LIDAR,), start_ns)
         self._mode = ModeOutput(Mode.NOMINAL, 'start', None, start_ns, False)
+
+    def clock_went_back(self, now_ns: int) -> None:
+        """The clock jumped back to `now_ns`: the grace counts as served, timeouts still run."""
+        self._grace_end_ns = min(self._grace_end_ns, now_ns)
+        self._since = {s: min(t, now_ns) for s, t in self._since.items()}
+        for topic in self.topics.values():
+            topic.clock_went_back(now_ns)
 
     def on_message(self, source: Source, now_ns: int, stamp_ns: int, digest: bytes = b'',
                    valid: bool = True) -> None:

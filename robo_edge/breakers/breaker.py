@@ -188,6 +188,18 @@ class Breaker:
                            f'healthy for {healthy_ns / NS_PER_S:.2f} s')
         return self.state
 
+    def clock_went_back(self, now_ns: int) -> None:
+        """The clock jumped back to `now_ns` (a system clock set back): reset and unlock nothing.
+
+        Times recorded "in the future" would hide a silence, end no grace and keep a breaker
+        open for as long as the jump: the grace counts as served, an open or probing state
+        starts its wait again from the jump, and every detector is brought back to it.
+        """
+        self.stream.clock_went_back(now_ns)
+        self._grace_end_ns = min(self._grace_end_ns, now_ns)
+        self.since_ns = min(self.since_ns, now_ns)
+        self._healthy_since_ns = min(self._healthy_since_ns, now_ns)
+
     def reset(self, now_ns: int) -> None:
         """Clear a latch (an operator's decision): the breaker probes again (HALF_OPEN)."""
         self.latched = False

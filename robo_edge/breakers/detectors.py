@@ -30,6 +30,10 @@ class SilenceDetector:
         """Record an arrival."""
         self.last_ns = now_ns
 
+    def clock_went_back(self, now_ns: int) -> None:
+        """Count silence from the jump at the latest: an arrival "in the future" hides none."""
+        self.last_ns = min(self.last_ns, now_ns)
+
     def check(self, now_ns: int) -> Fault | None:
         """Return SILENCE when the last arrival is older than the limit."""
         silent_ns = now_ns - self.last_ns
@@ -85,6 +89,12 @@ class FrozenDetector:
             self.digest, self.run_start_ns, self.repeats = digest, now_ns, 0
         self.run_end_ns = now_ns
 
+    def clock_went_back(self, now_ns: int) -> None:
+        """Keep the run's span: move it to end at the jump (a negative span hides none)."""
+        span_ns = self.run_end_ns - self.run_start_ns
+        if self.run_end_ns > now_ns:
+            self.run_start_ns, self.run_end_ns = now_ns - span_ns, now_ns
+
     def check(self, now_ns: int) -> Fault | None:
         """Return FROZEN while the current run of identical payloads spans the window."""
         span_ns = self.run_end_ns - self.run_start_ns
@@ -125,6 +135,10 @@ class InvalidDetector:
                                              f'{_ms(self.window_ns)}')
         return None
 
+    def clock_went_back(self, now_ns: int) -> None:
+        """Keep every arrival in the window, none later than the jump."""
+        self.arrivals = deque((min(t, now_ns), valid) for t, valid in self.arrivals)
+
     def _prune(self, now_ns: int) -> None:
         oldest, arrivals = now_ns - self.window_ns, self.arrivals
         while arrivals and arrivals[0][0] < oldest:
@@ -146,6 +160,12 @@ class StreamDetectors:
         self.stale.observe(now_ns, stamp_ns)
         self.frozen.observe(now_ns, digest)
         self.invalid.observe(now_ns, valid)
+
+    def clock_went_back(self, now_ns: int) -> None:
+        """The clock jumped back to `now_ns`: nothing recorded may lie after it."""
+        self.silence.clock_went_back(now_ns)
+        self.frozen.clock_went_back(now_ns)
+        self.invalid.clock_went_back(now_ns)
 
     def check(self, now_ns: int) -> Fault | None:
         """Return the first fault: silence, then stale, frozen, invalid."""

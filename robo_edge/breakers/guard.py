@@ -130,6 +130,9 @@ class Guard(Protocol):
         """Record a yaw rate of the IMU or odometry."""
         ...
 
+    def clock_went_back(self, now_ns: int) -> None:
+        """The clock jumped back to `now_ns`: reset nothing, unlock nothing."""
+
     def update(self, now_ns: int) -> GuardOutput:
         """Evaluate everything at `now_ns`."""
         ...
@@ -187,6 +190,11 @@ class BreakerGuard:
             self.yaw_check.on_odom(stamp_ns, yaw_rate)
         else:
             raise ValueError(f'no yaw rate from {source.value}')
+
+    def clock_went_back(self, now_ns: int) -> None:
+        """The clock jumped back to `now_ns`: every breaker keeps its state and its evidence."""
+        for breaker in self.breakers.values():
+            breaker.clock_went_back(now_ns)
 
     def reset(self, source: Source, now_ns: int) -> None:
         """Clear a breaker's latch (operator)."""

@@ -152,6 +152,7 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
             buffer.items = {s: item for s, item in buffer.items.items() if s <= tick_ns}
         self._arrivals.restart()
         self._last_slot_ns = None
+        self.guard.clock_went_back(tick_ns)  # no breaker resets or unlocks on a jump back
 
     def _service(self) -> None:
         """Answer pending ticks in order, each once its due samples are here or overdue."""
