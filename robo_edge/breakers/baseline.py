@@ -98,7 +98,7 @@ class BaselineGuard:
         self._mode = ModeOutput(Mode.NOMINAL, 'start', None, start_ns, False)
 
     def clock_went_back(self, now_ns: int) -> None:
-        """The clock jumped back to `now_ns`: the grace counts as served, timeouts still run."""
+        """Take a jump back to `now_ns`: the grace counts as served, timeouts still run."""
         self._grace_end_ns = min(self._grace_end_ns, now_ns)
         self._since = {s: min(t, now_ns) for s, t in self._since.items()}
         for topic in self.topics.values():

@@ -189,7 +189,7 @@ class Breaker:
         return self.state
 
     def clock_went_back(self, now_ns: int) -> None:
-        """The clock jumped back to `now_ns` (a system clock set back): reset and unlock nothing.
+        """Take a jump back of the clock to `now_ns` (a system clock set back): unlock nothing.
 
         Times recorded "in the future" would hide a silence, end no grace and keep a breaker
         open for as long as the jump: the grace counts as served, an open or probing state

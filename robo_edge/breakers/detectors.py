@@ -162,7 +162,7 @@ class StreamDetectors:
         self.invalid.observe(now_ns, valid)
 
     def clock_went_back(self, now_ns: int) -> None:
-        """The clock jumped back to `now_ns`: nothing recorded may lie after it."""
+        """Take a jump back to `now_ns`: nothing recorded may lie after it."""
         self.silence.clock_went_back(now_ns)
         self.frozen.clock_went_back(now_ns)
         self.invalid.clock_went_back(now_ns)

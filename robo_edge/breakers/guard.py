@@ -131,7 +131,7 @@ class Guard(Protocol):
         ...
 
     def clock_went_back(self, now_ns: int) -> None:
-        """The clock jumped back to `now_ns`: reset nothing, unlock nothing."""
+        """Take a jump back of the clock to `now_ns`: reset nothing, unlock nothing."""
 
     def update(self, now_ns: int) -> GuardOutput:
         """Evaluate everything at `now_ns`."""
@@ -192,7 +192,7 @@ class BreakerGuard:
             raise ValueError(f'no yaw rate from {source.value}')
 
     def clock_went_back(self, now_ns: int) -> None:
-        """The clock jumped back to `now_ns`: every breaker keeps its state and its evidence."""
+        """Take a jump back to `now_ns`: every breaker keeps its state and its evidence."""
         for breaker in self.breakers.values():
             breaker.clock_went_back(now_ns)
 
