@@ -97,7 +97,6 @@ def _twin_robot(path: Path) -> RobotProfile:
 def graph_nodes(scenario: Scenario) -> list[NodeSpec]:
     """Return the robot bringup's nodes this scenario runs, with its robot profile."""
     robot = robot_profile_path(scenario)
-    _twin_robot(robot)  # checked before anything starts
     return graph.kept_nodes(graph.robot_graph(robot), navigating(scenario),
                             renders_camera(scenario))
 
@@ -167,9 +166,10 @@ def _breaker_parameters(scenario: Scenario, run_dir: Path) -> dict[str, dict]:
 
 def _twin_parameters(scenario: Scenario, world: Path, result_path: Path, recorded: bool,
                      nodes: list[NodeSpec]) -> dict:
-    """Return the twin's parameters: the run, its clock, and whom to wait for at t = 0."""
+    """Return the twin's parameters: the robot it plays, the run, its clock, whom to wait for."""
     camera, goals = renders_camera(scenario), navigating(scenario)
     return {
+        **robot_parameters(robot_profile(scenario))['twin'],
         'world': str(world),
         'seed': scenario.seed,
         'start': [scenario.start.x, scenario.start.y, scenario.start.yaw],
@@ -222,10 +222,6 @@ def node_parameters(
                                   'ready_topics': recorded_from_start(renders_camera(scenario))}
     for node, values in run_values.items():
         params[node] = {**params.get(node, {}), **values}
-    for node in ('twin', 'drive_script'):  # outside the robot graph: the profile's values
-        if node in params:
-            params[node] = {**robot_parameters(robot_profile(scenario)).get(node, {}),
-                            **params[node]}
     for node, values in scenario.node_params.items():  # the scenario's own tuning wins
         params.setdefault(node, {'use_sim_time': True}).update(values)
     return {name: {'ros__parameters': values} for name, values in params.items()}
