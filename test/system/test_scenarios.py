@@ -37,14 +37,15 @@ def test_smoke_scenario_passes_with_reports_and_recording(tmp_path: Path) -> Non
     assert counts['/cmd_vel'] >= 240 and counts['/clock'] >= 240
     assert any(name.startswith('robo_edge/supervisor/') for name in statuses)  # CPU, RSS
     # Perception runs in the graph whenever the camera does: a virtual scan per kept frame.
-    # Under load it skips frames a newer one replaced (it runs 2-3x faster than real time
-    # here); every frame it received is accounted for, and most become a scan.
+    # The twin does not wait for it, so under load it skips frames a newer one replaced
+    # (how many depends on the host: its throughput is bench/perception.py's to measure).
+    # Every frame it received is accounted for, and every inference becomes a scan.
     perception = {k: int(v) for k, v in statuses['robo_edge/perception'].items()
                   if k in ('received', 'inferences', 'skipped_stale', 'drops')}
     assert perception['received'] - perception['skipped_stale'] - perception['drops'] \
         - perception['inferences'] in (0, 1)  # one frame may be in flight
-    assert counts['/perception/scan'] >= perception['inferences'] >= \
-        counts['/sensors/camera/image'] // 3
+    assert perception['drops'] == 0 and perception['inferences'] > 0
+    assert counts['/perception/scan'] >= perception['inferences']
     assert counts['/perception/mask'] == counts['/perception/scan']
     assert statuses['robo_edge/perception']['model_version'].startswith('floor_seg')
     lidar = statuses['robo_edge/ingest/lidar']
