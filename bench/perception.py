@@ -8,10 +8,10 @@
              profile; a listener process measures image send -> /perception/scan receipt, keyed
              by the stamp (both read CLOCK_REALTIME), and the loss. Targets: p99 <= 25 ms,
              loss <= 1 %.
-  accuracy   no ROS: the robot is placed at poses with clearance in each shipped world, the
-             camera and LiDAR are rendered, and the virtual scan of the model's mask and of the
-             ground-truth mask are compared with the LiDAR (median |error| on beams whose LiDAR
-             range is within 4 m; target <= 0.10 m).
+  accuracy   no ROS (bench/_perception_accuracy.py): the virtual scan of the model's mask and
+             of the ground-truth mask against the LiDAR, on the shipped worlds and on
+             --generated evaluation worlds. Targets on the generated worlds: median <= 0.05 m,
+             no world above 0.10 m.
 
 Run: python bench/perception.py [--model PATH] [--duration 60] [--only inference,e2e,accuracy];
 writes bench/results/perception.json. The model defaults to the installed
@@ -37,22 +37,15 @@ sys.path.insert(0, str(HERE))
 
 from _children import interrupt, line_reader, stop_flag, wait_for  # noqa: E402
 from _hostinfo import host_info  # noqa: E402
+from _perception_accuracy import CONFIG, bench_accuracy, render_views, shipped  # noqa: E402
 from _stats import percentiles  # noqa: E402
 
 from robo_edge import paths  # noqa: E402
 from robo_edge.perception import evaluate  # noqa: E402
 from robo_edge.perception.model import ModelSession, load_model  # noqa: E402
 from robo_edge.perception.preprocess import Normaliser, segment  # noqa: E402
-from robo_edge.perception.virtual_scan import (  # noqa: E402
-    MountPose,
-    ScanConfig,
-    column_grid,
-    virtual_scan,
-)
+from robo_edge.perception.virtual_scan import MountPose, column_grid, virtual_scan  # noqa: E402
 
-WORLDS = ('empty_room', 'cluttered_room', 'corridors', 'warehouse')
-CONFIG = ScanConfig(range_min=0.1, range_max=4.0, min_obstacle_rows=2)
-MAX_RANGE_M = 4.0
 READY, WARM, GO = 'READY', 'WARM', 'GO'
 START_TIMEOUT_S = 60.0
 STATUS_NAME = 'robo_edge/perception'
@@ -69,6 +62,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--rate', type=float, default=15.0, help='e2e frames per second')
     parser.add_argument('--frames', type=int, default=120, help='distinct pre-rendered frames')
     parser.add_argument('--poses', type=int, default=20, help='accuracy poses per world')
+    parser.add_argument('--generated', type=int, default=20,
+                        help='accuracy: generated worlds (evaluation seeds) besides the shipped')
     parser.add_argument('--seed', type=int, default=1)
     parser.add_argument('--domain-id', type=int, default=int(os.environ.get('ROS_DOMAIN_ID', 78)))
     parser.add_argument('--output', type=Path, default=HERE / 'results' / 'perception.json')
@@ -82,34 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # ---------------------------------------------------------------- rendering
 
 
-def make_twin(world: str) -> Any:
-    """Return a Twin of a shipped world that renders segmentation."""
-    from robo_edge.robot.kinematics import Pose2D
-    from robo_edge.twin.config import TwinConfig
-    from robo_edge.twin.sim import Twin
-    from robo_edge.twin.world import load_world
-
-    return Twin(load_world(paths.resolve(world, 'sim/worlds')), TwinConfig(), 0,
-                Pose2D(0.0, 0.0, 0.0), paths.share_file('sim', 'robot', 'diff_drive.urdf'),
-                render_segmentation=True)
-
-
-def render_views(world: str, count: int, seed: int) -> list[evaluate.View]:
-    """Render `count` views at poses with clearance in `world`."""
-    twin = make_twin(world)
-    try:
-        poses = evaluate.free_poses(twin, count, np.random.default_rng(seed))
-        return [evaluate.render_view(twin, pose) for pose in poses]
-    finally:
-        twin.close()
-
-
 # ---------------------------------------------------------------- inference
 
 
 def bench_inference(path: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Time the onnxruntime call with 1 and 2 threads, interleaved, and the whole pipeline."""
-    views = render_views('warehouse', 8, args.seed)
+    views = render_views(shipped('warehouse'), 8, args.seed)
     sessions = {threads: load_model(path, ['CPUExecutionProvider'], threads)
                 for threads in (1, 2)}
     spec = sessions[1].spec
@@ -151,61 +124,6 @@ def time_pipeline(session: ModelSession, views: list[evaluate.View], runs: int) 
         virtual_scan(seg.floor_margin, geometry, grid, CONFIG)
         timings.append((time.perf_counter() - start) * 1e3)
     return percentiles(timings)
-
-
-# ---------------------------------------------------------------- accuracy
-
-
-def bench_accuracy(path: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """Compare the model's and the ground truth's virtual scans with the LiDAR per world."""
-    session = load_model(path, ['CPUExecutionProvider'], 2)
-    rows, everything = [], {'model': [], 'ground_truth': []}
-    for w, world in enumerate(WORLDS):
-        views = render_views(world, args.poses, args.seed + w)
-        row: dict[str, Any] = {'world': world, 'poses': len(views)}
-        for source in ('model', 'ground_truth'):
-            results = [score_view(session, view, source) for view in views]
-            everything[source] += results
-            row[source] = summarise_errors(results)
-        rows.append(row)
-        print(f'  {world}: model {fmt_m(row["model"]["median_m"])}, ground truth '
-              f'{fmt_m(row["ground_truth"]["median_m"])}', flush=True)
-    return {'range_within_m': MAX_RANGE_M, 'scan_config': CONFIG.__dict__, 'worlds': rows,
-            'all': {source: summarise_errors(results) for source, results in everything.items()}}
-
-
-def score_view(session: ModelSession, view: evaluate.View, source: str) -> evaluate.ScanErrors:
-    """Return the scan errors of one view, from the model's mask or the ground truth's."""
-    spec = session.spec.input
-    geometry = evaluate.geometry_for(view, spec.width, spec.height, MountPose())
-    grid = column_grid(geometry, CONFIG)
-    if source == 'model':
-        logits = session.run(Normaliser(spec)(view.image.rgb))
-        margin = segment(logits, session.spec.floor_index).floor_margin
-    else:
-        margin = evaluate.ground_truth_margin(view.floor, spec.width, spec.height)
-    return evaluate.compare(virtual_scan(margin, geometry, grid, CONFIG), view.scan, MAX_RANGE_M)
-
-
-def summarise_errors(results: list[evaluate.ScanErrors]) -> dict[str, Any]:
-    """Return median / p90 |error|, and missed and phantom beams, over many views."""
-    errors = np.concatenate([r.errors for r in results]) if results else np.zeros(0)
-    seen = int(errors.size + sum(r.missed for r in results))
-    return {
-        'median_m': float(np.median(errors)) if errors.size else None,
-        'p90_m': float(np.percentile(errors, 90)) if errors.size else None,
-        'within_0_10_m': float(np.mean(errors <= 0.10)) if errors.size else None,
-        'beams_compared': int(errors.size),
-        'missed': int(sum(r.missed for r in results)),
-        'missed_fraction': (sum(r.missed for r in results) / seen) if seen else None,
-        'phantom': int(sum(r.phantom for r in results)),
-        'beams_in_view': int(sum(r.beams for r in results)),
-    }
-
-
-def fmt_m(value: float | None) -> str:
-    """Format metres."""
-    return '-' if value is None else f'{value:.3f} m'
 
 
 # ---------------------------------------------------------------- e2e children
@@ -336,8 +254,8 @@ def e2e_env(args: argparse.Namespace) -> dict[str, str]:
 
 def prerender(path: Path, count: int, seed: int) -> None:
     """Render `count` twin frames (warehouse and cluttered room) into an .npz."""
-    views = (render_views('warehouse', count // 2, seed)
-             + render_views('cluttered_room', count - count // 2, seed + 1))
+    views = (render_views(shipped('warehouse'), count // 2, seed)
+             + render_views(shipped('cluttered_room'), count - count // 2, seed + 1))
     k = views[0].image.intrinsics
     np.savez(path, rgb=np.stack([v.image.rgb for v in views]),
              k=np.array([k.fx, k.fy, k.cx, k.cy]))
@@ -438,7 +356,8 @@ def orchestrate(args: argparse.Namespace) -> int:
                   'input': f'{probe.spec.input.width}x{probe.spec.input.height}',
                   'classes': list(probe.spec.classes), 'metrics': dict(probe.spec.metrics)},
         'settings': {'runs': args.runs, 'duration_s': args.duration, 'rate_hz': args.rate,
-                     'poses_per_world': args.poses, 'seed': args.seed,
+                     'poses_per_world': args.poses, 'generated_worlds': args.generated,
+                     'seed': args.seed,
                      'domain_id': args.domain_id},
     }
     sections = {'inference': bench_inference, 'accuracy': bench_accuracy, 'e2e': bench_e2e}
