@@ -43,6 +43,25 @@ def scan_points(
     return laser.x + r * np.cos(angles), laser.y + r * np.sin(angles)
 
 
+def looks_along(ranges: Sequence[float] | np.ndarray, layout: ScanLayout, bearing: float,
+                laser: Pose2D = LASER_AT_ORIGIN) -> bool:
+    """Return whether the scan says anything along `bearing` (rad, base_link).
+
+    The beam nearest that bearing must exist and hold a number: a return, or inf (nothing
+    within range). NaN is no information (a camera's virtual scan outside its view), and a
+    bearing outside the scan's span is not looked along at all.
+    """
+    r = np.asarray(ranges, dtype=np.float64)
+    if not r.size or layout.angle_increment == 0:
+        return False
+    step = abs(layout.angle_increment)
+    turn = (bearing - laser.yaw - layout.angle_min) * math.copysign(1.0, layout.angle_increment)
+    index = round((turn % (2 * math.pi)) / step)
+    if index == round(2 * math.pi / step):
+        index = 0  # a full circle: one step short of it is the first beam again
+    return index < r.size and not math.isnan(r[index])
+
+
 def nearest_distance(
     x: np.ndarray, y: np.ndarray, half_angle: float = math.pi,
 ) -> float | None:

@@ -9,7 +9,8 @@ Containment (robo_edge/mapping/containment.py): each scan is joined by exact sta
 `/safety/scan_source`; only the LiDAR's own beams, with odometry trusted, are matched and
 folded in. A fallback scan (the camera's), one whose source never came, or one taken while the
 odometry breaker is open holds the correction, whose covariance keeps growing with the
-distance dead-reckoned, and leaves the map alone.
+distance dead-reckoned, and leaves the map alone; a camera scan's returns are laid over the
+published `/map` for `transient_ttl_s` (mapping/transient.py), never written into it.
 
 With `localization` on, a trusted LiDAR scan is first matched against the map built so far
 (robo_edge/mapping/localizer.py); an accepted match moves the correction (the pose of odom in
@@ -19,8 +20,6 @@ correction goes out stamped s on `/localization/map_to_odom` (and the base pose 
 join it by stamp. Without it the correction is `initial_pose`: dead reckoning.
 """
 
-import json
-import os
 import time
 from collections import deque
 from pathlib import Path
@@ -31,13 +30,10 @@ import rclpy.clock
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import PoseWithCovarianceStamped, TransformStamped
 from nav_msgs.msg import OccupancyGrid, Odometry
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import ClockType
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from sensor_msgs.msg import LaserScan
 
-from robo_edge.exceptions import MapError
 from robo_edge.lockstep import LATE_RELEASE, OVERDUE_CHECK_PERIOD_S
 from robo_edge.mapping import containment as cm
 from robo_edge.mapping import localizer as loc
@@ -48,7 +44,8 @@ from robo_edge.mapping.mapper import (
     centered_geometry,
     compose_pose,
 )
-from robo_edge.planning.map_server import load_map
+from robo_edge.mapping.pose_log import PoseLog
+from robo_edge.mapping.transient import TransientLayer, scan_endpoints
 from robo_edge.robot.grid import Grid
 from robo_edge.robot.kinematics import Pose2D
 from robo_edge.ros import qos
@@ -65,12 +62,12 @@ from robo_edge.ros.nav_messages import (
     odom_pose,
     pose_from_list,
     pose_with_covariance_msg,
-    resample,
     stamp_of,
 )
 from robo_edge.ros.params import Param, declare
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
+from robo_edge.ros.static_map import StaticMapSeeding
 
 PARAMS = [
     Param('initial_pose', [0.0, 0.0, 0.0], 'Pose of odom in map [x, y, yaw] (the start pose)'),
@@ -83,19 +80,21 @@ PARAMS = [
     Param('odom_rate_hz', 50.0, 'Odometry rate: a scan at s goes with the sample due at s',
           0.1, 1000.0, read_only=True),
     Param('localization', True, 'Match each LiDAR scan to the map; false: dead reckoning'),
+    Param('transient_ttl_s', 10.0, 'A fallback (camera) return stays over /map this long (s)',
+          0.0, 600.0, read_only=True),
     Param('pose_log_path', '', 'JSON of the localised and dead-reckoned poses, 1 Hz; empty: none'),
     Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (steady clock)', 0.05, 60.0),
 ]
-POSE_LOG_PERIOD_NS = 1_000_000_000
 
 
-class MapperNode(Node):
+class MapperNode(StaticMapSeeding, Node):
     """Builds the occupancy map from the laser and odometry, one /map per scan.
 
     Parameters: initial_pose (double[3]), laser_offset (double[3]), resolution (double),
     size_m (double), max_clear_range (double), static_map (string; setting it at run time
     reseeds the grid, a file that fails to load is refused and the map kept),
-    input_wait_s (double), localization (bool), pose_log_path (string),
+    input_wait_s (double), localization (bool), transient_ttl_s (double, read-only),
+    pose_log_path (string),
     diagnostics_period_s (double).
     Subscriptions: /safety/scan (sensor_msgs/LaserScan, best effort), /safety/scan_source
     (diagnostic_msgs/DiagnosticArray, reliable: each scan's origin, joined by stamp),
@@ -122,8 +121,9 @@ class MapperNode(Node):
         self.sources = cm.SourceJoin(values['input_wait_s'])
         self.localize = bool(values['localization'])
         self.localizer = Localizer(self.initial_pose, self.laser_offset)
-        self.pose_log_path = Path(values['pose_log_path']) if values['pose_log_path'] else None
-        self.pose_log: list[list[float]] = []
+        self.pose_log = PoseLog(Path(values['pose_log_path']) if values['pose_log_path']
+                                else None, self.localize)
+        self.transient = TransientLayer(values['transient_ttl_s'])
         self.counts = {'updates': 0, 'late_inputs': 0, 'dropped_inputs': 0, 'matched': 0,
                        'partial': 0, 'held_fallback': 0, 'held_no_source': 0,
                        'held_odometry_untrusted': 0, 'camera_beams_left_out': 0}
@@ -131,7 +131,6 @@ class MapperNode(Node):
         self.last_match: MatchResult | None = None
         self.update_ms: deque[float] = deque(maxlen=200)
         self.match_ms: deque[float] = deque(maxlen=200)
-        self.static_map_error = ''
         self._load_static(values['static_map'])
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._correction_pub = self.create_publisher(
@@ -150,27 +149,6 @@ class MapperNode(Node):
         self.get_logger().info(
             f'{geometry.width}x{geometry.height} cells of {geometry.resolution} m, origin '
             f'({geometry.origin_x:.2f}, {geometry.origin_y:.2f})')
-
-    def _load_static(self, path: str) -> bool:
-        """Seed the grid from a static map; on failure keep the current map and say why."""
-        if not path:
-            return True
-        try:
-            grid = load_map(path)
-        except MapError as e:
-            self.static_map_error = str(e)
-            self.get_logger().error(f'static_map not loaded, keeping the current map: {e}')
-            return False
-        self.mapper.seed_from(resample(grid, self.mapper.geometry))
-        self.static_map_error = ''
-        self.get_logger().info(f'grid seeded from static map {path}')
-        return True
-
-    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
-        for param in params:
-            if param.name == 'static_map' and not self._load_static(str(param.value)):
-                return SetParametersResult(successful=False, reason=self.static_map_error)
-        return SetParametersResult(successful=True)
 
     def _on_scan(self, msg: LaserScan) -> None:
         stamp_ns = stamp_of(msg)
@@ -220,18 +198,24 @@ class MapperNode(Node):
             self.counts[f'held_{sourced.action}'] += 1
             match = self.localizer.hold(sourced.action, joined.pose)
             self.last_match = match
+            if sourced.action == cm.HOLD_FALLBACK:  # over /map for a while, never in it
+                self.transient.mark(joined.stamp_ns, scan_endpoints(
+                    scan.ranges, scan.angle_min, scan.angle_increment, scan.range_min,
+                    scan.range_max, compose_pose(match.pose, self.laser_offset)))
         else:
             ranges = sourced.source.lidar_only(scan.ranges)
             self.counts['camera_beams_left_out'] += len(sourced.source.fused)
             match = self._localise(scan, ranges, joined.pose)
             if not self._fold(joined.stamp_ns, scan, ranges, match):
                 return
+            self.transient.clear()
         # Pose (with its covariance), then correction, then map: a planner or controller
         # holding the map at s finds the others (they still join them by stamp).
         self._pose_pub.publish(
             pose_with_covariance_msg(match.pose, match.covariance, joined.stamp_ns))
         self._correction_pub.publish(correction_msg(match.correction, joined.stamp_ns))
-        self._map_pub.publish(grid_msg(self.grid(), joined.stamp_ns))
+        self._map_pub.publish(grid_msg(self.transient.over(self.grid(), joined.stamp_ns),
+                                       joined.stamp_ns))
         self._log_pose(joined.stamp_ns, match.pose, joined.pose)
 
     def _fold(self, stamp_ns: int, scan: LaserScan, ranges: np.ndarray,
@@ -273,21 +257,11 @@ class MapperNode(Node):
         return match
 
     def _log_pose(self, stamp_ns: int, pose: Pose2D, odom: Pose2D) -> None:
-        """Keep the localised and dead-reckoned poses once a second; rewrite the JSON."""
-        if self.pose_log_path is None or stamp_ns % POSE_LOG_PERIOD_NS:
-            return
-        dead = compose_pose(self.initial_pose, odom)
-        self.pose_log.append([stamp_ns / 1e9, pose.x, pose.y, pose.yaw, dead.x, dead.y,
-                              dead.yaw])
-        tmp = self.pose_log_path.with_name(f'.{self.pose_log_path.name}.tmp')
-        data = {'fields': ['t', 'x', 'y', 'yaw', 'odom_x', 'odom_y', 'odom_yaw'],
-                'localization': self.localize, 'poses': self.pose_log}
+        """Keep the localised and dead-reckoned poses once a second (mapping/pose_log.py)."""
         try:
-            self.pose_log_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(data) + '\n', encoding='utf-8')
-            os.replace(tmp, self.pose_log_path)
+            self.pose_log.add(stamp_ns, pose, compose_pose(self.initial_pose, odom))
         except OSError as e:
-            self.get_logger().error(f'pose log {self.pose_log_path} not written: {e}',
+            self.get_logger().error(f'pose log {self.pose_log.path} not written: {e}',
                                     throttle_duration_sec=5.0)
 
     def grid(self) -> Grid:

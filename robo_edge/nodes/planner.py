@@ -9,8 +9,9 @@ above xy_tolerance / k_sigma for uncertain_wait_s, or failed for lack of progres
 localisation there is no covariance and the pose alone is judged); then the path is replanned
 only when needed: no path yet, a new goal, the rest of the path blocked on the new map, or the
 robot strayed from it. An unreachable goal fails and the next one is planned in the same
-step; while the LiDAR does not back the scans the map was made from, unknown cells are
-obstacles and a goal beyond them waits instead (navigation/obstacle_source.py). The plan
+step; while the LiDAR does not back the scans the map was made from, an unreachable goal
+waits instead, and with no source at all unknown cells are obstacles
+(navigation/obstacle_source.py). The plan
 goes out for every map (re-stamped when unchanged; empty only when no goal is left, and a
 single pose where the robot stands while a goal has no path), and the outcomes go to
 `report_path` as JSON.
@@ -42,7 +43,7 @@ from robo_edge.navigation.goals import (
     goals_from_flat,
 )
 from robo_edge.navigation.localization_join import LocalizationJoin, Localized, variances_of
-from robo_edge.navigation.obstacle_source import ObstacleSources
+from robo_edge.navigation.obstacle_source import Backing, ObstacleSources
 from robo_edge.navigation.replanning import PathKeeper, goal_unreachable, warm_up_planner
 from robo_edge.planning.astar import GridPlanner, PlannerParams
 from robo_edge.planning.inflation import CostMap, InflationParams, inflate
@@ -143,7 +144,7 @@ class PlannerNode(Node):
         if source is None:  # fail closed: a malformed origin backs nothing
             self.get_logger().warning('scan source without a status: not LiDAR-backed',
                                       throttle_duration_sec=1.0)
-        self.sources.add(stamp_of(msg), source is not None and source.lidar_made)
+        self.sources.add(stamp_of(msg), None if source is None else source.origin)
         self._release()
 
     def _on_map(self, msg: OccupancyGrid) -> None:
@@ -186,17 +187,17 @@ class PlannerNode(Node):
         pose = base_in_map(located.correction if located else self.initial_pose, joined.pose)
         variances = self._variances(located)
         start = time.perf_counter()
-        lidar_backed = self.sources.lidar_backed(stamp_ns)
-        self.counts['maps_without_lidar'] += int(not lidar_backed)
+        backing = self.sources.backing(stamp_ns)
+        self.counts['maps_without_lidar'] += int(backing is not Backing.LIDAR)
         try:
             costmap = inflate(grid_from_msg(joined.item),
-                              self.inflation if lidar_backed else self.known_only)
+                              self.known_only if backing is Backing.NONE else self.inflation)
         except GridError as e:
             self.counts['dropped_inputs'] += 1
             self.get_logger().error(f'map at {stamp_ns} ns not used: {e}')
             return
         ended = self._take_new_goal(stamp_ns) + self.goals.update(pose, stamp_ns, variances)
-        ended += self._plan(costmap, pose, stamp_ns, hold=not lidar_backed)
+        ended += self._plan(costmap, pose, stamp_ns, hold=backing is not Backing.LIDAR)
         self._plan_pub.publish(self._plan_msg(pose, stamp_ns))
         self.counts['maps'] += 1
         self.step_ms.append((time.perf_counter() - start) * 1e3)

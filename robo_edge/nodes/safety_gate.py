@@ -31,7 +31,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Float64
 
-from robo_edge.control.scan_geometry import ScanLayout, scan_points
+from robo_edge.control.scan_geometry import ScanLayout, looks_along, scan_points
 from robo_edge.exceptions import ConfigError
 from robo_edge.lockstep import (
     LATE_RELEASE,
@@ -146,7 +146,9 @@ class SafetyGateNode(TickDriven, Node):
         layout = ScanLayout(msg.angle_min, msg.angle_increment, msg.range_min, msg.range_max)
         x, y = scan_points(ranges, layout, self._laser,
                            keep_too_close=bool(self.values['keep_too_close']))
-        self._informative = ScanPoints(x, y, stamp_ns)
+        self._informative = ScanPoints(
+            x, y, stamp_ns, blind_ahead=not looks_along(ranges, layout, 0.0, self._laser),
+            blind_behind=not looks_along(ranges, layout, math.pi, self._laser))
         self._scans.add(stamp_ns, self._informative)
         self._service()
 

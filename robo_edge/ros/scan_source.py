@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
+from robo_edge.navigation.obstacle_source import LIDAR_ORIGINS
 from robo_edge.ros.stamps import from_msg, to_msg
 
 TOPIC = '/safety/scan_source'
 STATUS_NAME = 'robo_edge/safety_scan'
-LIDAR_ORIGINS = ('lidar', 'lidar+perception')
 
 
 @dataclass(frozen=True, slots=True)

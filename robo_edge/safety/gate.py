@@ -15,7 +15,8 @@ latest scan as points in base_link with its stamp) and `now` in integer nanoseco
    envelope clear of scan points, so a point inside the envelope at the current speed brings
    the base down at `decel`, to a stop once the point is within `length_margin`. A point inside
    the inflated footprint stops motion that way at once (hard stop). Gaps are shortened by the
-   distance travelled since the scan stamp.
+   distance travelled since the scan stamp. A way the scan is blind to (NaN there: a camera's
+   virtual scan behind the robot) is not free: motion that way ramps to zero (`no_view`).
 5. The output follows the target at the base's acceleration (slowing at `decel`, speeding up
    over at most `max_up_dt_s` per tick), keeps both wheels within limits, and is clamped to the
    cap; a (finite) cap that drops, and a hard stop, apply at once: they are the only steps larger
@@ -44,6 +45,7 @@ class GateReason(Enum):
     OBSTACLE_SLOW = 'obstacle_slow'
     HARD_STOP = 'hard_stop'
     STOP_REQUESTED = 'stop_requested'  # the cap says stop (SAFE_STOP): ramp to zero, hold
+    NO_VIEW = 'no_view'  # the scan does not look the way the command goes: ramp to zero
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +77,13 @@ class GateConfig:
 
 @dataclass(frozen=True, slots=True)
 class ScanPoints:
-    """Scan points in base_link (non-finite ones are ignored) and the scan stamp."""
+    """Scan points in base_link (non-finite ones ignored), the stamp, the ways it is blind."""
 
     x: np.ndarray
     y: np.ndarray
     stamp_ns: int
+    blind_ahead: bool = False
+    blind_behind: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,8 +234,11 @@ def scan_gaps(inputs: GateInputs, previous: Velocity, config: GateConfig) -> tup
     scan = inputs.scan
     ahead, behind = travel_gaps(scan.x, scan.y, config.robot_radius + config.width_margin)
     since_scan = max(inputs.now_ns - scan.stamp_ns, 0) / NS_PER_S
-    return (ahead - max(previous.linear, 0.0) * since_scan,
-            behind - max(-previous.linear, 0.0) * since_scan)
+    # Unseen is not free: a blind way gets a gap that allows no speed (a ramp down, not a jolt).
+    return (config.length_margin if scan.blind_ahead
+            else ahead - max(previous.linear, 0.0) * since_scan,
+            config.length_margin if scan.blind_behind
+            else behind - max(-previous.linear, 0.0) * since_scan)
 
 
 def hard_stop(
@@ -280,6 +287,9 @@ def tick(state: GateState, inputs: GateInputs, config: GateConfig) -> GateResult
     gaps = scan_gaps(inputs, previous, config) if scan_fresh else (math.inf, math.inf)
     target = limit_target(command_target(inputs, config, reasons), cap, scan_fresh, config,
                           reasons)
+    if scan_fresh and ((target.linear > 0 and inputs.scan.blind_ahead)
+                       or (target.linear < 0 and inputs.scan.blind_behind)):
+        reasons.append(GateReason.NO_VIEW)
     target = obstacle_target(target, gaps, config, reasons)
     output = ramp(previous, target, elapsed_s(state, inputs.now_ns, config), config)
     # A stop request ramps down at `decel` (the target is zero); any other cap clamps at once.

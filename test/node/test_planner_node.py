@@ -252,7 +252,7 @@ def known_patch_map() -> Grid:
     return grid
 
 
-def test_planner_keeps_to_the_lidar_seen_map_while_the_camera_stands_in(context, tmp_path):
+def test_planner_holds_on_unknown_cells_only_without_any_source(context, tmp_path):
     report = tmp_path / 'report.json'
     planner = PlannerNode(context=context, parameter_overrides=overrides(
         goals=[4.0, 0.0, 0.0], report_path=str(report), diagnostics_period_s=0.1,
@@ -260,11 +260,12 @@ def test_planner_keeps_to_the_lidar_seen_map_while_the_camera_stands_in(context,
     h = Harness(context, planner)
     try:
         h.connect(h.odom, h.map, h.source, topics=('/plan',))
-        # The camera's virtual scan backs this map: the goal lies beyond the unknown cells,
-        # so it waits (a plan of one pose where the robot stands), neither planned through
-        # them nor failed.
+        # A source that says nothing backs nothing (fail closed): unknown cells are obstacles
+        # and the goal beyond them waits (a plan of one pose where the robot stands), neither
+        # planned through them nor failed.
         h.send_odom(100 * MS, 0.0, yaw=0.5)
-        h.send_map(known_patch_map(), 100 * MS, origin='perception')
+        h.source.publish(DiagnosticArray(header=Header(stamp=to_msg(100 * MS))))
+        h.map.publish(grid_msg(known_patch_map(), 100 * MS))
         assert h.spin_until(lambda: h.plan_stamped(100 * MS) is not None)
         held = h.plan_stamped(100 * MS)
         assert path_points(held) == [pytest.approx((0.0, 0.0))]
@@ -273,18 +274,30 @@ def test_planner_keeps_to_the_lidar_seen_map_while_the_camera_stands_in(context,
         assert planner.holding and planner.counts['maps_without_lidar'] == 1
         assert h.spin_until(lambda: h.status('robo_edge/planner', 'holding',
                                              lambda v: v == 'true'))
-        # The LiDAR is back: unknown cells may be planned through again.
+        # The camera backs the map: it sees ahead as the robot goes, and what it sees lies
+        # over the map (the mapper's short-lived layer), so unknown cells may be planned
+        # through at the degraded speed.
         h.send_odom(200 * MS, 0.0)
-        h.send_map(known_patch_map(), 200 * MS, origin='lidar')
+        h.send_map(known_patch_map(), 200 * MS, origin='perception')
         assert h.spin_until(lambda: h.plan_stamped(200 * MS) is not None)
         points = path_points(h.plan_stamped(200 * MS))
         assert points[-1] == pytest.approx((4.0, 0.0)) and not planner.holding
-        # A source that says nothing is not LiDAR-backed (fail closed): the path through the
-        # unknown cells is dropped at once.
+        assert planner.counts['maps_without_lidar'] == 2
+        # The camera's layer walls the goal in: held, not failed (the layer expires, the
+        # LiDAR may come back).
+        walled = known_patch_map()
+        c0, r0 = walled.world_to_cell(2.5, -5.0)
+        c1, _ = walled.world_to_cell(2.8, 5.0)
+        walled.data[:, c0:c1 + 1] = 100
         h.send_odom(300 * MS, 0.0)
-        h.source.publish(DiagnosticArray(header=Header(stamp=to_msg(300 * MS))))
-        h.map.publish(grid_msg(known_patch_map(), 300 * MS))
+        h.send_map(walled, 300 * MS, origin='perception')
         assert h.spin_until(lambda: h.plan_stamped(300 * MS) is not None)
         assert len(h.plan_stamped(300 * MS).poses) == 1 and planner.holding
+        assert json.loads(report.read_text())['goals'][0]['outcome'] == 'pending'
+        # The LiDAR is back: a goal walled in is unreachable, and fails.
+        h.send_odom(400 * MS, 0.0)
+        h.send_map(walled, 400 * MS, origin='lidar')
+        assert h.spin_until(lambda: json.loads(report.read_text())['goals'][0]['outcome']
+                            == 'failed')
     finally:
         h.close()

@@ -264,3 +264,32 @@ def test_invalid_config_is_rejected() -> None:
         GateConfig(decel=5.0)
     with pytest.raises(ValueError):
         GateConfig(command_timeout_s=0.0)
+
+
+def drive_blind(command: Velocity, blind: dict) -> list[GateResult]:
+    """Tick the gate 30 times with a scan of no points that is blind the given way(s)."""
+    state, results = GateState(), []
+    for k in range(30):
+        now = k * TICK_NS
+        result = tick(state, GateInputs(now, command, now, None,
+                                        ScanPoints(*NO_POINTS, now, **blind)), CONFIG)
+        state, results = result.state, results + [result]
+    return results
+
+
+@pytest.mark.parametrize(('speed', 'blind', 'other'), [
+    (-0.4, {'blind_behind': True}, {'blind_ahead': True}),
+    (0.5, {'blind_ahead': True}, {'blind_behind': True})])
+def test_a_way_the_scan_is_blind_to_is_not_free(speed: float, blind: dict, other: dict) -> None:
+    # A camera's virtual scan has no points behind the robot: that is no information, not
+    # a clear way. Motion that way ramps to zero at decel; turning goes on.
+    results = drive_blind(Velocity(speed, 0.5), blind)
+    speeds_ = [abs(r.velocity.linear) for r in results]
+    assert speeds_[-1] == 0.0 and max(speeds_) <= 2 * CONFIG.decel * DT + EPS
+    assert all(GateReason.NO_VIEW in r.reasons for r in results)
+    assert all(GateReason.HARD_STOP not in r.reasons for r in results)
+    assert results[-1].velocity.angular == pytest.approx(0.5)
+    # Blind only the other way: this way is driven at full speed.
+    results = drive_blind(Velocity(speed, 0.0), other)
+    assert results[-1].velocity.linear == pytest.approx(speed)
+    assert all(GateReason.NO_VIEW not in r.reasons for r in results)

@@ -10,6 +10,7 @@ from hypothesis.extra.numpy import arrays
 
 from robo_edge.control.scan_geometry import (
     ScanLayout,
+    looks_along,
     nearest_distance,
     rear_clearance,
     scan_points,
@@ -87,3 +88,21 @@ def test_every_point_is_finite_and_within_the_span(ranges: np.ndarray) -> None:
     distance = np.hypot(x, y)
     assert np.isfinite(x).all() and np.isfinite(y).all()
     assert ((distance >= LAYOUT.range_min - 1e-6) & (distance <= LAYOUT.range_max + 1e-6)).all()
+
+
+def test_looks_along_says_whether_a_bearing_holds_information() -> None:
+    full = ScanLayout(-math.pi, 2 * math.pi / 360, 0.1, 10.0)
+    camera = np.full(360, np.nan)
+    camera[150:211] = np.inf  # a virtual scan: ahead only, nothing within range there
+    assert looks_along(camera, full, 0.0) and not looks_along(camera, full, math.pi)
+    assert looks_along(np.full(360, np.inf), full, math.pi)  # inf: looked, nothing there
+    assert looks_along(np.full(360, 2.0), full, -math.pi)  # the last step wraps to beam 0
+    front = ScanLayout(-math.pi / 2, math.pi / 180, 0.1, 10.0)  # 181 beams, no rear
+    assert looks_along(np.ones(181), front, 0.0) and not looks_along(np.ones(181), front, math.pi)
+    # A laser mounted backwards looks behind the base with its forward beam.
+    assert looks_along(np.ones(181), front, math.pi, Pose2D(0.0, 0.0, math.pi))
+    descending = ScanLayout(math.pi / 2, -math.pi / 180, 0.1, 10.0)
+    ranges = np.full(181, np.nan)
+    ranges[90] = 1.0
+    assert looks_along(ranges, descending, 0.0) and not looks_along(ranges, descending, 0.5)
+    assert not looks_along(np.zeros(0), full, 0.0)
