@@ -11,6 +11,7 @@ earlier, never before MIN_START_S.
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -54,7 +55,11 @@ FAULT_KINDS: dict[str, tuple[dict, ...]] = {
     'odom_lie': ({'type': 'lie', 'target': 'odom', 'mode': 'offset', 'value': 0.6,
                   'duration_s': 3.0},),
     'lidar_silence_camera_phantom': (_SILENCE_8S, _PHANTOM),
+    # The LiDAR lost for good on a world the robot has no map of: outside the targets (the
+    # camera alone must explore), reported so the limit is seen.
+    'lidar_silence_unmapped': ({'type': 'silence', 'target': 'lidar'},),
 }
+UNMAPPED = ('lidar_silence_unmapped',)  # every other run starts on the world's survey
 LIDAR_KINDS = ('lidar_silence', 'lidar_silence_8s', 'lidar_freeze', 'lidar_lie_inf',
                'lidar_lie_offset', 'lidar_silence_camera_phantom')
 LYING_LIDAR = ('lidar_lie_inf', 'lidar_lie_offset')
@@ -85,6 +90,7 @@ class WorldCase:
     doc: dict
     fault_start_s: float
     fault_start_reason: str
+    parsed: World | None = None
 
 
 def generated_name(index: int) -> str:
@@ -144,7 +150,7 @@ def world_case(world: str, goals: int) -> WorldCase:
                'expect': {'collisions': 0, 'goals_reached': 'all'}}
     points = [tuple(doc['start'][:2])] + [tuple(g[:2]) for g in doc['goals']]
     start_s, reason = fault_start(parsed, route_samples(parsed, points, radius, margin))
-    return WorldCase(world, seed, doc, start_s, reason)
+    return WorldCase(world, seed, doc, start_s, reason, parsed)
 
 
 def route_samples(world: World, points: Sequence[tuple[float, float]], radius: float,
@@ -191,11 +197,18 @@ def faults_of(kind: str, start_s: float) -> list[dict]:
     return [{**fault, 'start_s': round(start_s, 2)} for fault in FAULT_KINDS.get(kind, ())]
 
 
-def scenario_for(run: Run, case: WorldCase) -> Scenario:
-    """Return the run's scenario: the world case, its seed, faults and monitor."""
+def scenario_for(run: Run, case: WorldCase, survey: Path | None = None) -> Scenario:
+    """Return the run's scenario: the world case, its seed, faults, monitor and prior map.
+
+    `survey` (robo_edge/twin/survey.py) seeds the mapper, as the map of a robot in service
+    would; the unmapped kinds start with none.
+    """
     faults = faults_of(run.kind, case.fault_start_s)
+    params: dict = {'sensor_guard': {'monitor': run.monitor}}
+    if survey is not None and run.kind not in UNMAPPED:
+        params['mapper'] = {'static_map': str(survey)}
     doc = {**case.doc, 'name': run.run_id, 'seed': run.seed, 'faults': faults,
-           'params': {'sensor_guard': {'monitor': run.monitor}}}
+           'params': params}
     if faults:
         doc['duration_s'] = case.doc['duration_s'] + FAULT_EXTRA_S
     return parse_scenario(doc, f'bench/degradation.py {run.run_id}')

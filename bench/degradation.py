@@ -6,8 +6,10 @@ fault runs put each fault kind (bench/_degradation_plan.FAULT_KINDS) on `--fault
 generated worlds, once with robo_edge's breakers and once with sensor_guard's
 `monitor: baseline` (the anchors' behaviour). Faults start where the planned route first
 approaches an obstacle (an estimate by time: the runner places faults by time only). The camera
-is on in every run, nothing is recorded to MCAP. Each run's figures are cached in
-bench/results/degradation_runs/<run_id>.json with the commit, to resume. Writes
+is on in every run, nothing is recorded to MCAP. Every run but the `unmapped` kind starts on
+the world's survey (robo_edge/twin/survey.py: the map a robot in service has). Each run's
+figures are cached in bench/results/degradation_runs/<run_id>.json with the commit, to resume.
+Writes
 bench/results/degradation.json (and with --plot, degradation.png).
 
     python bench/degradation.py [--worlds 20] [--fault-worlds 10] [--seeds 5] [--goals 3]
@@ -32,7 +34,9 @@ import _degradation_plan as plan  # noqa: E402
 import _degradation_report as report  # noqa: E402
 from _hostinfo import REPO, git_commit, host_info  # noqa: E402
 
+from robo_edge import paths  # noqa: E402
 from robo_edge.scenario.runner import RunOptions, run_one  # noqa: E402
+from robo_edge.twin.survey import mapper_resolution, write_survey  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / 'results'
 RUNS_CACHE = RESULTS / 'degradation_runs'  # one file per run, to resume (git-ignored)
@@ -102,7 +106,9 @@ def load_cached(runs: list[plan.Run], commit: str, args: argparse.Namespace
 def execute(run: plan.Run, args: argparse.Namespace, report_dir: Path, stamp: dict) -> dict:
     """Run one planned run in the twin and return (and cache) its record."""
     case = plan.world_case(run.world, args.goals)
-    scenario = plan.scenario_for(run, case)
+    survey = write_survey(case.parsed, paths.share_file('sim', 'robot', 'diff_drive.urdf'),
+                          report_dir / f'{run.run_id}_survey' / 'map.yaml', mapper_resolution())
+    scenario = plan.scenario_for(run, case, survey)
     faulted = run.kind != plan.NOMINAL
     meta = {
         'run_id': run.run_id, 'world': run.world, 'world_seed': case.world_seed,
@@ -110,7 +116,8 @@ def execute(run: plan.Run, args: argparse.Namespace, report_dir: Path, stamp: di
         'faults': plan.jsonable(plan.faults_of(run.kind, case.fault_start_s)),
         'fault_start_s': round(case.fault_start_s, 2) if faulted else None,
         'fault_start_reason': case.fault_start_reason if faulted else None,
-        'duration_s': scenario.duration_s, 'goals_total': len(scenario.goals), **stamp,
+        'duration_s': scenario.duration_s, 'goals_total': len(scenario.goals),
+        'prior_map': None if run.kind in plan.UNMAPPED else 'survey', **stamp,
     }
     result = run_one(scenario, RunOptions(report_dir, jobs=1, record=False))
     record = report.run_record(result, meta)
@@ -119,6 +126,7 @@ def execute(run: plan.Run, args: argparse.Namespace, report_dir: Path, stamp: di
                                                      encoding='utf-8')
     if args.report_dir is None:
         shutil.rmtree(report_dir / run.run_id, ignore_errors=True)
+        shutil.rmtree(survey.parent, ignore_errors=True)
         for suffix in ('.json', '.png'):
             (report_dir / f'{run.run_id}{suffix}').unlink(missing_ok=True)
     return record
@@ -193,7 +201,7 @@ def document(args: argparse.Namespace, records: list[dict], stamp: dict, progres
         'fault_placement': plan.PLACEMENT,
         'fault_kinds': {k: plan.jsonable(v) for k, v in plan.FAULT_KINDS.items()},
         'groups': {'lidar_failures': plan.LIDAR_KINDS, 'lying_lidar': plan.LYING_LIDAR,
-                   'lying_camera': plan.LYING_CAMERA},
+                   'lying_camera': plan.LYING_CAMERA, 'unmapped': plan.UNMAPPED},
         **progress,
         'summary': summary, 'comparisons': compared,
         'targets': report.targets(records, compared), 'runs': records,

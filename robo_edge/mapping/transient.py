@@ -2,84 +2,80 @@
 
 While the camera's virtual scan stands in for the LiDAR, nothing it reports may enter the
 persistent map or the localiser (robo_edge/mapping/containment.py). The planner still has to
-go around what the camera sees, so the mapper keeps each fallback scan's returns here, as
-points in the map frame at the dead-reckoned pose it held, and lays them over the published
-grid as occupied cells for `ttl_s` of scan time. The layer empties as soon as the LiDAR backs
-a scan again (it sees the truth), and never outlives its TTL: a stale phantom cannot block a
-route for long, and a real obstacle is seen again by the next frame that looks at it.
+go around what the camera sees, so the mapper folds each fallback scan, at the dead-reckoned
+pose it holds, into a grid of its own, and lays that grid's occupied cells over the published
+map. It is an occupancy grid rather than a list of returns because a camera misreads some
+floors: a phantom seen in one frame is cleared by the frames that later look through that cell
+and see floor, where a list would keep it until it expired and wall routes in. Only returns
+within `range_m` are taken (beyond it a beam clears up to `range_m` and marks nothing): the
+virtual scan's error grows with distance, and an obstacle edge misjudged from afar (a doorway
+seen at a grazing angle) would close a gap the robot fits through; it is seen again, closer.
+The layer is dropped as soon as the LiDAR backs a scan again (it sees the truth), and `ttl_s`
+after the last fallback scan (no source at all: nothing refreshes it).
 """
 
 import math
-from collections import deque
-from dataclasses import dataclass, replace
 
 import numpy as np
 
+from robo_edge.mapping.mapper import GridGeometry, MapperParams, OccupancyMapper
 from robo_edge.robot.grid import OCCUPIED, Grid
 from robo_edge.robot.kinematics import Pose2D
 
 NS_PER_S = 1_000_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class Marks:
-    """The returns of one fallback scan, in the map frame, and its stamp."""
-
-    stamp_ns: int
-    points: np.ndarray  # (N, 2)
-
-
-def scan_endpoints(ranges: np.ndarray, angle_min: float, angle_increment: float,
-                   range_min: float, range_max: float, laser: Pose2D) -> np.ndarray:
-    """Return the (N, 2) map-frame endpoints of the returns in (range_min, range_max)."""
-    r = np.asarray(ranges, dtype=np.float64)
-    angles = angle_min + angle_increment * np.arange(r.size)
-    hit = np.isfinite(r) & (r > range_min) & (r < range_max)
-    bearing = laser.yaw + angles[hit]
-    return np.stack([laser.x + r[hit] * np.cos(bearing), laser.y + r[hit] * np.sin(bearing)],
-                    axis=1)
+OCCUPIED_FROM = 65  # the layer's occupancy from which a cell is laid over the map (as nav2's)
 
 
 class TransientLayer:
-    """Fallback returns of the last `ttl_s` of scan time, laid over a grid on demand."""
+    """The fallback's own occupancy grid, laid over the map while it is fresh."""
 
-    def __init__(self, ttl_s: float = 10.0, keep: int = 512) -> None:
+    def __init__(self, geometry: GridGeometry, ttl_s: float = 60.0,
+                 range_m: float = 1.5) -> None:
         if not (math.isfinite(ttl_s) and ttl_s >= 0):
             raise ValueError(f'ttl_s must be a finite number >= 0, got {ttl_s!r}')
+        if not (math.isfinite(range_m) and range_m > 0):
+            raise ValueError(f'range_m must be a finite number > 0, got {range_m!r}')
+        self.geometry = geometry
+        self.range_m = range_m
+        self.params = MapperParams(max_clear_range=range_m)
         self.ttl_ns = int(ttl_s * NS_PER_S)
-        self._marks: deque[Marks] = deque(maxlen=keep)
+        self._grid: OccupancyMapper | None = None
+        self._last_ns: int | None = None
+        self.scans = 0  # folded in since the layer was last dropped
 
-    def __len__(self) -> int:
-        """Return how many scans the layer holds."""
-        return len(self._marks)
+    def __bool__(self) -> bool:
+        """Return whether the layer holds anything."""
+        return self._grid is not None
 
-    def mark(self, stamp_ns: int, points: np.ndarray) -> None:
-        """Keep one fallback scan's returns (map frame) stamped `stamp_ns`."""
-        self._marks.append(Marks(stamp_ns, np.asarray(points, dtype=np.float64).reshape(-1, 2)))
+    def mark(self, stamp_ns: int, ranges: object, angle_min: float, angle_increment: float,
+             range_min: float, range_max: float, laser: Pose2D) -> None:
+        """Fold one fallback scan, taken from `laser` (map frame), into the layer."""
+        if self._grid is None:
+            self._grid = OccupancyMapper(self.geometry, self.params)
+        near = np.array(ranges, dtype=np.float64)
+        near[near > self.range_m] = np.inf  # seen past range_m: cleared to it, no obstacle
+        self._grid.update(near, angle_min, angle_increment, range_min, range_max, laser)
+        self._last_ns = stamp_ns
+        self.scans += 1
 
     def clear(self) -> None:
-        """Forget every return: the LiDAR backs the map again."""
-        self._marks.clear()
-
-    def live(self, now_ns: int) -> np.ndarray:
-        """Return the (N, 2) returns not older than the TTL at `now_ns` (and drop the rest).
-
-        A scan stamped after `now_ns` (the clock went back) is dropped with the old ones: it
-        belongs to a time line that no longer holds.
-        """
-        while self._marks and not 0 <= now_ns - self._marks[0].stamp_ns <= self.ttl_ns:
-            self._marks.popleft()
-        kept = [m.points for m in self._marks if 0 <= now_ns - m.stamp_ns <= self.ttl_ns]
-        return np.concatenate(kept) if kept else np.zeros((0, 2))
+        """Drop the layer: the LiDAR backs the map again."""
+        self._grid, self._last_ns, self.scans = None, None, 0
 
     def over(self, grid: Grid, now_ns: int) -> Grid:
-        """Return a copy of `grid` with the live returns' cells occupied (the grid untouched)."""
-        points = self.live(now_ns)
-        if not points.size:
+        """Return `grid` with the layer's occupied cells laid over it (a copy; never in place).
+
+        A layer older than the TTL at `now_ns`, or stamped after it (the clock went back), is
+        dropped first.
+        """
+        if self._last_ns is not None and not 0 <= now_ns - self._last_ns <= self.ttl_ns:
+            self.clear()
+        if self._grid is None:
             return grid
-        cells = np.floor(grid.world_to_grid(points)).astype(np.int64)
-        inside = ((cells[:, 0] >= 0) & (cells[:, 0] < grid.width)
-                  & (cells[:, 1] >= 0) & (cells[:, 1] < grid.height))
+        if (grid.width, grid.height) != (self.geometry.width, self.geometry.height):
+            raise ValueError(f'the layer is {self.geometry.width}x{self.geometry.height}, '
+                             f'the grid {grid.width}x{grid.height}')
         data = grid.data.copy()
-        data[cells[inside, 1], cells[inside, 0]] = OCCUPIED
-        return replace(grid, data=data)
+        data[self._grid.occupancy() >= OCCUPIED_FROM] = OCCUPIED
+        return Grid(grid.resolution, grid.width, grid.height, data, grid.origin_x,
+                    grid.origin_y, grid.origin_yaw)

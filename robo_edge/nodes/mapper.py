@@ -45,7 +45,7 @@ from robo_edge.mapping.mapper import (
     compose_pose,
 )
 from robo_edge.mapping.pose_log import PoseLog
-from robo_edge.mapping.transient import TransientLayer, scan_endpoints
+from robo_edge.mapping.transient import TransientLayer
 from robo_edge.robot.grid import Grid
 from robo_edge.robot.kinematics import Pose2D
 from robo_edge.ros import qos
@@ -80,8 +80,10 @@ PARAMS = [
     Param('odom_rate_hz', 50.0, 'Odometry rate: a scan at s goes with the sample due at s',
           0.1, 1000.0, read_only=True),
     Param('localization', True, 'Match each LiDAR scan to the map; false: dead reckoning'),
-    Param('transient_ttl_s', 10.0, 'A fallback (camera) return stays over /map this long (s)',
+    Param('transient_ttl_s', 60.0, 'A fallback (camera) return stays over /map this long (s)',
           0.0, 600.0, read_only=True),
+    Param('transient_range_m', 1.5, 'Fallback returns nearer than this enter the layer (m)',
+          0.1, 20.0, read_only=True),
     Param('pose_log_path', '', 'JSON of the localised and dead-reckoned poses, 1 Hz; empty: none'),
     Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (steady clock)', 0.05, 60.0),
 ]
@@ -93,7 +95,8 @@ class MapperNode(StaticMapSeeding, Node):
     Parameters: initial_pose (double[3]), laser_offset (double[3]), resolution (double),
     size_m (double), max_clear_range (double), static_map (string; setting it at run time
     reseeds the grid, a file that fails to load is refused and the map kept),
-    input_wait_s (double), localization (bool), transient_ttl_s (double, read-only),
+    input_wait_s (double), localization (bool), transient_ttl_s and transient_range_m
+    (double, read-only),
     pose_log_path (string),
     diagnostics_period_s (double).
     Subscriptions: /safety/scan (sensor_msgs/LaserScan, best effort), /safety/scan_source
@@ -123,7 +126,8 @@ class MapperNode(StaticMapSeeding, Node):
         self.localizer = Localizer(self.initial_pose, self.laser_offset)
         self.pose_log = PoseLog(Path(values['pose_log_path']) if values['pose_log_path']
                                 else None, self.localize)
-        self.transient = TransientLayer(values['transient_ttl_s'])
+        self.transient = TransientLayer(geometry, values['transient_ttl_s'],
+                                        values['transient_range_m'])
         self.counts = {'updates': 0, 'late_inputs': 0, 'dropped_inputs': 0, 'matched': 0,
                        'partial': 0, 'held_fallback': 0, 'held_no_source': 0,
                        'held_odometry_untrusted': 0, 'camera_beams_left_out': 0}
@@ -199,9 +203,9 @@ class MapperNode(StaticMapSeeding, Node):
             match = self.localizer.hold(sourced.action, joined.pose)
             self.last_match = match
             if sourced.action == cm.HOLD_FALLBACK:  # over /map for a while, never in it
-                self.transient.mark(joined.stamp_ns, scan_endpoints(
-                    scan.ranges, scan.angle_min, scan.angle_increment, scan.range_min,
-                    scan.range_max, compose_pose(match.pose, self.laser_offset)))
+                self.transient.mark(joined.stamp_ns, scan.ranges, scan.angle_min,
+                                    scan.angle_increment, scan.range_min, scan.range_max,
+                                    compose_pose(match.pose, self.laser_offset))
         else:
             ranges = sourced.source.lidar_only(scan.ranges)
             self.counts['camera_beams_left_out'] += len(sourced.source.fused)

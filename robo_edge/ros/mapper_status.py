@@ -23,7 +23,7 @@ def mapper_status(node: object) -> DiagnosticStatus:
     values = {
         **{key: str(count) for key, count in node.counts.items()},
         'pending': str(node.join.pending),
-        'transient_scans': str(len(node.transient)),
+        'transient_scans': str(node.transient.scans),
         'update_ms_p50': f'{np.percentile(ms, 50):.2f}',
         'update_ms_p99': f'{np.percentile(ms, 99):.2f}',
         'localization': str(node.localize).lower(),
