@@ -10,13 +10,16 @@ and see floor, where a list would keep it until it expired and wall routes in. O
 within `range_m` are taken (beyond it a beam clears up to `range_m` and marks nothing): the
 virtual scan's error grows with distance, and an obstacle edge misjudged from afar (a doorway
 seen at a grazing angle) would close a gap the robot fits through; it is seen again, closer.
-The layer is dropped as soon as the LiDAR backs a scan again (it sees the truth), and `ttl_s`
+A return within `explained_m` of an obstacle the map already holds is that obstacle, seen
+less sharply (a wall's end read 0.2 m long closed a doorway): it is not laid over the map. The
+layer is dropped as soon as the LiDAR backs a scan again (it sees the truth), and `ttl_s`
 after the last fallback scan (no source at all: nothing refreshes it).
 """
 
 import math
 
 import numpy as np
+from scipy import ndimage
 
 from robo_edge.mapping.mapper import GridGeometry, MapperParams, OccupancyMapper
 from robo_edge.robot.grid import OCCUPIED, Grid
@@ -30,13 +33,16 @@ class TransientLayer:
     """The fallback's own occupancy grid, laid over the map while it is fresh."""
 
     def __init__(self, geometry: GridGeometry, ttl_s: float = 60.0,
-                 range_m: float = 1.5) -> None:
+                 range_m: float = 1.5, explained_m: float = 0.3) -> None:
         if not (math.isfinite(ttl_s) and ttl_s >= 0):
             raise ValueError(f'ttl_s must be a finite number >= 0, got {ttl_s!r}')
         if not (math.isfinite(range_m) and range_m > 0):
             raise ValueError(f'range_m must be a finite number > 0, got {range_m!r}')
+        if not (math.isfinite(explained_m) and explained_m >= 0):
+            raise ValueError(f'explained_m must be a finite number >= 0, got {explained_m!r}')
         self.geometry = geometry
         self.range_m = range_m
+        self._explained = _disc(round(explained_m / geometry.resolution))
         self.params = MapperParams(max_clear_range=range_m)
         self.ttl_ns = int(ttl_s * NS_PER_S)
         self._grid: OccupancyMapper | None = None
@@ -76,6 +82,17 @@ class TransientLayer:
             raise ValueError(f'the layer is {self.geometry.width}x{self.geometry.height}, '
                              f'the grid {grid.width}x{grid.height}')
         data = grid.data.copy()
-        data[self._grid.occupancy() >= OCCUPIED_FROM] = OCCUPIED
+        known = grid.data >= OCCUPIED_FROM
+        if self._explained is not None and known.any():
+            known = ndimage.binary_dilation(known, structure=self._explained)
+        data[(self._grid.occupancy() >= OCCUPIED_FROM) & ~known] = OCCUPIED
         return Grid(grid.resolution, grid.width, grid.height, data, grid.origin_x,
                     grid.origin_y, grid.origin_yaw)
+
+
+def _disc(radius: int) -> np.ndarray | None:
+    """Return a disc of `radius` cells as a structuring element (None for radius 0)."""
+    if radius <= 0:
+        return None
+    r = np.arange(-radius, radius + 1)
+    return r[:, None] ** 2 + r[None, :] ** 2 <= radius * radius

@@ -69,6 +69,19 @@ def test_only_near_returns_enter_the_layer_and_far_ones_still_clear() -> None:
     assert not occupied(layer.over(grid, 6 * S), 1.25, 0.0)
 
 
+def test_a_return_next_to_a_known_obstacle_is_that_obstacle() -> None:
+    layer, grid = TransientLayer(GEOMETRY, range_m=2.5, explained_m=0.2), unknown_grid()
+    col, _ = grid.world_to_cell(2.25, 0.0)
+    grid.data[:, col] = OCCUPIED  # the map's wall, 0.2 m behind what the camera reads
+    mark(layer, 1 * S, camera_scan(2.0))
+    over = layer.over(grid, 1 * S)
+    assert np.array_equal(over.data, grid.data), 'the wall, read short: nothing new'
+    far = unknown_grid()
+    col, _ = grid.world_to_cell(2.55, 0.0)
+    far.data[:, col] = OCCUPIED  # a wall 0.5 m behind: the camera's obstacle is new
+    assert occupied(layer.over(far, 1 * S), 2.05, 0.0)
+
+
 def test_the_layer_expires_after_its_last_scan_and_on_a_clock_set_back() -> None:
     layer, grid = TransientLayer(GEOMETRY, ttl_s=2.0, range_m=2.5), unknown_grid()
     mark(layer, 10 * S, camera_scan(2.0))
@@ -88,6 +101,8 @@ def test_bad_settings_and_a_grid_of_another_size_are_refused() -> None:
     for near in (0.0, math.inf):
         with pytest.raises(ValueError, match='range_m'):
             TransientLayer(GEOMETRY, range_m=near)
+    with pytest.raises(ValueError, match='explained_m'):
+        TransientLayer(GEOMETRY, explained_m=-0.1)
     layer = TransientLayer(GEOMETRY)
     mark(layer, 1 * S, camera_scan(1.0))
     with pytest.raises(ValueError, match='100x100'):
