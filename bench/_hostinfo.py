@@ -4,6 +4,7 @@ import datetime
 import importlib.metadata
 import os
 import platform
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,17 @@ def _git_dir(repo: Path) -> Path:
     return git
 
 
+def git_dirty(repo: Path = REPO) -> bool | None:
+    """Whether the work tree differs from the commit (results excluded); None without git."""
+    try:
+        out = subprocess.run(['git', 'status', '--porcelain', '--', '.',
+                              ':(exclude)bench/results'], cwd=repo, capture_output=True,
+                             text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.strip())
+
+
 def host_info() -> dict[str, Any]:
     """Return the host and software description of this run."""
     return {
@@ -93,4 +105,5 @@ def host_info() -> dict[str, Any]:
         'python': platform.python_version(),
         'versions': {key: package_version(names) for key, names in PACKAGES.items()},
         'git_commit': git_commit(),
+        'git_dirty': git_dirty(),
     }

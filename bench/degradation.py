@@ -21,7 +21,6 @@ import argparse
 import json
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _degradation_plan as plan  # noqa: E402
 import _degradation_report as report  # noqa: E402
-from _hostinfo import REPO, git_commit, host_info  # noqa: E402
+from _hostinfo import git_commit, git_dirty, host_info  # noqa: E402
 
 from robo_edge import paths  # noqa: E402
 from robo_edge.scenario.runner import RunOptions, run_one  # noqa: E402
@@ -40,17 +39,6 @@ from robo_edge.twin.survey import mapper_resolution, write_survey  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / 'results'
 RUNS_CACHE = RESULTS / 'degradation_runs'  # one file per run, to resume (git-ignored)
-
-
-def git_dirty(repo: Path = REPO) -> bool | None:
-    """Whether the work tree differs from the commit (results excluded); None without git."""
-    try:
-        out = subprocess.run(['git', 'status', '--porcelain', '--', '.',
-                              ':(exclude)bench/results'], cwd=repo, capture_output=True,
-                             text=True, timeout=30, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return bool(out.strip())
 
 
 def parse_args() -> argparse.Namespace:

@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'bench'))
 
-from _hostinfo import git_commit  # noqa: E402
+from _hostinfo import git_commit, git_dirty  # noqa: E402
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -44,3 +44,13 @@ def test_the_commit_of_a_linked_worktree(repo: Path, tmp_path: Path) -> None:
 
 def test_no_repository_no_commit(tmp_path: Path) -> None:
     assert git_commit(tmp_path) is None
+
+
+def test_the_dirty_flag_ignores_results_and_sees_code(repo: Path) -> None:
+    assert git_dirty(repo) is False
+    (repo / 'bench' / 'results').mkdir(parents=True)
+    (repo / 'bench' / 'results' / 'x.json').write_text('{}')
+    assert git_dirty(repo) is False  # a benchmark writing its result is not a code change
+    (repo / 'a.txt').write_text('changed')
+    assert git_dirty(repo) is True
+    assert git_dirty(repo / 'no_such_dir') is None
