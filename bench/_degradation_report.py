@@ -17,6 +17,7 @@ LOC_LIMIT_NOMINAL_M = 0.10
 LOC_LIMIT_FAULT_M = 0.15
 LIDAR_GOAL_SHARE = 0.95
 BLAMED_RIGHT_SHARE = 0.99
+COMPLETED = 'completed'  # the runner's outcome of a run that ran to its end
 TIMING_KEYS = ('type', 'target', 'mode', 'start_s', 'injected_s', 'detected_by',
                'detect_latency_s', 'reaction', 'react_latency_s', 'blamed', 'blamed_right')
 
@@ -154,8 +155,13 @@ def _blamed_target(runs: Sequence[dict]) -> dict:
                    BLAMED_RIGHT_SHARE, len(runs))
 
 
-def targets(runs: Sequence[dict], compared: dict) -> dict:
-    """Evaluate the issue's targets on the breakers' runs (met: None when no runs)."""
+def targets(runs: Sequence[dict], compared: dict, errors: int = 0) -> dict:
+    """Evaluate the issue's targets on the breakers' runs (met: None when no runs).
+
+    `every_run_completed` counts every run of either monitor that did not complete (a twin
+    or node crash, a lockstep time-out, an interruption) and each run that raised (`errors`):
+    a run that could not be scored is a failure of the benchmark, not a run left out.
+    """
     nominal = _of(runs, [NOMINAL])
     lidar = _of(runs, LIDAR_KINDS)
     trips = sum(r['breaker_trips'] or 0 for r in nominal)
@@ -164,7 +170,9 @@ def targets(runs: Sequence[dict], compared: dict) -> dict:
     goals = sum(r['goals_total'] for r in lidar)
     share = sum(r['goals_reached'] for r in lidar) / goals if goals else None
     hits = sum(r['collisions'] for r in lidar)
+    broken = sum(r.get('outcome') != COMPLETED for r in runs) + errors
     return {
+        'every_run_completed': _target(broken == 0, broken, 0, len(runs) + errors),
         'nominal_zero_trips': _target(trips == 0, trips, 0, len(nominal)),
         'nominal_loc_error': _target(
             all(v is not None and v <= LOC_LIMIT_NOMINAL_M for v in worst),

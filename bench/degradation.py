@@ -192,7 +192,8 @@ def document(args: argparse.Namespace, records: list[dict], stamp: dict, progres
                    'lying_camera': plan.LYING_CAMERA, 'unmapped': plan.UNMAPPED},
         **progress,
         'summary': summary, 'comparisons': compared,
-        'targets': report.targets(records, compared), 'runs': records,
+        'targets': report.targets(records, compared, len(progress['errors'])),
+        'runs': records,
     }
 
 

@@ -20,7 +20,8 @@ def record(kind: str = 'nominal', monitor: str = 'breakers', world: str = 'gen10
     return {'run_id': f'{world}__{kind}__{monitor}_s{seed}', 'world': world, 'kind': kind,
             'monitor': monitor, 'seed': seed, 'goals_total': total, 'goals_reached': reached,
             'collisions': collisions, 'believed_reached': 0, 'goals_uncertain': 0,
-            'loc_xy_max_m': loc, 'breaker_trips': trips, 'fault_timing': faults or []}
+            'loc_xy_max_m': loc, 'breaker_trips': trips, 'fault_timing': faults or [],
+            'outcome': 'completed'}
 
 
 def timing(blamed: str | None, right: bool | None, detect: float | None = 0.1,
@@ -128,6 +129,17 @@ def test_targets_fail_with_their_figures() -> None:
     assert out['lying_lidar_blamed_right']['met'] is True
     assert out['breakers_never_worse']['met'] is False
     assert out['lying_camera_blamed_right']['met'] is None  # no runs: not judged
+
+
+def test_a_run_that_did_not_complete_or_raised_fails_the_benchmark() -> None:
+    runs = [record(), {**record('lidar_freeze', 'baseline'), 'outcome': 'crashed'}]
+    out = report.targets(runs, report.comparisons(runs))
+    assert out['every_run_completed'] == {'met': False, 'value': 1, 'limit': 0, 'runs': 2}
+    out = report.targets([record()], report.comparisons([record()]), errors=2)
+    assert out['every_run_completed'] == {'met': False, 'value': 2, 'limit': 0, 'runs': 3}
+    unknown = {**record(), 'outcome': None}  # no outcome recorded: not completed
+    assert report.targets([unknown], {'breakers_worse': [], 'pairs': 0})[
+        'every_run_completed']['met'] is False
 
 
 def test_a_run_without_localisation_fails_the_localisation_target() -> None:
