@@ -22,9 +22,7 @@ from robo_edge.robot.grid import Grid
 from robo_edge.robot.kinematics import Pose2D, yaw_to_quaternion
 from robo_edge.ros import scan_source
 from robo_edge.ros.diagnostics import status_values
-from robo_edge.ros.nav_messages import (
-    grid_msg,
-)
+from robo_edge.ros.nav_messages import NAVIGATION_MAP_TOPIC, grid_msg
 from robo_edge.ros.qos import CORRECTION, DIAGNOSTICS, LATCHED, SENSOR, SENSOR_BURST
 from robo_edge.ros.stamps import from_msg, to_msg
 
@@ -46,11 +44,14 @@ class Harness:
         self.probe = Node('nav_probe', context=context)
         self.spinner = Spinner(context, [*nodes, self.probe], TIMEOUT_S)
         self.maps: list[OccupancyGrid] = []
+        self.nav_maps: list[OccupancyGrid] = []
         self.plans: list[PathMsg] = []
         self.corrections: list[TransformStamped] = []
         self.poses: list[PoseWithCovarianceStamped] = []
         self.statuses: dict[str, list] = {}
         self.probe.create_subscription(OccupancyGrid, '/map', self.maps.append, PROBE_QOS)
+        self.probe.create_subscription(OccupancyGrid, NAVIGATION_MAP_TOPIC,
+                                       self.nav_maps.append, PROBE_QOS)
         self.probe.create_subscription(
             TransformStamped, '/localization/map_to_odom', self.corrections.append, CORRECTION)
         self.probe.create_subscription(
@@ -66,7 +67,7 @@ class Harness:
         self.scan = self.probe.create_publisher(LaserScan, '/safety/scan', SENSOR)
         self.source = self.probe.create_publisher(DiagnosticArray, scan_source.TOPIC,
                                                   CORRECTION)
-        self.map = self.probe.create_publisher(OccupancyGrid, '/map', LATCHED)
+        self.map = self.probe.create_publisher(OccupancyGrid, NAVIGATION_MAP_TOPIC, LATCHED)
         self.goal = self.probe.create_publisher(PoseStamped, '/goal_pose', PROBE_QOS)
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:

@@ -9,8 +9,9 @@ Containment (robo_edge/mapping/containment.py): each scan is joined by exact sta
 `/safety/scan_source`; only the LiDAR's own beams, with odometry trusted, are matched and
 folded in. A fallback scan (the camera's), one whose source never came, or one taken while the
 odometry breaker is open holds the correction, whose covariance keeps growing with the
-distance dead-reckoned, and leaves the map alone; a camera scan's returns are laid over the
-published `/map` for `transient_ttl_s` (mapping/transient.py), never written into it.
+distance dead-reckoned, and leaves the map alone; a camera scan's returns are laid over a copy
+of it, `/map/navigation`, which the planner plans on (mapping/transient.py); `/map` itself
+holds only what the LiDAR mapped.
 
 With `localization` on, a trusted LiDAR scan is first matched against the map built so far
 (robo_edge/mapping/localizer.py); an accepted match moves the correction (the pose of odom in
@@ -54,6 +55,7 @@ from robo_edge.ros.diagnostics import to_array
 from robo_edge.ros.mapper_status import mapper_status
 from robo_edge.ros.nav_messages import (
     CORRECTION_TOPIC,
+    NAVIGATION_MAP_TOPIC,
     POSE_TOPIC,
     ExactStampJoin,
     Joined,
@@ -105,8 +107,8 @@ class MapperNode(StaticMapSeeding, Node):
     Publishers, each stamped like its scan: /localization/map_to_odom
     (geometry_msgs/TransformStamped, map -> odom, reliable transient local depth 10; /tf is not
     used: tf2_msgs is not installable here), /localization/pose
-    (geometry_msgs/PoseWithCovarianceStamped, base in map, same QoS), /map
-    (nav_msgs/OccupancyGrid, reliable transient local, frame map),
+    (geometry_msgs/PoseWithCovarianceStamped, base in map, same QoS), /map and
+    /map/navigation (nav_msgs/OccupancyGrid, reliable transient local, frame map),
     /diagnostics (diagnostic_msgs/DiagnosticArray, status robo_edge/mapper).
     """
 
@@ -142,6 +144,8 @@ class MapperNode(StaticMapSeeding, Node):
         self._pose_pub = self.create_publisher(
             PoseWithCovarianceStamped, POSE_TOPIC, qos.CORRECTION)
         self._map_pub = self.create_publisher(OccupancyGrid, '/map', qos.LATCHED)
+        self._nav_map_pub = self.create_publisher(OccupancyGrid, NAVIGATION_MAP_TOPIC,
+                                                  qos.LATCHED)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
         self.readiness = ReadinessReporter(self, [
             self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR),
@@ -218,8 +222,10 @@ class MapperNode(StaticMapSeeding, Node):
         self._pose_pub.publish(
             pose_with_covariance_msg(match.pose, match.covariance, joined.stamp_ns))
         self._correction_pub.publish(correction_msg(match.correction, joined.stamp_ns))
-        self._map_pub.publish(grid_msg(self.transient.over(self.grid(), joined.stamp_ns),
-                                       joined.stamp_ns))
+        grid = self.grid()
+        self._map_pub.publish(grid_msg(grid, joined.stamp_ns))
+        self._nav_map_pub.publish(grid_msg(self.transient.over(grid, joined.stamp_ns),
+                                           joined.stamp_ns))
         self._log_pose(joined.stamp_ns, match.pose, joined.pose)
 
     def _fold(self, stamp_ns: int, scan: LaserScan, ranges: np.ndarray,

@@ -118,7 +118,8 @@ class PlannerNode(Node):
         self.step_ms: deque[float] = deque(maxlen=200)
         self._plan_pub = self.create_publisher(Path, '/plan', qos.LATCHED)
         self._diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', qos.DIAGNOSTICS)
-        self.readiness = ReadinessReporter(self, self._subscribe(values['obstacle_source']))
+        self.readiness = ReadinessReporter(self, self._subscribe(values['map_topic'],
+                                                               values['obstacle_source']))
         self.create_subscription(PoseStamped, '/goal_pose', self._on_goal, qos.COMMAND)
         steady = rclpy.clock.Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(OVERDUE_CHECK_PERIOD_S, self._release, clock=steady)
@@ -127,10 +128,10 @@ class PlannerNode(Node):
         warm_up_planner(self.inflation, self.planner_params)
         self.get_logger().info(f'{len(self.goals.records)} goals')
 
-    def _subscribe(self, source_topic: str) -> list[Subscription]:
+    def _subscribe(self, map_topic: str, source_topic: str) -> list[Subscription]:
         """Subscribe to the inputs; return those that must have a writer before ready."""
         inputs = [
-            self.create_subscription(OccupancyGrid, '/map', self._on_map, qos.LATCHED),
+            self.create_subscription(OccupancyGrid, map_topic, self._on_map, qos.LATCHED),
             self.create_subscription(Odometry, '/odom', self._on_odom, qos.SENSOR_BURST)]
         if self.localize:
             inputs += localization_subscriptions(self, self._on_correction, self._on_pose)

@@ -33,6 +33,9 @@ FRAME_MAP = 'map'
 FRAME_ODOM = 'odom'
 FRAME_BASE = 'base_link'
 CORRECTION_TOPIC = '/localization/map_to_odom'
+# /map with the fallback's short-lived obstacles laid over it (mapping/transient.py): what
+# the planner plans on. /map itself holds only what the LiDAR mapped (votes, uploads).
+NAVIGATION_MAP_TOPIC = '/map/navigation'
 POSE_TOPIC = '/localization/pose'
 Point = tuple[float, float]
 

@@ -1,6 +1,7 @@
 """The planner's parameters, with their descriptors (robo_edge/nodes/planner.py)."""
 
 from robo_edge.ros import scan_source as ss
+from robo_edge.ros.nav_messages import NAVIGATION_MAP_TOPIC
 from robo_edge.ros.params import Param
 
 GOAL_FIELDS = ('xy_tolerance', 'yaw_tolerance', 'progress_distance_m', 'progress_timeout_s',
@@ -8,6 +9,8 @@ GOAL_FIELDS = ('xy_tolerance', 'yaw_tolerance', 'progress_distance_m', 'progress
 
 PARAMS = [
     Param('goals', [0.0], 'Flat [x, y, yaw, ...] goals in map; [0.0] or empty: none'),
+    Param('map_topic', NAVIGATION_MAP_TOPIC, "The map planned on: the mapper's /map with the "
+          "fallback's obstacles over it (/map: a map server's)", read_only=True),
     Param('initial_pose', [0.0, 0.0, 0.0], 'Pose of odom in map [x, y, yaw] (the start pose)'),
     Param('robot_radius', 0.2, 'Robot radius (m)', 0.0, 5.0),
     Param('inflation_margin', 0.15, 'Blocked band beyond the radius (m)', 0.0, 5.0),

@@ -31,6 +31,7 @@ from robo_edge.ros.diagnostics import status_level, status_values
 from robo_edge.ros.nav_messages import (
     correction_from_msg,
     grid_from_msg,
+    stamp_of,
 )
 from robo_edge.ros.stamps import from_msg
 
@@ -218,9 +219,11 @@ def test_mapper_holds_the_correction_for_a_scan_not_from_the_lidar(context) -> N
         assert mapper.counts['held_fallback'] == 1 and mapper.counts['updates'] == 1
         assert h.spin_until(lambda: h.map_stamped(200 * MS))
         assert np.array_equal(mapper.grid().data, before), 'the map was written'
-        # What the camera saw lies over the published /map for a while, as obstacles only
+        assert np.array_equal(grid_from_msg(h.maps[-1]).data, before), '/map holds LiDAR only'
+        # What the camera saw lies over the planner's copy for a while, as obstacles only
         # (mapping/transient.py): the planner goes around it, the map never keeps it.
-        published = grid_from_msg(h.maps[-1]).data
+        assert h.spin_until(lambda: any(stamp_of(m) == 200 * MS for m in h.nav_maps))
+        published = grid_from_msg(h.nav_maps[-1]).data
         laid = published != before
         assert laid.sum() > 50 and np.all(published[laid] == 100)
         assert h.spin_until(lambda: len(h.poses) == 2)
@@ -232,7 +235,8 @@ def test_mapper_holds_the_correction_for_a_scan_not_from_the_lidar(context) -> N
         h.send_scan(room_scan(300 * MS, 0.0, 0.0))
         assert h.spin_until(lambda: h.map_stamped(300 * MS))
         assert not mapper.transient and mapper.counts['updates'] == 2
-        assert np.array_equal(grid_from_msg(h.maps[-1]).data, mapper.grid().data)
+        assert h.spin_until(lambda: any(stamp_of(m) == 300 * MS for m in h.nav_maps))
+        assert np.array_equal(grid_from_msg(h.nav_maps[-1]).data, mapper.grid().data)
     finally:
         h.close()
 

@@ -3,14 +3,22 @@
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from robo_edge.planning.map_server import load_map
-from robo_edge.robot.grid import OCCUPIED
-from robo_edge.twin.survey import lidar_height, mapper_resolution, survey_map, write_survey
+from robo_edge.twin.survey import (
+    SURVEY_FREE,
+    SURVEY_OCCUPIED,
+    lidar_height,
+    mapper_resolution,
+    survey_map,
+    write_survey,
+)
 from robo_edge.twin.world import parse_world
 
 REPO = Path(__file__).resolve().parents[2]
+OCCUPIED_FROM = 65  # as the planner's inflation reads a cell
 URDF = REPO / 'sim' / 'robot' / 'diff_drive.urdf'
 sys.path.insert(0, str(REPO / 'bench'))
 
@@ -25,7 +33,7 @@ WORLD = parse_world({'world': {'name': 'w', 'obstacles': [
 
 def occupied(grid, x: float, y: float) -> bool:
     col, row = grid.world_to_cell(x, y)
-    return grid.data[row, col] == OCCUPIED
+    return grid.data[row, col] >= OCCUPIED_FROM
 
 
 def test_the_survey_holds_what_reaches_the_lidar_plane() -> None:
@@ -39,6 +47,8 @@ def test_the_survey_loads_as_the_mapper_static_map(tmp_path: Path) -> None:
     path = write_survey(WORLD, URDF, tmp_path / 'survey' / 'map.yaml')
     grid = load_map(path)
     assert occupied(grid, 0.0, 0.0) and not occupied(grid, 3.0, 0.0)
+    # A prior of one LiDAR hit either way, read back exactly: the LiDAR overrules it.
+    assert set(np.unique(grid.data).tolist()) == {SURVEY_FREE, SURVEY_OCCUPIED}
 
 
 def test_the_survey_is_drawn_at_the_mapper_resolution(tmp_path: Path) -> None:
