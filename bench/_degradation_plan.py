@@ -197,6 +197,11 @@ def faults_of(kind: str, start_s: float) -> list[dict]:
     return [{**fault, 'start_s': round(start_s, 2)} for fault in FAULT_KINDS.get(kind, ())]
 
 
+def starts_on_survey(run: Run) -> bool:
+    """Whether the run's mapper is seeded with the world's survey (all but the unmapped)."""
+    return run.kind not in UNMAPPED
+
+
 def scenario_for(run: Run, case: WorldCase, survey: Path | None = None) -> Scenario:
     """Return the run's scenario: the world case, its seed, faults, monitor and prior map.
 
@@ -205,7 +210,7 @@ def scenario_for(run: Run, case: WorldCase, survey: Path | None = None) -> Scena
     """
     faults = faults_of(run.kind, case.fault_start_s)
     params: dict = {'sensor_guard': {'monitor': run.monitor}}
-    if survey is not None and run.kind not in UNMAPPED:
+    if survey is not None and starts_on_survey(run):
         params['mapper'] = {'static_map': str(survey)}
     doc = {**case.doc, 'name': run.run_id, 'seed': run.seed, 'faults': faults,
            'params': params}

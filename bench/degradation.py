@@ -94,8 +94,10 @@ def load_cached(runs: list[plan.Run], commit: str, args: argparse.Namespace
 def execute(run: plan.Run, args: argparse.Namespace, report_dir: Path, stamp: dict) -> dict:
     """Run one planned run in the twin and return (and cache) its record."""
     case = plan.world_case(run.world, args.goals)
-    survey = write_survey(case.parsed, paths.share_file('sim', 'robot', 'diff_drive.urdf'),
-                          report_dir / f'{run.run_id}_survey' / 'map.yaml', mapper_resolution())
+    survey = write_survey(
+        case.parsed, paths.share_file('sim', 'robot', 'diff_drive.urdf'),
+        report_dir / f'{run.run_id}_survey' / 'map.yaml', mapper_resolution(),
+    ) if plan.starts_on_survey(run) else None
     scenario = plan.scenario_for(run, case, survey)
     faulted = run.kind != plan.NOMINAL
     meta = {
@@ -105,7 +107,7 @@ def execute(run: plan.Run, args: argparse.Namespace, report_dir: Path, stamp: di
         'fault_start_s': round(case.fault_start_s, 2) if faulted else None,
         'fault_start_reason': case.fault_start_reason if faulted else None,
         'duration_s': scenario.duration_s, 'goals_total': len(scenario.goals),
-        'prior_map': None if run.kind in plan.UNMAPPED else 'survey', **stamp,
+        'prior_map': 'survey' if survey else None, **stamp,
     }
     result = run_one(scenario, RunOptions(report_dir, jobs=1, record=False))
     record = report.run_record(result, meta)
@@ -114,7 +116,8 @@ def execute(run: plan.Run, args: argparse.Namespace, report_dir: Path, stamp: di
                                                      encoding='utf-8')
     if args.report_dir is None:
         shutil.rmtree(report_dir / run.run_id, ignore_errors=True)
-        shutil.rmtree(survey.parent, ignore_errors=True)
+        if survey:
+            shutil.rmtree(survey.parent, ignore_errors=True)
         for suffix in ('.json', '.png'):
             (report_dir / f'{run.run_id}{suffix}').unlink(missing_ok=True)
     return record

@@ -25,10 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from robo_edge.breakers.params import param
-from robo_edge.robot.grid import Grid
+from robo_edge.robot.grid import OCCUPIED_THRESHOLD, Grid
 from robo_edge.robot.kinematics import Pose2D
 
-OCCUPIED = 65  # OccupancyGrid values at or above: occupied
 FREE = 25  # at or below (and >= 0): free
 
 
@@ -96,7 +95,7 @@ def map_vote(grid: Grid, laser: Pose2D, ranges: np.ndarray, angle_min: float,
     cells = _values_at(grid, xs, ys)
     before = steps[None, :] <= (reach - config.map_tolerance)[:, None]
     known = np.any((cells >= 0) & before, axis=1)
-    see_through = np.any((cells >= OCCUPIED) & before, axis=1)
+    see_through = np.any((cells >= OCCUPIED_THRESHOLD) & before, axis=1)
     near_end = np.abs(steps[None, :] - r[:, None]) <= config.map_tolerance
     end_cells = np.where(near_end, cells, 0)
     ends_free = (np.isfinite(r) & (r < config.map_max_range)

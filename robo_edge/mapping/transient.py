@@ -1,32 +1,33 @@
-"""The short-lived obstacle layer: what a fallback sees, laid over `/map`, never kept (pure).
+"""The short-lived obstacle layer: what a fallback sees, over `/map/navigation`, never kept.
 
 While the camera's virtual scan stands in for the LiDAR, nothing it reports may enter the
-persistent map or the localiser (robo_edge/mapping/containment.py). The planner still has to
-go around what the camera sees, so the mapper folds each fallback scan, at the dead-reckoned
-pose it holds, into a grid of its own, and lays that grid's occupied cells over the published
-map. It is an occupancy grid rather than a list of returns because a camera misreads some
-floors: a phantom seen in one frame is cleared by the frames that later look through that cell
-and see floor, where a list would keep it until it expired and wall routes in. Only returns
-within `range_m` are taken (beyond it a beam clears up to `range_m` and marks nothing): the
-virtual scan's error grows with distance, and an obstacle edge misjudged from afar (a doorway
-seen at a grazing angle) would close a gap the robot fits through; it is seen again, closer.
-A return within `explained_m` of an obstacle the map already holds is that obstacle, seen
-less sharply (a wall's end read 0.2 m long closed a doorway): it is not laid over the map. The
-layer is dropped as soon as the LiDAR backs a scan again (it sees the truth), and `ttl_s`
-after the last fallback scan (no source at all: nothing refreshes it).
+persistent map or the localiser (robo_edge/mapping/containment.py). The planner still has to go
+around what the camera sees, so the mapper folds each fallback scan, at the dead-reckoned pose
+it holds, into a grid of its own, and lays that grid's occupied cells over a copy of the map,
+`/map/navigation`, which the planner plans on (pure: no rclpy). It is an occupancy grid rather
+than a list of returns because a camera misreads some floors: a phantom seen in one frame is
+cleared by the frames that later look through that cell and see floor, where a list would keep
+it until it expired and wall routes in. Only returns within `range_m` are taken (beyond it a
+beam clears up to `range_m` and marks nothing): the virtual scan's error grows with distance,
+and an obstacle edge misjudged from afar (a doorway seen at a grazing angle) would close a gap
+the robot fits through; it is seen again, closer. A return within `explained_m` of an obstacle
+the map already holds is that obstacle, seen less sharply (a wall's end read 0.2 m long closed
+a doorway): it is not laid over the map. The layer is dropped as soon as the LiDAR backs a scan
+again (it sees the truth), and `ttl_s` after the last fallback scan (no source at all: nothing
+refreshes it).
 """
 
 import math
+from dataclasses import replace
 
 import numpy as np
 from scipy import ndimage
 
 from robo_edge.mapping.mapper import GridGeometry, MapperParams, OccupancyMapper
-from robo_edge.robot.grid import OCCUPIED, Grid
+from robo_edge.robot.grid import OCCUPIED, OCCUPIED_THRESHOLD, Grid
 from robo_edge.robot.kinematics import Pose2D
 
 NS_PER_S = 1_000_000_000
-OCCUPIED_FROM = 65  # the layer's occupancy from which a cell is laid over the map (as nav2's)
 
 
 class TransientLayer:
@@ -81,13 +82,15 @@ class TransientLayer:
         if (grid.width, grid.height) != (self.geometry.width, self.geometry.height):
             raise ValueError(f'the layer is {self.geometry.width}x{self.geometry.height}, '
                              f'the grid {grid.width}x{grid.height}')
-        data = grid.data.copy()
-        known = grid.data >= OCCUPIED_FROM
-        if self._explained is not None and known.any():
+        laid = self._grid.occupancy() >= OCCUPIED_THRESHOLD
+        if not laid.any():
+            return grid
+        known = grid.data >= OCCUPIED_THRESHOLD
+        if self._explained is not None:
             known = ndimage.binary_dilation(known, structure=self._explained)
-        data[(self._grid.occupancy() >= OCCUPIED_FROM) & ~known] = OCCUPIED
-        return Grid(grid.resolution, grid.width, grid.height, data, grid.origin_x,
-                    grid.origin_y, grid.origin_yaw)
+        data = grid.data.copy()
+        data[laid & ~known] = OCCUPIED
+        return replace(grid, data=data)
 
 
 def _disc(radius: int) -> np.ndarray | None:

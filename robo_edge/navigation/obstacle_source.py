@@ -1,8 +1,9 @@
 """Which sensor backs each map the planner plans on, by stamp (pure).
 
 The persistent map is written from the LiDAR alone (robo_edge/mapping/containment.py); while
-the camera's virtual scan stands in, the mapper lays what it sees over `/map` as a short-lived
-obstacle layer (robo_edge/mapping/transient.py). So a map stamped s is backed by:
+the camera's virtual scan stands in, the mapper lays what it sees over a copy of it,
+`/map/navigation`, as a short-lived obstacle layer (robo_edge/mapping/transient.py). So a map
+stamped s is backed by:
 
 - LIDAR: unknown cells may be planned through (the LiDAR sees into them as the robot goes);
   an unreachable goal fails.

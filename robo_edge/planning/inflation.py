@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from robo_edge.robot.grid import UNKNOWN, Grid
+from robo_edge.robot.grid import OCCUPIED_THRESHOLD, UNKNOWN, Grid
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class InflationParams:
     robot_radius_m: float
     margin_m: float = 0.1
     cost_falloff_m: float = 0.5
-    occupied_threshold: int = 65
+    occupied_threshold: int = OCCUPIED_THRESHOLD
     # False: unknown cells count as obstacles (inflated too), so the robot's footprint never
     # enters unmapped space. True: unknown is free (exploration).
     unknown_is_free: bool = False

@@ -16,6 +16,7 @@ from robo_edge.exceptions import GridError
 UNKNOWN = -1
 FREE = 0
 OCCUPIED = 100
+OCCUPIED_THRESHOLD = 65  # a cell at or above is an obstacle (nav2's occupied_thresh 0.65)
 Cell = tuple[int, int]
 
 

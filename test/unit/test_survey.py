@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from robo_edge.planning.map_server import load_map
+from robo_edge.robot.grid import OCCUPIED_THRESHOLD
 from robo_edge.twin.survey import (
     SURVEY_FREE,
     SURVEY_OCCUPIED,
@@ -18,7 +19,6 @@ from robo_edge.twin.survey import (
 from robo_edge.twin.world import parse_world
 
 REPO = Path(__file__).resolve().parents[2]
-OCCUPIED_FROM = 65  # as the planner's inflation reads a cell
 URDF = REPO / 'sim' / 'robot' / 'diff_drive.urdf'
 sys.path.insert(0, str(REPO / 'bench'))
 
@@ -33,7 +33,7 @@ WORLD = parse_world({'world': {'name': 'w', 'obstacles': [
 
 def occupied(grid, x: float, y: float) -> bool:
     col, row = grid.world_to_cell(x, y)
-    return grid.data[row, col] >= OCCUPIED_FROM
+    return grid.data[row, col] >= OCCUPIED_THRESHOLD
 
 
 def test_the_survey_holds_what_reaches_the_lidar_plane() -> None:
