@@ -15,6 +15,7 @@ import numpy as np
 from robo_edge.navigation.goals import nearest_segment
 from robo_edge.planning.astar import GridPlanner, PlannerParams, PlanResult, PlanStatus
 from robo_edge.planning.inflation import CostMap, InflationParams, inflate
+from robo_edge.planning.narrow import NarrowParams, TieredPlanner, narrowed
 from robo_edge.planning.path_checks import distance_to_path, path_blocked
 from robo_edge.robot.grid import Grid
 from robo_edge.robot.kinematics import Pose2D
@@ -70,9 +71,12 @@ def warm_up_planner(inflation: InflationParams, params: PlannerParams) -> None:
 class PathKeeper:
     """The current path, the goal it leads to, and how its last search went."""
 
-    def __init__(self, params: PlannerParams, stray_m: float) -> None:
+    def __init__(self, params: PlannerParams, stray_m: float,
+                 narrow: NarrowParams | None = None) -> None:
         self.params = params
         self.stray_m = stray_m
+        self.narrow_params = narrow
+        self.narrow = False  # the path crosses the safety band: it is judged on the narrow tier
         self.path: list[Point] = []
         self.goal_index: int | None = None
         self.along = 0
@@ -83,24 +87,31 @@ class PathKeeper:
         """Whether goal `index` needs a new path (none, another goal's, blocked or strayed)."""
         if not self.path or self.goal_index != index:
             return True
+        if self.narrow and self.narrow_params is not None:
+            costmap = narrowed(costmap, self.narrow_params) or costmap
         good, self.along = path_still_good(costmap, self.path, self.along, robot,
                                            self.stray_m)
         return not good
 
-    def replan(self, planner: GridPlanner, robot: Point, goal: Point,
+    def planner(self, costmap: CostMap) -> TieredPlanner:
+        """Return a planner for `costmap` with this keeper's tiers."""
+        return TieredPlanner(costmap, self.params, self.narrow_params)
+
+    def replan(self, planner: TieredPlanner, robot: Point, goal: Point,
                index: int) -> PlanResult:
         """Search a path from the robot to goal `index` and keep it (empty when none)."""
         start = time.perf_counter()
         result = planner.plan(robot, goal)
         self.plan_ms = (time.perf_counter() - start) * 1e3
         self.last_status = result.status.value
+        self.narrow = result.narrow
         self.path = anchored_path(result.path, robot)
         self.goal_index, self.along = (index if self.path else None), 0
         return result
 
     def clear(self) -> None:
         """Drop the path (no goal left)."""
-        self.path, self.goal_index = [], None
+        self.path, self.goal_index, self.narrow = [], None, False
 
     def rest(self, robot: Point) -> list[Point]:
         """Return the path still ahead, from the robot; empty without a path."""

@@ -45,8 +45,9 @@ from robo_edge.navigation.goals import (
 from robo_edge.navigation.localization_join import LocalizationJoin, Localized, variances_of
 from robo_edge.navigation.obstacle_source import Backing, ObstacleSources
 from robo_edge.navigation.replanning import PathKeeper, goal_unreachable, warm_up_planner
-from robo_edge.planning.astar import GridPlanner, PlannerParams
+from robo_edge.planning.astar import PlannerParams
 from robo_edge.planning.inflation import CostMap, InflationParams, inflate
+from robo_edge.planning.narrow import NarrowParams, TieredPlanner
 from robo_edge.robot.kinematics import Pose2D
 from robo_edge.ros import qos
 from robo_edge.ros import scan_source as ss
@@ -75,6 +76,7 @@ class PlannerNode(Node):
     """Plans from the robot to the current goal on each map and reports how the goals ended.
 
     Parameters: goals (double[]), initial_pose (double[3]), robot_radius, inflation_margin,
+    narrow_margin,
     xy_tolerance, yaw_tolerance, stray_distance, progress_distance_m, progress_timeout_s,
     k_sigma, uncertain_wait_s, input_wait_s, diagnostics_period_s (double), unknown_is_free,
     localization (bool), landmarks (int), report_path, obstacle_source (string).
@@ -102,7 +104,8 @@ class PlannerNode(Node):
         self.sources = ObstacleSources(enabled=bool(values['obstacle_source']))
         self.holding = False
         self.planner_params = PlannerParams(landmarks=values['landmarks'])
-        self.keeper = PathKeeper(self.planner_params, values['stray_distance'])
+        self.keeper = PathKeeper(self.planner_params, values['stray_distance'],
+                                 NarrowParams(values['narrow_margin']))
         self.report_path = FilePath(values['report_path']) if values['report_path'] else None
         self.localize = bool(values['localization'])
         self.join = ExactStampJoin(values['input_wait_s'], corrections=self.localize,
@@ -243,13 +246,13 @@ class PlannerNode(Node):
         With `hold` (the LiDAR does not back the map) an unreachable goal waits instead.
         """
         ended: list[GoalRecord] = []
-        planner: GridPlanner | None = None
+        planner: TieredPlanner | None = None
         robot = (pose.x, pose.y)
         self.holding = False
         while (record := self.goals.current) is not None:
             if not self.keeper.needs_replan(costmap, robot, record.index):
                 return ended
-            planner = planner or GridPlanner(costmap, self.planner_params)
+            planner = planner or self.keeper.planner(costmap)
             result = self.keeper.replan(planner, robot, (record.goal.x, record.goal.y),
                                         record.index)
             self.counts['replans'] += 1

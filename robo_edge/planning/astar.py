@@ -81,13 +81,15 @@ class PlanResult:
 
     START_BLOCKED comes with a path when a free cell was found near the start: the path begins
     at that cell's centre. `expanded` counts the cells the search settled (0 when a cost-to-go
-    field for the same goal was reused).
+    field for the same goal was reused). `narrow`: the path crosses the safety band where it
+    had to (planning/narrow.py).
     """
 
     status: PlanStatus
     path: list[Point] = field(default_factory=list)
     length_m: float = 0.0
     expanded: int = 0
+    narrow: bool = False
 
     @property
     def has_path(self) -> bool:

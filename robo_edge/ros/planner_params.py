@@ -14,6 +14,8 @@ PARAMS = [
     Param('initial_pose', [0.0, 0.0, 0.0], 'Pose of odom in map [x, y, yaw] (the start pose)'),
     Param('robot_radius', 0.2, 'Robot radius (m)', 0.0, 5.0),
     Param('inflation_margin', 0.15, 'Blocked band beyond the radius (m)', 0.0, 5.0),
+    Param('narrow_margin', 0.05, 'Band kept where the blocked band closes the only way, e.g. '
+          'a doorway (m; planning/narrow.py); >= inflation_margin: never', 0.0, 5.0),
     Param('unknown_is_free', True, 'Plan through unknown cells (replan as the map fills) '
           'while the LiDAR backs /safety/scan'),
     Param('obstacle_source', ss.TOPIC, "Where sensor_guard says each scan's origin; while it "

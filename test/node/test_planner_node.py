@@ -30,7 +30,7 @@ from robo_edge.nodes import mapper as mapper_module
 from robo_edge.nodes import planner as planner_module
 from robo_edge.nodes.mapper import MapperNode
 from robo_edge.nodes.planner import PlannerNode
-from robo_edge.planning.inflation import inflate
+from robo_edge.planning.inflation import InflationParams, inflate
 from robo_edge.planning.path_checks import path_blocked
 from robo_edge.robot.grid import Grid
 from robo_edge.robot.kinematics import Pose2D
@@ -204,6 +204,39 @@ def test_planner_fails_an_unreachable_goal_and_ends_with_an_empty_plan(context, 
         values = status_values(h.statuses['robo_edge/planner'][-1])
         assert values['goals_failed'] == '1' and values['failures'] == '0: unreachable'
         assert values['goal_index'] == ''
+    finally:
+        h.close()
+
+
+def box_with_door() -> Grid:
+    """box_map with 0.6 m of free cells in its west wall (a 0.8 m door the LiDAR narrowed)."""
+    grid = box_map()
+    col, row = grid.world_to_cell(2.4, 2.75)
+    grid.data[row:row + 6, col] = 0
+    return grid
+
+
+@pytest.mark.parametrize('narrow_margin', [0.05, 0.15])
+def test_planner_crosses_a_door_the_band_closes_on_the_narrow_tier(context, narrow_margin):
+    planner = PlannerNode(context=context, parameter_overrides=overrides(
+        goals=[3.0, 3.0, 0.0], localization=False, narrow_margin=narrow_margin))
+    h = Harness(context, planner)
+    try:
+        h.connect(h.odom, h.map, h.source, topics=('/plan',))
+        h.send_odom(100 * MS, 0.0)
+        h.send_map(box_with_door(), 100 * MS)
+        assert h.spin_until(lambda: h.plan_stamped(100 * MS) is not None)
+        points = path_points(h.plan_stamped(100 * MS))
+        if narrow_margin >= 0.15:  # the node's inflation_margin: no tier, the goal is unreachable
+            assert planner.goals.records[0].outcome.value == 'failed'
+            return
+        assert points[-1] == pytest.approx((3.0, 3.0)) and planner.keeper.narrow
+        crossings = [y0 + (2.4 - x0) / (x1 - x0) * (y1 - y0)
+                     for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False)
+                     if min(x0, x1) < 2.4 <= max(x0, x1)]
+        assert len(crossings) == 1 and 2.7 < crossings[0] < 3.3, 'through the door'
+        costmap = inflate(box_with_door(), InflationParams(0.2, narrow_margin))
+        assert path_blocked(costmap, points) is None, 'never inside radius + narrow margin'
     finally:
         h.close()
 
