@@ -64,6 +64,16 @@ def centered_geometry(
     return GridGeometry(resolution, cells, cells, x - half, y - half)
 
 
+def snapped_geometry(geometry: GridGeometry, resolution: float, origin_x: float,
+                     origin_y: float) -> GridGeometry:
+    """Move `geometry` under half a cell onto a lattice of the same resolution (else as is)."""
+    if not math.isclose(resolution, geometry.resolution, rel_tol=1e-9):
+        return geometry
+    dx = round((geometry.origin_x - origin_x) / resolution) * resolution
+    dy = round((geometry.origin_y - origin_y) / resolution) * resolution
+    return GridGeometry(resolution, geometry.width, geometry.height, origin_x + dx, origin_y + dy)
+
+
 def compose_pose(base: Pose2D, offset: Pose2D) -> Pose2D:
     """Return the pose of a sensor mounted at `offset` (in base_link) on a base at `base`."""
     c, s = math.cos(base.yaw), math.sin(base.yaw)

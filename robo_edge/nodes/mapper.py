@@ -66,12 +66,13 @@ from robo_edge.ros.nav_messages import (
     pose_with_covariance_msg,
     stamp_of,
 )
-from robo_edge.ros.params import Param, declare
+from robo_edge.ros.params import LiveParameters, Param, declare, read_only
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.static_map import StaticMapSeeding
 
-PARAMS = [
+LIVE = frozenset({'static_map', 'input_wait_s'})  # ros/static_map.py; the rest sizes the cores
+PARAMS = read_only([
     Param('initial_pose', [0.0, 0.0, 0.0], 'Pose of odom in map [x, y, yaw] (the start pose)'),
     Param('laser_offset', [0.0, 0.0, 0.0], 'Laser mount in base_link [x, y, yaw]'),
     Param('resolution', 0.1, 'Cell size in metres', 0.01, 1.0),
@@ -80,15 +81,15 @@ PARAMS = [
     Param('static_map', '', 'nav2 map_server YAML seeding the grid (resampled); empty: none'),
     Param('input_wait_s', 0.3, 'Wall time a scan waits for its odometry', 0.0, 10.0),
     Param('odom_rate_hz', 50.0, 'Odometry rate: a scan at s goes with the sample due at s',
-          0.1, 1000.0, read_only=True),
+          0.1, 1000.0),
     Param('localization', True, 'Match each LiDAR scan to the map; false: dead reckoning'),
     Param('transient_ttl_s', 60.0, 'A fallback (camera) return stays over /map this long (s)',
-          0.0, 600.0, read_only=True),
+          0.0, 600.0),
     Param('transient_range_m', 1.5, 'Fallback returns nearer than this enter the layer (m)',
-          0.1, 20.0, read_only=True),
+          0.1, 20.0),
     Param('pose_log_path', '', 'JSON of the localised and dead-reckoned poses, 1 Hz; empty: none'),
     Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (steady clock)', 0.05, 60.0),
-]
+], but=LIVE)
 
 
 class MapperNode(StaticMapSeeding, Node):
@@ -98,9 +99,8 @@ class MapperNode(StaticMapSeeding, Node):
     size_m (double), max_clear_range (double), static_map (string; setting it at run time
     reseeds the grid, a file that fails to load is refused and the map kept),
     input_wait_s (double), localization (bool), transient_ttl_s and transient_range_m
-    (double, read-only),
-    pose_log_path (string),
-    diagnostics_period_s (double).
+    (double), pose_log_path (string), diagnostics_period_s (double); LIVE apply at once
+    (ros/static_map.py), the rest is read-only.
     Subscriptions: /safety/scan (sensor_msgs/LaserScan, best effort), /safety/scan_source
     (diagnostic_msgs/DiagnosticArray, reliable: each scan's origin, joined by stamp),
     /odom (nav_msgs/Odometry, best effort depth 10).
@@ -117,8 +117,9 @@ class MapperNode(StaticMapSeeding, Node):
         values = declare(self, PARAMS)
         self.initial_pose = pose_from_list(values['initial_pose'], 'initial_pose')
         self.laser_offset = pose_from_list(values['laser_offset'], 'laser_offset')
-        geometry = centered_geometry(
-            self.initial_pose.x, self.initial_pose.y, values['size_m'], values['resolution'])
+        geometry = self._on_static_lattice(centered_geometry(
+            self.initial_pose.x, self.initial_pose.y, values['size_m'], values['resolution']),
+            values['static_map'])
         self.mapper = OccupancyMapper(
             geometry, MapperParams(max_clear_range=values['max_clear_range']))
         self.join = ExactStampJoin(values['input_wait_s'],
@@ -138,7 +139,7 @@ class MapperNode(StaticMapSeeding, Node):
         self.update_ms: deque[float] = deque(maxlen=200)
         self.match_ms: deque[float] = deque(maxlen=200)
         self._load_static(values['static_map'])
-        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.live = LiveParameters(self, PARAMS, values, LIVE, self._retune)
         self._correction_pub = self.create_publisher(
             TransformStamped, CORRECTION_TOPIC, qos.CORRECTION)
         self._pose_pub = self.create_publisher(

@@ -128,6 +128,27 @@ def test_mapper_seeds_the_grid_from_a_static_map(context, tmp_path) -> None:
         mapper.destroy_node()
 
 
+def test_mapper_starts_on_the_static_maps_cells(context, tmp_path) -> None:
+    """A static map a fraction of a cell off the centred grid: moved onto it, not resampled."""
+    data = np.zeros((40, 40), dtype=np.int8)
+    data[:, 13] = 100  # one column of cells: x in [-0.333, -0.233) from the origin -1.633
+    save_map(Grid(0.1, 40, 40, data, -1.633, -2.047), tmp_path / 'static.yaml')
+    mapper = MapperNode(context=context, parameter_overrides=overrides(
+        static_map=str(tmp_path / 'static.yaml'), size_m=10.0, resolution=0.1))
+    try:
+        grid = mapper.grid()
+        col_offset = (grid.origin_x + 1.633) / 0.1
+        row_offset = (grid.origin_y + 2.047) / 0.1
+        assert abs(col_offset - round(col_offset)) < 1e-6
+        assert abs(row_offset - round(row_offset)) < 1e-6
+        assert abs(grid.origin_x + 5.0) <= 0.05 + 1e-9, 'still centred on the start'
+        wall = np.flatnonzero((grid.data >= 65).any(axis=0))
+        assert wall.size == 1, 'one column wide, as in the file'
+        assert grid.cell_to_world(int(wall[0]), 0)[0] == pytest.approx(-0.283)
+    finally:
+        mapper.destroy_node()
+
+
 def room_scan(stamp_ns: int, x: float, y: float) -> LaserScan:
     """A 360-beam scan from (x, y), yaw 0, in a 6 m x 4 m room from (-3, -2) with a 1 m box."""
     msg = wall_scan(stamp_ns)

@@ -14,6 +14,7 @@ from robo_edge.mapping.mapper import (
     OccupancyMapper,
     centered_geometry,
     compose_pose,
+    snapped_geometry,
 )
 from robo_edge.robot.kinematics import Pose2D
 
@@ -150,6 +151,20 @@ def test_centered_geometry_holds_the_start_and_compose_pose() -> None:
     assert mapper.resolution == 0.05 and mapper.origin == (g.origin_x, g.origin_y)
     laser = compose_pose(Pose2D(1.0, 2.0, math.pi / 2), Pose2D(0.1, 0.0, 0.0))
     assert laser.x == pytest.approx(1.0) and laser.y == pytest.approx(2.1)
+
+
+@given(x=st.floats(-50, 50), y=st.floats(-50, 50), ox=st.floats(-50, 50),
+       oy=st.floats(-50, 50))
+def test_snapped_geometry_lands_on_the_other_lattice_within_half_a_cell(
+        x: float, y: float, ox: float, oy: float) -> None:
+    g = centered_geometry(x, y, 10.0, 0.1)
+    s = snapped_geometry(g, 0.1, ox, oy)
+    assert (s.width, s.height, s.resolution) == (g.width, g.height, g.resolution)
+    for moved, before, other in ((s.origin_x, g.origin_x, ox), (s.origin_y, g.origin_y, oy)):
+        assert abs(moved - before) <= 0.05 + 1e-9
+        steps = (moved - other) / 0.1
+        assert abs(steps - round(steps)) < 1e-6
+    assert snapped_geometry(g, 0.05, ox, oy) == g, 'another resolution: unchanged'
 
 
 range_values = st.one_of(
