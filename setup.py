@@ -20,6 +20,8 @@ NODES = (
     'sensor_guard',
     'mode_manager',
     'cloud_sync',
+    'frames',
+    'live_view',
 )
 
 

@@ -25,6 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
                          'free-running at real time')
     up.add_argument('--start', nargs=3, type=float, metavar=('X', 'Y', 'YAW'), default=None,
                     help="the twin's start pose (default: the world's first spawn hint)")
+    up.add_argument('--live', action='store_true',
+                    help='serve a Foxglove live view (mode, breakers, scans, map, plan, pose, '
+                         'camera) on ws://localhost:PORT')
+    up.add_argument('--live-port', type=_port, default=None, metavar='PORT',
+                    help="the live view's port (with --live; default 8765)")
     up.set_defaults(func=_cmd_up)
 
     scenario = verbs.add_parser('scenario', help='run, check or generate scenario files')
@@ -101,15 +106,31 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def _port(text: str) -> int:
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f'a TCP port in 1..65535, not {port}')
+    return port
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
+    from robo_edge.supervisor import live  # noqa: PLC0415 - only this verb needs it
     from robo_edge.supervisor.up import up_main  # noqa: PLC0415 - only this verb needs ROS
 
-    overlay = None
+    if args.live_port is not None and not args.live:
+        print('robo-edge up: --live-port needs --live', file=sys.stderr)
+        return EXIT_USAGE
+    overlays = []
     if args.twin is not None:
         from robo_edge.scenario.twin_up import twin_overlay  # noqa: PLC0415 - the twin side
 
-        overlay = twin_overlay(args.twin, args.start)
-    return up_main(args.config, args.domain_id, overlay=overlay)
+        overlays.append(twin_overlay(args.twin, args.start))
+    if args.live:
+        port = live.DEFAULT_PORT if args.live_port is None else args.live_port
+        overlays.append(live.live_overlay(port))
+        print(f'robo-edge up: live view on {live.live_url(port)} (Foxglove: Open connection, '
+              'Foxglove WebSocket)', flush=True)
+    return up_main(args.config, args.domain_id, overlay=live.chained(overlays))
 
 
 def _cmd_scenario_run(args: argparse.Namespace) -> int:

@@ -124,8 +124,11 @@ def node_parameters(profile: RobotProfile) -> dict[str, dict[str, object]]:
     limits = {n: float(getattr(profile.limits, n)) for n in LIMIT_FIELDS}
     mount = [float(v) for v in lidar.mount]
     control = float(profile.control_rate_hz)
+    frames = _frames(profile)
     return {
         'twin': _twin(profile),
+        'frames': frames,
+        'live_view': {**frames, 'lidar_topic': lidar.topic, 'camera_topic': camera.topic},
         'lidar_ingest': {'input_topic': lidar.topic, 'nominal_rate_hz': float(lidar.rate_hz)},
         'camera_ingest': {'input_topic': camera.topic, 'info_topic': camera.info_topic,
                           'nominal_rate_hz': float(max(camera.rate_hz, 1))},
@@ -157,6 +160,14 @@ def node_parameters(profile: RobotProfile) -> dict[str, dict[str, object]]:
                         'decel': limits['max_linear_accel'],
                         'angular_decel': limits['max_angular_accel']},
     }
+
+
+def _frames(profile: RobotProfile) -> dict[str, object]:
+    """Return the mounts and odometry topic that the robot's frames are made of."""
+    camera = profile.camera
+    return {'laser_offset': [float(v) for v in profile.lidar.mount],
+            'camera': camera.rate_hz > 0, 'camera_xyz': [float(v) for v in camera.xyz],
+            'camera_rpy': [float(v) for v in camera.rpy], 'odom_topic': profile.odom.topic}
 
 
 def check_twin_can_play(profile: RobotProfile, source: str) -> None:

@@ -28,8 +28,9 @@ DROPPED_IN_TWIN = ('cloud_sync',)
 OPEN_LOOP = ('lidar_ingest', 'camera_ingest', 'imu_ingest', 'perception')
 CAMERA_NODES = ('camera_ingest', 'perception')
 # The twin holds t = 0 until the other nodes are ready; perception's model loads meanwhile and
-# its first virtual scan is not awaited (sensor_guard treats a late one as absent).
-NOT_AWAITED = ('perception',)
+# its first virtual scan is not awaited (sensor_guard treats a late one as absent). No node
+# reads /tf: frames is not awaited (where tf2_msgs is not importable it exits at once).
+NOT_AWAITED = ('perception', 'frames')
 TICK_SOURCE = 'tick_source'
 LOCALISING = ('mapper', 'planner', 'controller')  # the nodes with an `initial_pose`
 LOCKSTEP_TICKS = 'clock'

@@ -9,7 +9,16 @@ import yaml
 from robo_edge.breakers.guard import GuardConfig
 from robo_edge.breakers.params import to_params
 from robo_edge.exceptions import BringupError, ConfigError, ResourceNotFound
-from robo_edge.nodes import camera_ingest, controller, imu_ingest, lidar_ingest, mapper, perception
+from robo_edge.nodes import (
+    camera_ingest,
+    controller,
+    imu_ingest,
+    lidar_ingest,
+    live_view,
+    mapper,
+    perception,
+)
+from robo_edge.nodes import frames as frames_node
 from robo_edge.nodes import twin as twin_node
 from robo_edge.nodes._ingest_base import common_params
 from robo_edge.robot.profile import (
@@ -47,6 +56,7 @@ def declared() -> dict[str, dict[str, object]]:
         'sensor_guard': {**defaults(guard_params.NODE_PARAMS), **breakers},
         'mapper': defaults(mapper.PARAMS), 'planner': defaults(planner_params.PARAMS),
         'controller': defaults(controller.PARAMS), 'safety_gate': defaults(gate_params.PARAMS),
+        'frames': defaults(frames_node.PARAMS), 'live_view': defaults(live_view.PARAMS),
     }
 
 

@@ -16,7 +16,7 @@ MINIMAL = {'name': 's', 'world': 'empty_room', 'start': [0, 0, 0], 'duration_s':
 GOAL_RUN = {**MINIMAL, 'goals': [[3, 4, 0]]}
 REQUIRED_ROBOT_NODES = {'lidar_ingest', 'camera_ingest', 'imu_ingest', 'perception',
                         'sensor_guard', 'mode_manager', 'mapper', 'planner', 'controller',
-                        'safety_gate', 'cloud_sync'}
+                        'safety_gate', 'frames', 'cloud_sync'}
 
 
 def _graph(doc: dict, tmp_path: Path, record: bool = False) -> tuple[dict, dict]:
