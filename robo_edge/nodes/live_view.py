@@ -20,10 +20,8 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from foxglove import channels as fc
 from geometry_msgs.msg import PoseWithCovarianceStamped, TransformStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from sensor_msgs.msg import Image, LaserScan
 from std_msgs.msg import String
 
@@ -31,7 +29,7 @@ from robo_edge.live import mapping
 from robo_edge.live.throttle import RateGate
 from robo_edge.ros import qos
 from robo_edge.ros.diagnostics import to_array
-from robo_edge.ros.params import Param, declare
+from robo_edge.ros.params import LiveParameters, Param, declare
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.tf import FRAME_PARAMS, frame_values_static
 
@@ -100,7 +98,7 @@ class LiveViewNode(Node):
         self.finished, self.exit_code = False, 0
         v = self.values = declare(self, PARAMS)
         self.relays: dict[str, Relay] = {}
-        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.live = LiveParameters(self, PARAMS, self.values, LIVE, self._apply_rates)
         self.fox_context = foxglove.Context()
         self.server = self._serve(v)
         if self.server is None:
@@ -217,16 +215,13 @@ class LiveViewNode(Node):
             if relay.latched and relay.latest is not None and due and not fresh:
                 self._forward(relay, relay.latest, now)
 
-    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
-        """Apply a new rate at once to every gate of its group."""
+    def _apply_rates(self, _values: dict[str, Any], changed: dict[str, Any]) -> None:
+        """Apply new rates at once to every gate of their group."""
         groups = {name: group for group, name in RATES.items()}
-        for param in params:
-            if param.name in groups:
-                for relay in self.relays.values():
-                    if relay.group == groups[param.name] and relay.gate is not None:
-                        relay.gate.set_rate(float(param.value))
-                self.values[param.name] = param.value
-        return SetParametersResult(successful=True)
+        for name, value in changed.items():
+            for relay in self.relays.values():
+                if relay.group == groups[name] and relay.gate is not None:
+                    relay.gate.set_rate(float(value))
 
     def _publish_diagnostics(self) -> None:
         values = {'url': f'ws://{self.values["host"]}:{self.port}'}
