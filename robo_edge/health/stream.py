@@ -66,6 +66,11 @@ class StreamHealth:
         """Return the thresholds in use."""
         return self._config
 
+    @config.setter
+    def config(self, config: HealthConfig) -> None:
+        """Judge by new thresholds from now on; what was counted stays."""
+        self._config = config
+
     def record_received(self, now_ns: int) -> None:
         """Count a message as it arrives, before it is judged."""
         self._received += 1

@@ -39,6 +39,11 @@ class IngestGate:
         """Return the health accumulator of the stream."""
         return self._health
 
+    def reconfigure(self, stamps: StampPolicy, health: HealthConfig) -> None:
+        """Judge the next messages by new limits; counts, windows and the last stamp stay."""
+        self._stamps.policy = stamps
+        self._health.config = health
+
     def admit(
         self,
         now_ns: int,

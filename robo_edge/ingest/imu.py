@@ -35,6 +35,12 @@ class ImuLimits:
     gravity_max: float = 12.5
     quaternion_tolerance: float = 0.01
 
+    def __post_init__(self) -> None:
+        """Reject an empty gravity band."""
+        if not self.gravity_min < self.gravity_max:
+            raise ValueError(f'gravity_min {self.gravity_min} must be below gravity_max '
+                             f'{self.gravity_max}')
+
 
 def provided(covariance: np.ndarray) -> bool:
     """Return False when a covariance marks its quantity as not provided (REP 145)."""

@@ -28,6 +28,16 @@ class StampChecker:
         self._last_ns: int | None = None
 
     @property
+    def policy(self) -> StampPolicy:
+        """Return the limits in use."""
+        return self._policy
+
+    @policy.setter
+    def policy(self, policy: StampPolicy) -> None:
+        """Check the next stamps against new limits (the last accepted stamp stays)."""
+        self._policy = policy
+
+    @property
     def last_ns(self) -> int | None:
         """Return the last accepted stamp, or None before the first one."""
         return self._last_ns

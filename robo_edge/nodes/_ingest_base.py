@@ -3,7 +3,9 @@
 A subclass names its stream (a `StreamSpec`) and implements `validate` and `digest`; the base
 declares the common parameters, runs every message through an `IngestGate`, republishes the
 accepted ones, and publishes the stream's DiagnosticStatus on /diagnostics every
-`diagnostics_period_s` and at once when the level changes.
+`diagnostics_period_s` and at once when the level changes. The stamp limits and the health
+thresholds (COMMON_LIVE) apply live to the next message, counts and windows kept; topics and
+periods are read-only.
 """
 
 from abc import ABCMeta, abstractmethod
@@ -21,7 +23,7 @@ from robo_edge.ingest.gate import Admission, IngestGate
 from robo_edge.ingest.timecheck import StampPolicy
 from robo_edge.ingest.verdict import Verdict
 from robo_edge.ros.diagnostics import to_array, to_status
-from robo_edge.ros.params import Param, declare
+from robo_edge.ros.params import LiveParameters, Param, declare
 from robo_edge.ros.qos import DIAGNOSTICS
 from robo_edge.ros.readiness import REQUIRED_READERS_DOC, ReadinessReporter, required_outputs
 from robo_edge.ros.stamps import NS_PER_S, from_msg
@@ -55,43 +57,40 @@ class StreamSpec:
 def common_params(spec: StreamSpec) -> list[Param]:
     """Return the parameters every ingest node declares."""
     return [
-        Param('input_topic', spec.input_topic, f'Input {spec.msg_type.__name__} topic'),
-        Param('output_topic', spec.output_topic, 'Topic the valid messages are republished on'),
+        Param('input_topic', spec.input_topic, f'Input {spec.msg_type.__name__} topic',
+              read_only=True),
+        Param('output_topic', spec.output_topic, 'Topic the valid messages are republished on',
+              read_only=True),
         Param('nominal_rate_hz', spec.nominal_rate_hz, 'Expected rate of the stream', 0.1, 1e4),
         Param('window_s', 2.0, 'Sliding window of rate, jitter and recent drops', 0.1, 60.0),
         Param('stale_periods', 3.0, 'Nominal periods without a message before STALE', 1.0, 1000.0),
         Param('rate_warn_fraction', 0.5, 'WARN below this share of the nominal rate', 0.0, 1.0),
-        Param(
-            'frozen_repeats',
-            spec.frozen_repeats,
-            'Identical payloads in a row that mean frozen (0: off)',
-            0,
-            100000,
-        ),
+        Param('frozen_repeats', spec.frozen_repeats,
+              'Identical payloads in a row that mean frozen (0: off)', 0, 100000),
         Param('max_age_s', 0.5, 'Drop a message whose stamp is older than this', 0.001, 3600.0),
-        Param(
-            'max_future_s', 0.1, 'Drop a message stamped further ahead of the clock', 0.0, 3600.0
-        ),
-        Param('diagnostics_period_s', 1.0, 'Period of the diagnostics publication', 0.01, 60.0),
-        Param('required_readers', [''], REQUIRED_READERS_DOC),
-        Param(
-            'level_check_period_s',
-            0.1,
-            'Period of the check that notices a stream going stale',
-            0.01,
-            60.0,
-        ),
+        Param('max_future_s', 0.1, 'Drop a message stamped further ahead of the clock',
+              0.0, 3600.0),
+        Param('diagnostics_period_s', 1.0, 'Period of the diagnostics publication', 0.01, 60.0,
+              read_only=True),
+        Param('required_readers', [''], REQUIRED_READERS_DOC, read_only=True),
+        Param('level_check_period_s', 0.1,
+              'Period of the check that notices a stream going stale', 0.01, 60.0,
+              read_only=True),
     ]
+
+
+COMMON_LIVE = frozenset({'nominal_rate_hz', 'window_s', 'stale_periods', 'rate_warn_fraction',
+                         'frozen_repeats', 'max_age_s', 'max_future_s'})
 
 
 class IngestNode(Node, Generic[MsgT], metaclass=ABCMeta):
     """Base of camera_ingest, lidar_ingest and imu_ingest (see their docstrings)."""
 
-    def __init__(
-        self, node_name: str, spec: StreamSpec, extra: list[Param], **kwargs: Any
-    ) -> None:
+    def __init__(self, node_name: str, spec: StreamSpec, extra: list[Param],
+                 extra_live: frozenset[str] = frozenset(), **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        self.params = declare(self, common_params(spec) + extra)
+        params = common_params(spec) + extra
+        self.params = declare(self, params)
         self._gate = IngestGate(_stamp_policy(self.params), _health_config(self.params))
         self._status_name = STATUS_PREFIX + spec.sensor
         self._hardware_id = ''
@@ -104,6 +103,16 @@ class IngestNode(Node, Generic[MsgT], metaclass=ABCMeta):
             self.params['required_readers'], [self._output], f'{node_name} parameters'))
         self.create_timer(self.params['diagnostics_period_s'], self.publish_diagnostics)
         self.create_timer(self.params['level_check_period_s'], self._on_level_timer)
+        self.live = LiveParameters(self, params, self.params, COMMON_LIVE | extra_live,
+                                   self._retune)
+
+    def _retune(self, values: dict[str, Any], _changed: dict[str, Any]) -> None:
+        """Judge the next message by the new stamp limits and health thresholds.
+
+        A subclass with live parameters of its own validates them before calling this, and
+        applies them after it.
+        """
+        self._gate.reconfigure(_stamp_policy(values), _health_config(values))
 
     @property
     def status_name(self) -> str:

@@ -6,7 +6,7 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from robo_edge.ingest.image import ImageFrame, ImageSize, calibrated_size, validate_image
 from robo_edge.ingest.verdict import Verdict, payload_digest
-from robo_edge.nodes._ingest_base import IngestNode, StreamSpec
+from robo_edge.nodes._ingest_base import COMMON_LIVE, IngestNode, StreamSpec, common_params
 from robo_edge.ros.params import Param
 from robo_edge.ros.qos import SENSOR
 from robo_edge.ros.run import spin_node
@@ -21,8 +21,11 @@ SPEC = StreamSpec(
     frozen_repeats=10,
 )
 EXTRA_PARAMS = [
-    Param('info_topic', '/camera/camera_info', 'CameraInfo topic whose size images must match'),
+    Param('info_topic', '/camera/camera_info', 'CameraInfo topic whose size images must match',
+          read_only=True),
 ]
+PARAMS = common_params(SPEC) + EXTRA_PARAMS
+LIVE = COMMON_LIVE
 
 
 class CameraIngest(IngestNode[Image]):
@@ -34,7 +37,8 @@ class CameraIngest(IngestNode[Image]):
         window_s (float, 2.0), stale_periods (float, 3.0), rate_warn_fraction (float, 0.5),
         frozen_repeats (int, 10; 0 disables), max_age_s (float, 0.5),
         max_future_s (float, 0.1), diagnostics_period_s (float, 1.0),
-        level_check_period_s (float, 0.1).
+        level_check_period_s (float, 0.1). Topics and periods are read-only; the rest
+        applies live (_ingest_base.COMMON_LIVE).
     Subscriptions:
         input_topic (sensor_msgs/Image, SENSOR), info_topic (sensor_msgs/CameraInfo, SENSOR).
     Publishers:

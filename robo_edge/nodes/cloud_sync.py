@@ -21,10 +21,11 @@ from rclpy.lifecycle import State, TransitionCallbackReturn
 from std_msgs.msg import String
 
 from robo_edge.exceptions import ArtifactRejected, SyncError
+from robo_edge.ros.breaker_messages import breaker_names
 from robo_edge.ros.diagnostics import status_values, to_array
 from robo_edge.ros.lifecycle import CleanLifecycleNode
 from robo_edge.ros.nav_messages import grid_from_msg
-from robo_edge.ros.params import Param, declare
+from robo_edge.ros.params import LiveParameters, Param, declare, read_only
 from robo_edge.ros.qos import DIAGNOSTICS, LATCHED
 from robo_edge.ros.run import spin_lifecycle_node
 from robo_edge.sync.agent import Channel, SyncAgent
@@ -42,7 +43,9 @@ from robo_edge.sync.uplink import HttpSender, UplinkQueue
 STATUS_NAME = 'robo_edge/cloud_sync'
 PERCEPTION_STATUS = 'robo_edge/perception'
 PLANNER_STATUS = 'robo_edge/planner'
-PARAMS = [
+# All is built at configure (read-only) but the breakers read at every /diagnostics (live).
+LIVE = frozenset({'probation_breakers'})
+PARAMS = read_only([
     Param('server_url', 'http://127.0.0.1:8765', 'Repository base URL (http or https)'),
     Param('data_dir', '/var/lib/robo_edge/sync', 'trust/ (root.json), store/, cache/, uplink'),
     Param('channels', ['policy:policy/limits.yaml', 'model:model/floor_seg.onnx'],
@@ -69,11 +72,10 @@ PARAMS = [
     Param('probation_min_samples', 5, 'Samples in the window before drift is judged', 1, 10**6),
     Param('probation_hold_s', 5.0, 'Drift held this long rolls back', 0.0, 3600.0),
     Param('probation_max_trips', 2, 'Breaker trips in probation that roll back', 0, 10**6),
-    Param('probation_breakers', ['robo_edge/breaker/perception'],
-          'Breaker statuses (sensor_guard) whose trips count in a model probation'),
     Param('perception_node', 'perception', 'Node whose model_path a new model sets'),
     Param('diagnostics_period_s', 1.0, 'Period of the diagnostics', 0.05, 60.0),
-]
+]) + [Param('probation_breakers', ['robo_edge/breaker/perception'],
+            'Breaker statuses (sensor_guard) whose trips count in a model probation')]
 
 
 def _channels(values: list[str]) -> list[Channel]:
@@ -86,10 +88,15 @@ def _channels(values: list[str]) -> list[Channel]:
     return channels
 
 
+def _check_breakers(values: dict[str, Any], _changed: object = None) -> None:
+    """Refuse probation_breakers naming no breaker's status (it would count nothing)."""
+    breaker_names(values['probation_breakers'], 'cloud_sync parameters', 'probation_breakers')
+
+
 class CloudSyncNode(CleanLifecycleNode):
     """Keeps the robot's maps, models and policies in sync with a TUF repository.
 
-    Parameters: see PARAMS.
+    Parameters: see PARAMS (LIVE apply at once, the rest is read-only).
     Subscriptions: /diagnostics (DiagnosticArray: perception output statistics and breaker
     trips (robo_edge/breaker/<source>, key trips) for probation; the planner's goal_index says
     whether the robot is navigating),
@@ -105,6 +112,7 @@ class CloudSyncNode(CleanLifecycleNode):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__('cloud_sync', **kwargs)
         self.params = declare(self, PARAMS)
+        _check_breakers(self.params)
         self.service: SyncService | None = None
         self._navigating = False
         self._trips = 0  # cumulative trips of the probation breakers, summed
@@ -124,11 +132,11 @@ class CloudSyncNode(CleanLifecycleNode):
         # Activations happen on the worker thread; the stack is told from the executor.
         self._activations: deque[tuple[str, str, Path]] = deque()
         self._activated = self.create_guard_condition(self._on_activations)
+        self.live = LiveParameters(self, PARAMS, self.params, LIVE, _check_breakers)
 
     # -- lifecycle ------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Open trust, store and uplink; announce the last verified artifacts."""
-        self.params = {p.name: self.get_parameter(p.name).value for p in PARAMS}
         try:
             self.service = self._build()
         except (SyncError, OSError, ValueError) as e:

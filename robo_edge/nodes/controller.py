@@ -20,10 +20,8 @@ from typing import Any
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import PoseWithCovarianceStamped, TransformStamped, TwistStamped
 from nav_msgs.msg import Odometry, Path
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.subscription import Subscription
 from sensor_msgs.msg import LaserScan
@@ -32,7 +30,6 @@ from robo_edge.control import controller_config as config
 from robo_edge.control.navigator import IDLE, NavReport, Plan, TickInputs, obstacles_of
 from robo_edge.control.scan_geometry import ScanLayout
 from robo_edge.control.tick_inputs import TickInputBuffers
-from robo_edge.exceptions import ConfigError
 from robo_edge.lockstep import LATE_RELEASE, OVERDUE_CHECK_PERIOD_S, PendingTick
 from robo_edge.navigation.localization_join import variances_of
 from robo_edge.robot.kinematics import Pose2D, Velocity
@@ -45,7 +42,7 @@ from robo_edge.ros.nav_messages import (
     path_points,
     quaternion_yaw,
 )
-from robo_edge.ros.params import BASE_LIMIT_PARAMS, Param, declare
+from robo_edge.ros.params import BASE_LIMIT_PARAMS, LiveParameters, Param, declare, read_only
 from robo_edge.ros.readiness import REQUIRED_READERS_DOC, ReadinessReporter, required_outputs
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg, to_msg
@@ -63,7 +60,10 @@ PLAN_QOS = QoSProfile(
 RAW_COMMAND_QOS = qos.COMMAND
 OK, ERROR = 0, 2
 
-PARAMS = [
+# Live: the uncertainty rule (the navigator's) and what is read at each use. The rest sizes
+# the schedules, the subscriptions and the cores at start: read-only.
+LIVE = frozenset({*config.UNCERTAINTY_FIELDS, 'input_wait_s', 'obstacle_half_angle'})
+PARAMS = read_only([
     Param('initial_pose', [0.0, 0.0, 0.0], 'Pose [x, y, yaw] of odom in map'),
     Param('laser_offset', [0.0, 0.0, 0.0], 'Laser mount in base_link [x, y, yaw]'),
     Param('tick_source', 'clock', 'clock: answer each /clock tick; timer: own wall timer'),
@@ -100,7 +100,7 @@ PARAMS = [
     Param('uncertainty_stop_m', 0.5, 'Sigma at which the cap is the min speed (m)', 0.0, 10.0),
     Param('uncertainty_min_speed', 0.15, 'Cap from stop sigma on, or unknown (m/s)', 0.0, 5.0),
     Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (s, steady)', 0.05, 60.0),
-]
+], but=LIVE)
 
 
 def plan_from_msg(msg: Path) -> Plan:
@@ -119,8 +119,8 @@ class ControllerNode(TickDriven, Node):
 
     Parameters: see PARAMS (initial_pose, laser_offset, tick_source, rate_hz, odom_rate_hz,
     scan_rate_hz, input_wait_s, localization, control_period_s, pursuit tuning, base limits,
-    recovery, uncertainty_slow_m, uncertainty_stop_m, uncertainty_min_speed (live),
-    diagnostics_period_s).
+    recovery, uncertainty_slow_m, uncertainty_stop_m, uncertainty_min_speed,
+    diagnostics_period_s); LIVE apply at once, the rest is read-only.
     Subscriptions: /clock (rosgraph_msgs/Clock), /odom (nav_msgs/Odometry, best effort),
     /safety/scan (sensor_msgs/LaserScan, best effort), /plan (nav_msgs/Path, reliable depth 10),
     with localization /localization/map_to_odom (geometry_msgs/TransformStamped) and
@@ -140,7 +140,7 @@ class ControllerNode(TickDriven, Node):
         # Inputs by stamp; the correction and the pose covariance of a stamp go together.
         self.inputs = TickInputBuffers(self._localize, float(v['odom_rate_hz']),
                                        float(v['scan_rate_hz']))
-        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.live = LiveParameters(self, PARAMS, v, LIVE, self._retune)
         self.late_inputs, self.ticks = 0, 0
         # Wall ms from a tick's arrival to its command (input waits included), and the
         # compute alone (pure pursuit, recovery and publishing): the last 400 ticks each.
@@ -198,18 +198,9 @@ class ControllerNode(TickDriven, Node):
                                      variances_of(msg.pose.covariance)):
             self._service()
 
-    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
-        """Apply the uncertainty rule live; refuse a change that leaves it inconsistent."""
-        changed = {p.name: p.value for p in params if p.name in config.UNCERTAINTY_FIELDS}
-        if not changed:
-            return SetParametersResult(successful=True)
-        try:
-            limits = config.uncertainty({**self.values, **changed})
-        except ConfigError as e:
-            return SetParametersResult(successful=False, reason=str(e))
-        self.values.update(changed)
-        self.navigator.uncertainty = limits
-        return SetParametersResult(successful=True)
+    def _retune(self, values: dict[str, Any], _changed: dict[str, Any]) -> None:
+        """Apply the uncertainty rule live (ConfigError: inconsistent, refused)."""
+        self.navigator.uncertainty = config.uncertainty(values)
 
     # -- ticks ------------------------------------------------------------------------------
     def _start_over(self, tick_ns: int) -> None:

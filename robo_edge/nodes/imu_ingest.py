@@ -8,7 +8,7 @@ from sensor_msgs.msg import Imu
 from robo_edge.exceptions import ConfigError
 from robo_edge.ingest.imu import ImuFrame, ImuLimits, imu_values, validate_imu
 from robo_edge.ingest.verdict import Verdict, payload_digest
-from robo_edge.nodes._ingest_base import IngestNode, StreamSpec
+from robo_edge.nodes._ingest_base import COMMON_LIVE, IngestNode, StreamSpec, common_params
 from robo_edge.ros.params import Param
 from robo_edge.ros.qos import SENSOR_BURST
 from robo_edge.ros.run import spin_node
@@ -27,6 +27,16 @@ EXTRA_PARAMS = [
     Param('gravity_max_mps2', 12.5, 'Highest plausible |linear_acceleration|', 0.0, 100.0),
     Param('quaternion_tolerance', 0.01, 'Allowed |norm - 1| of the orientation', 0.0, 1.0),
 ]
+EXTRA_LIVE = frozenset({'gravity_min_mps2', 'gravity_max_mps2', 'quaternion_tolerance'})
+PARAMS = common_params(SPEC) + EXTRA_PARAMS
+LIVE = COMMON_LIVE | EXTRA_LIVE
+
+
+def imu_limits(values: dict[str, Any]) -> ImuLimits:
+    """Return the IMU limits of the parameters; ValueError for an empty gravity band."""
+    return ImuLimits(gravity_min=float(values['gravity_min_mps2']),
+                     gravity_max=float(values['gravity_max_mps2']),
+                     quaternion_tolerance=float(values['quaternion_tolerance']))
 
 
 class ImuIngest(IngestNode[Imu]):
@@ -39,7 +49,8 @@ class ImuIngest(IngestNode[Imu]):
         window_s (float, 2.0), stale_periods (float, 3.0), rate_warn_fraction (float, 0.5),
         frozen_repeats (int, 50; 0 disables), max_age_s (float, 0.5),
         max_future_s (float, 0.1), diagnostics_period_s (float, 1.0),
-        level_check_period_s (float, 0.1).
+        level_check_period_s (float, 0.1). Topics and periods are read-only; the rest
+        applies live (_ingest_base.COMMON_LIVE, the gravity band, quaternion_tolerance).
     Subscriptions:
         input_topic (sensor_msgs/Imu, SENSOR_BURST).
     Publishers:
@@ -49,20 +60,19 @@ class ImuIngest(IngestNode[Imu]):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__('imu_ingest', SPEC, EXTRA_PARAMS, **kwargs)
-        if self.params['gravity_min_mps2'] >= self.params['gravity_max_mps2']:
+        super().__init__('imu_ingest', SPEC, EXTRA_PARAMS, EXTRA_LIVE, **kwargs)
+        try:
+            self._limits = imu_limits(self.params)
+        except ValueError as e:
             self.destroy_node()  # release the DDS entities before failing the start
-            raise ConfigError(
-                'imu_ingest parameters',
-                'gravity_min_mps2',
-                f'less than gravity_max_mps2 ({self.params["gravity_max_mps2"]})',
-                self.params['gravity_min_mps2'],
-            )
-        self._limits = ImuLimits(
-            gravity_min=self.params['gravity_min_mps2'],
-            gravity_max=self.params['gravity_max_mps2'],
-            quaternion_tolerance=self.params['quaternion_tolerance'],
-        )
+            raise ConfigError('imu_ingest parameters', 'gravity_min_mps2',
+                              f'less than gravity_max_mps2 ({self.params["gravity_max_mps2"]})',
+                              self.params['gravity_min_mps2']) from e
+
+    def _retune(self, values: dict[str, Any], changed: dict[str, Any]) -> None:
+        limits = imu_limits(values)  # first: a refused band leaves everything as it was
+        super()._retune(values, changed)
+        self._limits = limits
 
     def validate(self, msg: Imu) -> Verdict:
         """Return the verdict on one sample."""

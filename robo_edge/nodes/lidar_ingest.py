@@ -7,7 +7,7 @@ from sensor_msgs.msg import LaserScan
 
 from robo_edge.ingest.scan import ScanFrame, validate_scan
 from robo_edge.ingest.verdict import Verdict, payload_digest
-from robo_edge.nodes._ingest_base import IngestNode, StreamSpec
+from robo_edge.nodes._ingest_base import COMMON_LIVE, IngestNode, StreamSpec, common_params
 from robo_edge.ros.params import Param
 from robo_edge.ros.qos import SENSOR
 from robo_edge.ros.run import spin_node
@@ -24,6 +24,9 @@ SPEC = StreamSpec(
 EXTRA_PARAMS = [
     Param('nan_fraction_max', 0.5, 'Drop a scan whose share of NaN beams exceeds this', 0.0, 1.0),
 ]
+EXTRA_LIVE = frozenset({'nan_fraction_max'})  # read for every scan
+PARAMS = common_params(SPEC) + EXTRA_PARAMS
+LIVE = COMMON_LIVE | EXTRA_LIVE
 
 
 class LidarIngest(IngestNode[LaserScan]):
@@ -35,7 +38,8 @@ class LidarIngest(IngestNode[LaserScan]):
         stale_periods (float, 3.0), rate_warn_fraction (float, 0.5),
         frozen_repeats (int, 10; 0 disables), max_age_s (float, 0.5),
         max_future_s (float, 0.1), diagnostics_period_s (float, 1.0),
-        level_check_period_s (float, 0.1).
+        level_check_period_s (float, 0.1). Topics and periods are read-only; the rest
+        applies live (_ingest_base.COMMON_LIVE, nan_fraction_max).
     Subscriptions:
         input_topic (sensor_msgs/LaserScan, SENSOR).
     Publishers:
@@ -46,7 +50,7 @@ class LidarIngest(IngestNode[LaserScan]):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__('lidar_ingest', SPEC, EXTRA_PARAMS, **kwargs)
+        super().__init__('lidar_ingest', SPEC, EXTRA_PARAMS, EXTRA_LIVE, **kwargs)
 
     def validate(self, msg: LaserScan) -> Verdict:
         """Return the verdict on one scan."""

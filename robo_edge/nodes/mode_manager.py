@@ -8,6 +8,7 @@ out on every update and on a timer, so the gate can tell a live mode manager fro
 """
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from robo_edge.breakers.params import describe, to_params
 from robo_edge.ros import qos
 from robo_edge.ros.breaker_messages import read_selection, read_states
 from robo_edge.ros.diagnostics import to_array
-from robo_edge.ros.params import Param, declare
+from robo_edge.ros.params import LiveParameters, Param, declare
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg
@@ -39,10 +40,13 @@ NO_SOURCE = Selection(None, 0, None, False, False)
 NODE_PARAMS = [
     Param('guard_timeout_s', 0.5, 'sensor_guard silent this long (sim s): SAFE_STOP', 0.01, 60.0),
     Param('publish_period_s', 0.1, 'Period of the cap when nothing changes (s, node clock)',
-          0.01, 10.0),
-    Param('events_path', '', 'JSON-lines file of the mode changes; empty: none'),
-    Param('diagnostics_period_s', 1.0, 'Period of /diagnostics (steady clock)', 0.05, 60.0),
+          0.01, 10.0, read_only=True),
+    Param('events_path', '', 'JSON-lines file of the mode changes; empty: none', read_only=True),
+    Param('diagnostics_period_s', 1.0, 'Period of /diagnostics (steady clock)', 0.05, 60.0,
+          read_only=True),
 ]
+# The core sizes the hold before NOMINAL at start; the other ModeConfig fields apply live.
+READ_ONLY_MODE_FIELDS = frozenset({'hold_s'})
 
 
 def mode_params() -> list[Param]:
@@ -53,8 +57,21 @@ def mode_params() -> list[Param]:
         doc, low, high = docs[key]
         bounded = isinstance(value, float)
         params.append(Param(key, value, doc, low if bounded else None,
-                            high if bounded and math.isfinite(high) else None))
+                            high if bounded and math.isfinite(high) else None,
+                            read_only=key in READ_ONLY_MODE_FIELDS))
     return params
+
+
+PARAMS = NODE_PARAMS + mode_params()
+MODE_NAMES = frozenset(to_params(ModeConfig()))
+LIVE = frozenset(p.name for p in PARAMS if not p.read_only)
+
+
+def cap_value(output: ModeOutput, config: ModeConfig) -> float:
+    """Return the /robo_edge/speed_limit value: a DEGRADED mode takes the cap configured now."""
+    if output.mode is Mode.DEGRADED:
+        output = replace(output, speed_cap=config.degraded_speed_cap)
+    return speed_limit_value(output)
 
 
 def mode_text(output: ModeOutput) -> str:
@@ -66,7 +83,9 @@ class ModeManagerNode(Node):
     """Turns breaker states into the robot's mode and the gate's speed cap.
 
     Parameters: NODE_PARAMS and the ModeConfig fields (required, degrading,
-    degraded_speed_cap, hold_s).
+    degraded_speed_cap, hold_s); LIVE apply at once (guard_timeout_s and the ModeConfig fields
+    but hold_s: the next update judges by them, a DEGRADED cap changes at once), the rest is
+    read-only.
     Subscriptions: /robo_edge/breakers (diagnostic_msgs/DiagnosticArray).
     Publishers: /robo_edge/mode (std_msgs/String, latched), /robo_edge/speed_limit
     (std_msgs/Float64: +inf no cap, 0 stop; latched), /diagnostics.
@@ -75,9 +94,8 @@ class ModeManagerNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        v = self.values = declare(self, NODE_PARAMS)
-        config = mode_config(declare(self, mode_params()))
-        self.manager = ModeManager(config, self._now())
+        v = self.values = declare(self, PARAMS)
+        self.manager = ModeManager(self._mode_config(v), self._now())
         self.events = EventLog(Path(v['events_path']) if v['events_path'] else None)
         self._last_array_ns: int | None = None
         self._warned_unwatched = False
@@ -91,6 +109,16 @@ class ModeManagerNode(Node):
         self.create_timer(float(v['publish_period_s']), self._on_timer)
         self.create_timer(float(v['diagnostics_period_s']), self._publish_diagnostics,
                           clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self._publish(self.manager.output)
+        self.live = LiveParameters(self, PARAMS, v, LIVE, self._retune)
+
+    @staticmethod
+    def _mode_config(values: dict[str, Any]) -> ModeConfig:
+        return mode_config({name: values[name] for name in MODE_NAMES})
+
+    def _retune(self, values: dict[str, Any], _changed: dict[str, Any]) -> None:
+        """Apply live parameters: the next update and cap judge by the new ModeConfig."""
+        self.manager.config = self._mode_config(values)
         self._publish(self.manager.output)
 
     def _now(self) -> int:
@@ -122,7 +150,8 @@ class ModeManagerNode(Node):
         if self._last_array_ns is not None and now - self._last_array_ns > silent_ns:
             self._update(now, {}, NO_SOURCE, 'sensor_guard silent')
         else:
-            self._cap_pub.publish(Float64(data=speed_limit_value(self.manager.output)))
+            self._cap_pub.publish(Float64(data=cap_value(self.manager.output,
+                                                         self.manager.config)))
 
     def _update(self, now_ns: int, states: dict, selection: Selection, why: str = '') -> None:
         output = self.manager.update(now_ns, states, selection)
@@ -138,7 +167,7 @@ class ModeManagerNode(Node):
     def _publish(self, output: ModeOutput) -> None:
         if output.changed or self.updates <= 1:
             self._mode_pub.publish(String(data=mode_text(output)))
-        self._cap_pub.publish(Float64(data=speed_limit_value(output)))
+        self._cap_pub.publish(Float64(data=cap_value(output, self.manager.config)))
 
     def _on_reset(self, _request: Trigger.Request, response: Trigger.Response
                   ) -> Trigger.Response:
@@ -150,7 +179,7 @@ class ModeManagerNode(Node):
     def _publish_diagnostics(self) -> None:
         output = self.manager.output
         values = {'mode': output.mode.name, 'reason': output.reason,
-                  'speed_limit': str(speed_limit_value(output)),
+                  'speed_limit': str(cap_value(output, self.manager.config)),
                   'since_ns': str(output.since_ns), 'updates': str(self.updates)}
         status = DiagnosticStatus(
             level=bytes([LEVELS[output.mode]]), name=STATUS_NAME, hardware_id=NODE_NAME,

@@ -13,9 +13,7 @@ from typing import Any
 
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import State, TransitionCallbackReturn
-from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
@@ -39,14 +37,15 @@ from robo_edge.perception.virtual_scan import (
 from robo_edge.ros import perception_messages as pm
 from robo_edge.ros.diagnostics import to_array
 from robo_edge.ros.lifecycle import CleanLifecycleNode
-from robo_edge.ros.params import Param, declare
+from robo_edge.ros.params import LiveParameters, Param, declare, read_only
 from robo_edge.ros.qos import DIAGNOSTICS, SENSOR
 from robo_edge.ros.run import spin_lifecycle_node
 from robo_edge.ros.stamps import from_msg
 
 STATUS_NAME = 'robo_edge/perception'
 MODEL_SHARE = ('models', 'floor_seg.onnx')
-PARAMS = [
+LIVE = frozenset({'model_path'})  # hot swap; the rest is read at start or configure
+PARAMS = read_only([
     Param('model_path', '', 'ONNX model; empty: share/robo_edge/models/floor_seg.onnx'),
     Param('providers', ['CUDAExecutionProvider', 'CPUExecutionProvider'],
           'onnxruntime execution providers in order of preference (unavailable ones skipped)'),
@@ -68,15 +67,16 @@ PARAMS = [
     Param('stale_s', 1.0, 'Seconds without an image (once active) before STALE', 0.01, 3600.0),
     Param('diagnostics_period_s', 1.0, 'Period of the diagnostics publication', 0.01, 60.0),
     Param('level_check_period_s', 0.1, 'Period of the level-change check', 0.01, 60.0),
-]
+], but=LIVE)
 
 
 class PerceptionNode(CleanLifecycleNode):
     """Segments camera images with an ONNX model into a mask, a virtual scan and markers.
 
-    Parameters: see PARAMS (model_path, providers, intra_op_threads, budget_ms, range_min,
-    range_max, min_obstacle_rows, camera_xyz, camera_rpy, base_frame, the topics, window_frames,
-    drop_window_s, stale_s, diagnostics_period_s, level_check_period_s).
+    Parameters: see PARAMS (model_path (live), providers, intra_op_threads, budget_ms,
+    range_min, range_max, min_obstacle_rows, camera_xyz, camera_rpy, base_frame, the topics,
+    window_frames, drop_window_s, stale_s, diagnostics_period_s, level_check_period_s: these
+    read-only).
     Subscriptions (configured): image_topic (sensor_msgs/Image rgb8|bgr8, SENSOR),
     info_topic (sensor_msgs/CameraInfo, SENSOR).
     Publishers (configured; publish while active, stamped with the image):
@@ -110,15 +110,15 @@ class PerceptionNode(CleanLifecycleNode):
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', DIAGNOSTICS)
         self._swap_ready = self.create_guard_condition(self._on_swap_ready)
         self.swapper = ModelSwapper(self._load_path, self._swap_ready.trigger)
-        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.live = LiveParameters(self, PARAMS, self.params, LIVE, self._retune)
         self.create_timer(p['diagnostics_period_s'], self.publish_diagnostics)
         self.create_timer(p['level_check_period_s'], self._check_level)
 
     # -- lifecycle ------------------------------------------------------------------------
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Load and validate the model, then create the subscriptions and publishers."""
-        # Read again: parameters set while unconfigured apply to this configure.
-        self.params = {p.name: self.get_parameter(p.name).value for p in PARAMS}
+        # Read again: a model_path set while unconfigured applies to this configure.
+        self.params.update({p.name: self.get_parameter(p.name).value for p in PARAMS})
         try:
             self.model = self._load_model()
             self._scan_config = self._make_scan_config()
@@ -171,11 +171,9 @@ class PerceptionNode(CleanLifecycleNode):
                           int(self.params['intra_op_threads']))
 
     # -- hot swap -------------------------------------------------------------------------
-    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
-        for param in params:
-            if param.name == 'model_path' and self.model is not None and param.value:
-                self.swapper.request(Path(str(param.value)), self.model.spec)
-        return SetParametersResult(successful=True)
+    def _retune(self, _values: dict[str, Any], changed: dict[str, Any]) -> None:
+        if self.model is not None and changed.get('model_path'):
+            self.swapper.request(Path(str(changed['model_path'])), self.model.spec)
 
     def _on_swap_ready(self) -> None:
         result = self.swapper.take()

@@ -11,15 +11,14 @@ only when needed: no path yet, a new goal, the rest of the path blocked on the n
 robot strayed from it. An unreachable goal fails and the next one is planned in the same
 step; while the LiDAR does not back the scans the map was made from, an unreachable goal
 waits instead, and with no source at all unknown cells are obstacles
-(navigation/obstacle_source.py). The plan
-goes out for every map (re-stamped when unchanged; empty only when no goal is left, and a
-single pose where the robot stands while a goal has no path), and the outcomes go to
-`report_path` as JSON.
+(navigation/obstacle_source.py). The plan goes out for every map (re-stamped when unchanged;
+empty only when no goal is left, and a single pose where the robot stands while a goal has no
+path), and the outcomes go to `report_path` as JSON. Tolerances, inflation and replanning
+settings apply live (ros/planner_params.py).
 """
 
 import time
 from collections import deque
-from dataclasses import replace
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -37,7 +36,6 @@ from robo_edge.lockstep import LATE_RELEASE, OVERDUE_CHECK_PERIOD_S
 from robo_edge.mapping.localizer import base_in_map
 from robo_edge.navigation.goals import (
     REASON_UNREACHABLE,
-    GoalParams,
     GoalRecord,
     GoalSequence,
     goals_from_flat,
@@ -45,9 +43,8 @@ from robo_edge.navigation.goals import (
 from robo_edge.navigation.localization_join import LocalizationJoin, Localized, variances_of
 from robo_edge.navigation.obstacle_source import Backing, ObstacleSources
 from robo_edge.navigation.replanning import PathKeeper, goal_unreachable, warm_up_planner
-from robo_edge.planning.astar import PlannerParams
-from robo_edge.planning.inflation import CostMap, InflationParams, inflate
-from robo_edge.planning.narrow import NarrowParams, TieredPlanner
+from robo_edge.planning.inflation import CostMap, inflate
+from robo_edge.planning.narrow import TieredPlanner
 from robo_edge.robot.kinematics import Pose2D
 from robo_edge.ros import qos
 from robo_edge.ros import scan_source as ss
@@ -61,13 +58,17 @@ from robo_edge.ros.nav_messages import (
     grid_from_msg,
     localization_subscriptions,
     odom_pose,
-    path_msg,
     pose_from_list,
     stamp_of,
 )
-from robo_edge.ros.params import declare
-from robo_edge.ros.planner_params import GOAL_FIELDS, PARAMS
-from robo_edge.ros.planner_status import log_outcome, planner_status, write_report
+from robo_edge.ros.params import LiveParameters, declare
+from robo_edge.ros.planner_params import LIVE, PARAMS, Tuning, tuning
+from robo_edge.ros.planner_status import (
+    log_outcome,
+    plan_msg,
+    planner_status,
+    write_report,
+)
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 
@@ -75,11 +76,10 @@ from robo_edge.ros.run import spin_node
 class PlannerNode(Node):
     """Plans from the robot to the current goal on each map and reports how the goals ended.
 
-    Parameters: goals (double[]), initial_pose (double[3]), robot_radius, inflation_margin,
-    narrow_margin,
-    xy_tolerance, yaw_tolerance, stray_distance, progress_distance_m, progress_timeout_s,
-    k_sigma, uncertain_wait_s, input_wait_s, diagnostics_period_s (double), unknown_is_free,
-    localization (bool), landmarks (int), report_path, obstacle_source (string).
+    Parameters (ros/planner_params.PARAMS; LIVE apply at once, the rest read-only): goals,
+    initial_pose (double[]); robot_radius, inflation_margin, narrow_margin, the GoalParams
+    fields, stray_distance, input_wait_s, diagnostics_period_s (double); unknown_is_free,
+    localization (bool); landmarks (int); map_topic, report_path, obstacle_source (string).
     Subscriptions: /map (nav_msgs/OccupancyGrid, reliable transient local),
     /odom (nav_msgs/Odometry, best effort depth 10), with localization
     /localization/map_to_odom (geometry_msgs/TransformStamped) and /localization/pose
@@ -95,20 +95,14 @@ class PlannerNode(Node):
         super().__init__('planner', **kwargs)
         values = declare(self, PARAMS)
         self.initial_pose = pose_from_list(values['initial_pose'], 'initial_pose')
-        self.goals = GoalSequence(goals_from_flat(values['goals']), GoalParams(**{
-            name: values[name] for name in GOAL_FIELDS}))
-        self.inflation = InflationParams(
-            values['robot_radius'], values['inflation_margin'],
-            unknown_is_free=values['unknown_is_free'])
-        self.known_only = replace(self.inflation, unknown_is_free=False)
+        self.tuning = tuning(values)
+        self.goals = GoalSequence(goals_from_flat(values['goals']), self.tuning.goals)
         self.sources = ObstacleSources(enabled=bool(values['obstacle_source']))
         self.holding = False
-        self.planner_params = PlannerParams(landmarks=values['landmarks'])
-        self.keeper = PathKeeper(self.planner_params, values['stray_distance'],
-                                 NarrowParams(values['narrow_margin']))
+        self.keeper = PathKeeper(self.tuning.planner, self.tuning.stray_m, self.tuning.narrow)
         self.report_path = FilePath(values['report_path']) if values['report_path'] else None
         self.localize = bool(values['localization'])
-        self.join = ExactStampJoin(values['input_wait_s'], corrections=self.localize,
+        self.join = ExactStampJoin(self.tuning.wait_s, corrections=self.localize,
                                    pose_rate_hz=float(values['odom_rate_hz']))
         # A map waits for the correction and the covariance of its stamp, both or neither.
         self.localization = LocalizationJoin(keep=256)
@@ -128,8 +122,16 @@ class PlannerNode(Node):
         self.create_timer(OVERDUE_CHECK_PERIOD_S, self._release, clock=steady)
         self.create_timer(values['diagnostics_period_s'], self.publish_diagnostics, clock=steady)
         self.write_report()
-        warm_up_planner(self.inflation, self.planner_params)
+        warm_up_planner(self.tuning.inflation, self.tuning.planner)
+        self.live = LiveParameters(self, PARAMS, values, LIVE,
+                                   lambda v, _changed: self.retune(tuning(v)))
         self.get_logger().info(f'{len(self.goals.records)} goals')
+
+    def retune(self, new: Tuning) -> None:
+        """Use a new tuning from the next map on (live parameters)."""
+        self.tuning, self.goals.params, self.join.wait_s = new, new.goals, new.wait_s
+        self.keeper.params, self.keeper.stray_m = new.planner, new.stray_m
+        self.keeper.narrow_params = new.narrow
 
     def _subscribe(self, map_topic: str, source_topic: str) -> list[Subscription]:
         """Subscribe to the inputs; return those that must have a writer before ready."""
@@ -194,15 +196,15 @@ class PlannerNode(Node):
         backing = self.sources.backing(stamp_ns)
         self.counts['maps_without_lidar'] += int(backing is not Backing.LIDAR)
         try:
-            costmap = inflate(grid_from_msg(joined.item),
-                              self.known_only if backing is Backing.NONE else self.inflation)
+            costmap = inflate(grid_from_msg(joined.item), self.tuning.known_only
+                              if backing is Backing.NONE else self.tuning.inflation)
         except GridError as e:
             self.counts['dropped_inputs'] += 1
             self.get_logger().error(f'map at {stamp_ns} ns not used: {e}')
             return
         ended = self._take_new_goal(stamp_ns) + self.goals.update(pose, stamp_ns, variances)
         ended += self._plan(costmap, pose, stamp_ns, hold=backing is not Backing.LIDAR)
-        self._plan_pub.publish(self._plan_msg(pose, stamp_ns))
+        self._plan_pub.publish(plan_msg(self.goals, self.keeper, pose, stamp_ns))
         self.counts['maps'] += 1
         self.step_ms.append((time.perf_counter() - start) * 1e3)
         for record in ended:
@@ -269,19 +271,6 @@ class PlannerNode(Node):
             ended.append(self.goals.fail_current(REASON_UNREACHABLE, stamp_ns))
         self.keeper.clear()
         return ended
-
-    def _plan_msg(self, pose: Pose2D, stamp_ns: int) -> Path:
-        """Return the plan: empty only when no goal is left.
-
-        While the current goal has no path (held, or none found yet): one pose where the robot
-        stands, facing its way.
-        """
-        record = self.goals.current
-        if record is None:
-            return path_msg([], 0.0, stamp_ns)
-        if not self.keeper.path:
-            return path_msg([(pose.x, pose.y)], pose.yaw, stamp_ns)
-        return path_msg(self.keeper.rest((pose.x, pose.y)), record.goal.yaw, stamp_ns)
 
     def write_report(self) -> None:
         """Write the goal outcomes to report_path atomically."""

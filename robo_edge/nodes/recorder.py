@@ -1,4 +1,9 @@
-"""Recorder node: every run's topics, as they were on the wire, into one MCAP file."""
+"""Recorder node: every run's topics, as they were on the wire, into one MCAP file.
+
+`topics` and `exclude_topics` apply live: a topic the new lists leave out stops being recorded
+at once, one they let in is recorded from the next discovery (a discovery runs at once). The
+file, its compression, the discovery period and `ready_topics` are read-only.
+"""
 
 from collections.abc import Callable, Sequence, Sized
 from typing import Any
@@ -18,28 +23,34 @@ from robo_edge.recording.selection import (
     choose_qos,
     import_message_class,
 )
-from robo_edge.ros.params import Param, declare
+from robo_edge.ros.params import LiveParameters, Param, declare
 from robo_edge.ros.qos import LATCHED, RECORDER
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 
 NODE_NAME = 'recorder'
-PARAMS = [
+SCALAR_PARAMS = [
     Param(
         'output_path',
         '',
         'MCAP file to write (required); parent directories are created.',
         read_only=True,
     ),
-    Param('discovery_period_s', 1.0, 'Period of the search for new topics [s].', 0.05, 60.0),
+    Param('discovery_period_s', 1.0, 'Period of the search for new topics [s].', 0.05, 60.0,
+          read_only=True),
     Param('compression', 'zstd', 'Chunk compression: zstd, lz4 or none.', read_only=True),
 ]
 ARRAY_PARAMS = {
     'topics': 'Topics to record; empty records every topic discovered.',
     'exclude_topics': 'Topics never recorded, even when listed in topics.',
     'ready_topics': 'Topics recorded from their first sample: the recorder reports ready on '
-                    '/robo_edge/ready once each is recorded and matched to a writer.',
+                    '/robo_edge/ready once each is recorded and matched to a writer '
+                    '(read-only: set at start).',
 }
+LIVE = frozenset({'topics', 'exclude_topics'})
+# The string arrays are declared with dynamic typing (an empty list reads as a byte array).
+PARAMS = SCALAR_PARAMS + [Param(name, [], text, read_only=name not in LIVE)
+                          for name, text in ARRAY_PARAMS.items()]
 # Latched topics keep the recorder's buffer depth while taking the publisher's durability.
 LATCHED_RECORDER = QoSProfile(
     history=LATCHED.history,
@@ -54,10 +65,10 @@ class Recorder(Node):
     """Subscribe to topics with raw=True and append their CDR bytes to an MCAP file.
 
     Parameters:
-        output_path (string, required), topics (string[]), exclude_topics (string[]),
-        ready_topics (string[]; when set, publishes its name on /robo_edge/ready, latched,
-        once each is recorded and matched), discovery_period_s (double, 0.05-60),
-        compression (string: zstd | lz4 | none),
+        output_path (string, required), topics (string[], live), exclude_topics (string[],
+        live), ready_topics (string[]; when set, publishes its name on /robo_edge/ready,
+        latched, once each is recorded and matched), discovery_period_s (double, 0.05-60),
+        compression (string: zstd | lz4 | none); all but the two live ones are read-only,
         use_sim_time (bool, set by the bringup; log and publish times come from the node clock).
     Subscriptions: every selected topic of an importable type, raw CDR; best effort depth 200,
         or reliable + transient local when all its publishers are transient local (/map).
@@ -66,7 +77,7 @@ class Recorder(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        values = declare(self, PARAMS)
+        values = declare(self, SCALAR_PARAMS)
         output_path = str(values['output_path'])
         if not output_path:
             raise ConfigError(f'{NODE_NAME} parameters', 'output_path', 'a non-empty file path')
@@ -77,9 +88,8 @@ class Recorder(Node):
                 ' | '.join(COMPRESSIONS),
                 values['compression'],
             )
-        self._filter = TopicFilter.from_lists(
-            self._string_array('topics'), self._string_array('exclude_topics')
-        )
+        values.update({name: self._string_array(name) for name in ARRAY_PARAMS})
+        self._filter = topic_filter(values)
         try:
             self._recorder = McapRecorder(output_path, compression=values['compression'])
         except OSError as e:
@@ -93,7 +103,7 @@ class Recorder(Node):
         self._skipped: dict[str, str] = {}
         self.get_logger().info(f'recording to {self._recorder.path}')
         self._discover()
-        self._ready_topics = self._string_array('ready_topics')
+        self._ready_topics = values['ready_topics']
         self._ready_inputs: list[Subscription] = []
         if self._ready_topics:
             self.readiness = ReadinessReporter(self, self._ready_inputs,
@@ -104,6 +114,15 @@ class Recorder(Node):
             float(values['discovery_period_s']), self._discover,
             clock=Clock(clock_type=ClockType.STEADY_TIME),
         )
+        self.live = LiveParameters(self, PARAMS, values, LIVE, self._retune)
+
+    def _retune(self, values: dict[str, Any], _changed: dict[str, Any]) -> None:
+        """Record what the new topic lists select: drop the topics they leave out, look again."""
+        self._filter = topic_filter(values)
+        for topic in [t for t in self._recorded if not self._filter.accepts(t)]:
+            self.destroy_subscription(self._recorded.pop(topic))
+            self.get_logger().info(f'no longer recording {topic}')
+        self._discover()
 
     def message_counts(self) -> dict[str, int]:
         """Return the number of messages recorded per topic."""
@@ -147,15 +166,10 @@ class Recorder(Node):
 
     def _string_array(self, name: str) -> list[str]:
         # An empty list is typed as a byte array by rclpy, so any array type is accepted here
-        # and checked below, whether the list comes from a launch file, YAML or the default.
-        descriptor = ParameterDescriptor(description=ARRAY_PARAMS[name], dynamic_typing=True)
-        value = self.declare_parameter(name, [], descriptor).value
-        if isinstance(value, Sequence) and not isinstance(value, str):
-            if all(isinstance(item, str) for item in value):
-                return list(value)
-        if isinstance(value, Sized) and len(value) == 0:
-            return []
-        raise ConfigError(f'{NODE_NAME} parameters', name, 'a list of topic names', value)
+        # and checked, whether the list comes from a launch file, YAML or the default.
+        descriptor = ParameterDescriptor(description=ARRAY_PARAMS[name], dynamic_typing=True,
+                                         read_only=name not in LIVE)
+        return string_list(name, self.declare_parameter(name, [], descriptor).value)
 
     def _discover(self) -> None:
         if self._recorder.closed:
@@ -205,6 +219,22 @@ class Recorder(Node):
             self._recorder.write(topic, cdr_bytes, now_ns, now_ns)
 
         return write
+
+
+def string_list(name: str, value: object) -> list[str]:
+    """Return a list-of-topics parameter as a list; ConfigError for anything else."""
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if all(isinstance(item, str) for item in value):
+            return list(value)
+    if isinstance(value, Sized) and len(value) == 0:
+        return []
+    raise ConfigError(f'{NODE_NAME} parameters', name, 'a list of topic names', value)
+
+
+def topic_filter(values: dict[str, Any]) -> TopicFilter:
+    """Return the filter of the `topics` and `exclude_topics` values (ConfigError: not lists)."""
+    return TopicFilter.from_lists(string_list('topics', values['topics']),
+                                  string_list('exclude_topics', values['exclude_topics']))
 
 
 def main(args: list[str] | None = None) -> int:

@@ -23,10 +23,8 @@ from typing import Any
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import TwistStamped
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import LaserScan
 from std_msgs.msg import Float64
@@ -43,9 +41,16 @@ from robo_edge.lockstep import (
 from robo_edge.robot.kinematics import Velocity
 from robo_edge.ros import qos
 from robo_edge.ros.diagnostics import percentile_values
-from robo_edge.ros.gate_params import NODE_NAME, PARAMS, apply_live, gate_config, laser_offset
+from robo_edge.ros.gate_params import (
+    LIVE,
+    NODE_NAME,
+    PARAMS,
+    apply_live,
+    gate_config,
+    laser_offset,
+)
 from robo_edge.ros.gate_params import speed_cap as speed_cap
-from robo_edge.ros.params import declare
+from robo_edge.ros.params import LiveParameters, declare
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg, to_msg
@@ -114,19 +119,12 @@ class SafetyGateNode(TickDriven, Node):
         self.create_timer(OVERDUE_CHECK_PERIOD_S, self._service, clock=steady)
         self.create_timer(float(v['diagnostics_period_s']), self.publish_diagnostics,
                           clock=steady)
-        self.add_on_set_parameters_callback(self._on_set_parameters)
         self.create_tick_source(self._exact, float(v['rate_hz']))
+        self.live = LiveParameters(self, PARAMS, v, LIVE, self._retune)
 
-    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
-        """Apply a parameter change at once, or refuse it with the reason."""
-        changed = {p.name: p.value for p in params}
-        try:
-            self.config, self._laser = apply_live(self.values, changed, self.config,
-                                                  self._laser)
-        except ConfigError as e:
-            return SetParametersResult(successful=False, reason=str(e))
-        self.values.update(changed)
-        return SetParametersResult(successful=True)
+    def _retune(self, _values: dict[str, Any], changed: dict[str, Any]) -> None:
+        """Apply a parameter change at once (ConfigError: refused, nothing applied)."""
+        self.config, self._laser = apply_live(self.values, changed, self.config, self._laser)
 
     # -- inputs -----------------------------------------------------------------------------
     def _on_command(self, msg: TwistStamped) -> None:

@@ -27,7 +27,7 @@ from robo_edge.breakers.arrivals import EVERY_TICK, LockstepArrivals
 from robo_edge.breakers.baseline import BaselineConfig, BaselineGuard
 from robo_edge.breakers.events import EventLog, breaker_events, selection_event
 from robo_edge.breakers.faults import BreakerState, Source
-from robo_edge.breakers.guard import BreakerGuard, Guard, GuardOutput, sensor_guard_sections
+from robo_edge.breakers.guard import BreakerGuard, Guard, GuardOutput
 from robo_edge.breakers.safety_scan import (
     BeamLayout,
 )
@@ -45,11 +45,9 @@ from robo_edge.nodes._guard_scan import SafetyScanSide
 from robo_edge.ros import qos
 from robo_edge.ros import scan_source as ss
 from robo_edge.ros.breaker_messages import breakers_array
-from robo_edge.ros.guard_params import NODE_PARAMS, breaker_params
-from robo_edge.ros.nav_messages import (
-    pose_from_list,
-)
-from robo_edge.ros.params import declare
+from robo_edge.ros.guard_live import guard_tuning, retune_guard
+from robo_edge.ros.guard_params import LIVE, PARAMS
+from robo_edge.ros.params import LiveParameters, declare
 from robo_edge.ros.readiness import ReadinessReporter, required_outputs
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.ticks import TickDriven
@@ -61,8 +59,9 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
     """Breakers on every source, the fallback chain, and the obstacle scan the graph uses.
 
     Parameters: NODE_PARAMS and, per source (lidar, camera, imu, odometry, perception,
-    controller), `<source>.<BreakerConfig field>`; `model.*`, `scan_check.*`, `yaw_check.*`
-    (config/breakers.yaml documents each).
+    controller), `<source>.<BreakerConfig field>`; `model.*`, `scan_check.*`, `yaw_check.*`,
+    `votes.*` (config/breakers.yaml documents each; ros/guard_params.LIVE apply at once,
+    ros/guard_live.py, the rest is read-only).
     Subscriptions: /clock, lidar_topic and virtual_topic (LaserScan), /sensors/camera/image
     (Image), /sensors/imu (Imu), /odom (Odometry), /cmd_vel_raw (TwistStamped),
     /perception/inference (DiagnosticArray: per-frame model latency, confidence, NaN outputs).
@@ -73,14 +72,12 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        v = self.values = declare(self, NODE_PARAMS)
-        breaker_values = declare(self, breaker_params())
+        v = self.values = declare(self, PARAMS)
         self.sources = self._sources(v['sources'])
-        self.config = sensor_guard_sections(breaker_values)
+        self.config, self._laser = guard_tuning(v)
         self.guard = self._make_guard(0)
         self._output: GuardOutput | None = None
         self._started = False
-        self._laser = pose_from_list(v['laser_offset'], 'laser_offset')
         self.layout = BeamLayout()
         self._lidar = StampedBuffer(16)
         self.vote_inputs = VoteInputs(self.config.votes, self._laser)
@@ -107,6 +104,14 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
         self.create_timer(float(v['diagnostics_period_s']), self._publish_diagnostics,
                           clock=steady)
         self.create_tick_source(self._exact, float(v['rate_hz']))
+        self.live = LiveParameters(self, PARAMS, v, LIVE, self._retune)
+
+    def _retune(self, values: dict[str, Any], _changed: dict[str, Any]) -> None:
+        """Apply live parameters: the breakers' thresholds, the votes, the laser mount."""
+        config, laser = guard_tuning(values)
+        self.config, self._laser = config, laser
+        self.vote_inputs.config, self.vote_inputs.laser = config.votes, laser
+        retune_guard(self.guard, config)
 
     def _make_guard(self, start_ns: int) -> Guard:
         monitor = str(self.values['monitor'])

@@ -24,10 +24,11 @@ from robo_edge.exceptions import ConfigError, LockstepTimeout, RoboEdgeError
 from robo_edge.robot.kinematics import Pose2D, Velocity
 from robo_edge.ros import qos
 from robo_edge.ros.lifecycle import CleanLifecycleNode
-from robo_edge.ros.params import Param, declare
+from robo_edge.ros.params import LiveParameters, declare
 from robo_edge.ros.readiness import READY_QOS, READY_TOPIC, parse_topic_counts
 from robo_edge.ros.run import install_stop_handlers
 from robo_edge.ros.stamps import from_msg, to_msg
+from robo_edge.ros.twin_params import LIVE, PARAMS
 from robo_edge.ros.twin_publishers import TwinPublishers
 from robo_edge.twin.config import flatten_defaults, from_flat
 from robo_edge.twin.digest import StreamDigests
@@ -49,44 +50,14 @@ WAIT_SPIN_S = 0.05
 MAX_PACE_LAG_S = 0.05
 URDF_NAME = 'diff_drive.urdf'
 
-PARAMS = [
-    Param('world', 'empty_room', 'World file path, or the name of a world in share/sim/worlds'),
-    Param('seed', 0, 'Seed of every noise stream', 0, 2**31 - 1),
-    Param('start', [0.0, 0.0, 0.0], 'Start pose [x, y, yaw] in map (m, rad)'),
-    Param('urdf', '', 'Robot URDF; empty uses share/sim/robot/diff_drive.urdf'),
-    Param('clock_mode', 'lockstep', 'lockstep (repeatable) or free_run'),
-    Param('lockstep_timeout_s', 1.0, 'Wall time to wait for the command of a period', 0.01, 60.0),
-    Param('duration_s', 0.0, 'Simulated seconds to run; 0 runs until stopped', 0.0, 1e6),
-    Param('end_after_goals_s', 0.0,
-          'Simulated seconds to run on once the planner has no goal left (an empty /plan after '
-          'a non-empty one); 0 runs to duration_s', 0.0, 1e4),
-    Param('max_real_time_factor', 0.0, 'free_run pacing; 0 is as fast as possible', 0.0, 1e3),
-    Param('cmd_timeout_s', 0.5, 'free_run: stop the base when commands are older', 0.0, 10.0),
-    Param('result_path', '', 'Where to write the run record JSON at the end; empty: none'),
-    Param('progress_period_s', 10.0, 'Simulated seconds between progress logs', 0.1, 1e6),
-    Param('startup_timeout_s', 30.0, 'Wall time for the graph to come up before t=0', 0.1, 600.0),
-    Param('startup_settle_s', 1.0,
-          'Wall time after the required subscribers match before t=0 (reader-side discovery)',
-          0.0, 60.0),
-    Param('required_subscribers', [''],
-          'topic:count pairs that must be matched before t=0, e.g. /scan:2'),
-    Param('required_ready', [''],
-          'Nodes that must report their inputs matched on /robo_edge/ready before t=0; when '
-          'set, a lockstep twin also waits for a /cmd_vel writer'),
-    Param('faults', '',
-          'Sensor faults to inject, as JSON (robo_edge.chaos.spec.to_params of the faults of '
-          'a scenario); empty: none'),
-    *[Param(k, list(v) if isinstance(v, tuple) else v, f'Twin setting {k}')
-      for k, v in flatten_defaults().items()],
-]
-
 
 class TwinNode(CleanLifecycleNode):
     """Publishes the twin's sensors and clock and drives its base from `/cmd_vel`.
 
-    Parameters: see PARAMS (world, seed, start, clock_mode, lockstep_timeout_s, duration_s,
+    Parameters: see ros/twin_params.PARAMS (world, seed, start, clock_mode, duration_s,
     result_path, faults (JSON; injected into what is published, never into ground truth), and
-    every twin setting such as `scan.rate_hz`, `camera.rate_hz`).
+    every twin setting such as `scan.rate_hz`, `camera.rate_hz`; read-only) and LIVE
+    (lockstep_timeout_s, cmd_timeout_s, progress_period_s: applied at once).
     Subscriptions: /cmd_vel (geometry_msgs/TwistStamped, reliable); /plan (nav_msgs/Path,
     transient local) only when end_after_goals_s > 0.
     Publishers: /clock (rosgraph_msgs/Clock), /scan (sensor_msgs/LaserScan),
@@ -109,6 +80,8 @@ class TwinNode(CleanLifecycleNode):
         self._next_progress_ns = int(float(self.values['progress_period_s']) * 1e9)
         self._pacer = Pacer(float(self.values['max_real_time_factor']), MAX_PACE_LAG_S)
         self.end_after_goals = EndAfterGoals(int(float(self.values['end_after_goals_s']) * 1e9))
+        # Nothing to build: the live values are read where they are used.
+        self.live = LiveParameters(self, PARAMS, self.values, LIVE, lambda _v, _c: None)
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Load the world and robot into a new PyBullet client and create the publishers."""
@@ -274,11 +247,11 @@ class TwinNode(CleanLifecycleNode):
     def _wait_for_command(self, executor: SingleThreadedExecutor, stamp_ns: int) -> Velocity:
         # The first period also waits for the partner to start; later ones are tight.
         key = 'startup_timeout_s' if stamp_ns == 0 else 'lockstep_timeout_s'
-        timeout = float(self.values[key])
         start = time.monotonic()
         last_clock = start
         while stamp_ns not in self.commands:
             now = time.monotonic()
+            timeout = float(self.values[key])  # live: a new value bounds this wait too
             if now - start > timeout:
                 raise LockstepTimeout(
                     f'no /cmd_vel stamped {stamp_ns / 1e9:.3f} s within {timeout} s (wall): '

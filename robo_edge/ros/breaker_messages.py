@@ -12,6 +12,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from robo_edge.breakers.breaker import BreakerStatus
 from robo_edge.breakers.fallback import Selection
 from robo_edge.breakers.faults import BreakerState, Source
+from robo_edge.exceptions import ConfigError
 from robo_edge.ros.diagnostics import status_values, to_array
 
 BREAKER_PREFIX = 'robo_edge/breaker/'
@@ -56,6 +57,15 @@ def breakers_array(statuses: Mapping[Source, BreakerStatus], selection: Selectio
     """Return every breaker and the guard's status in one array stamped `stamp_ns`."""
     items = [breaker_status(statuses[s]) for s in Source if s in statuses]
     return to_array([*items, guard_status(selection, extra)], stamp_ns)
+
+
+def breaker_names(names: list[str], source: str, key: str) -> list[str]:
+    """Return breaker status names (`robo_edge/breaker/<source>`); ConfigError for another."""
+    known = [BREAKER_PREFIX + s.value for s in Source]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(source, key, f'breaker statuses among {known}', unknown)
+    return list(names)
 
 
 def read_states(array: DiagnosticArray) -> dict[Source, BreakerState]:

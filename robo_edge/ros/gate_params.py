@@ -85,6 +85,9 @@ def speed_cap(value: float) -> float | None:
 
 
 LIVE_CONFIG = frozenset({*GATE_FIELDS, *LIMIT_FIELDS, 'stop_without_scan'})
+# Live: the core's configuration, the laser mount, and the values the node reads at each use.
+LIVE = LIVE_CONFIG | {'laser_offset', 'input_wait_s', 'startup_wait_s', 'scan_rate_hz',
+                      'speed_limit_timeout_s', 'keep_too_close'}
 
 
 def apply_live(values: dict[str, Any], changed: dict[str, Any],

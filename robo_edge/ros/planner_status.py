@@ -1,4 +1,4 @@
-"""The planner's DiagnosticStatus and its JSON report of goal outcomes."""
+"""What the planner says: its /plan, its DiagnosticStatus and its JSON report of goal outcomes."""
 
 import json
 import os
@@ -6,8 +6,12 @@ from pathlib import Path
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+from nav_msgs.msg import Path as PathMsg
 
-from robo_edge.navigation.goals import GoalRecord, Outcome
+from robo_edge.navigation.goals import GoalRecord, GoalSequence, Outcome
+from robo_edge.navigation.replanning import PathKeeper
+from robo_edge.robot.kinematics import Pose2D
+from robo_edge.ros.nav_messages import path_msg
 
 STATUS_NAME = 'robo_edge/planner'
 OK, WARN = 0, 1
@@ -35,6 +39,20 @@ def planner_status(node: object) -> DiagnosticStatus:
         level=bytes([WARN if attention or node.holding else OK]), name=STATUS_NAME,
         message=message, hardware_id='plan',
         values=[KeyValue(key=k, value=v) for k, v in values.items()])
+
+
+def plan_msg(goals: GoalSequence, keeper: PathKeeper, pose: Pose2D, stamp_ns: int) -> PathMsg:
+    """Return the plan: empty only when no goal is left.
+
+    While the current goal has no path (held, or none found yet): one pose where the robot
+    stands, facing its way.
+    """
+    record = goals.current
+    if record is None:
+        return path_msg([], 0.0, stamp_ns)
+    if not keeper.path:
+        return path_msg([(pose.x, pose.y)], pose.yaw, stamp_ns)
+    return path_msg(keeper.rest((pose.x, pose.y)), record.goal.yaw, stamp_ns)
 
 
 def write_report(path: Path, data: dict) -> None:
