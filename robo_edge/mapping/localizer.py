@@ -58,6 +58,9 @@ class LocalizerParams:
     search_points: int = 120  # the search scores about this many of the returns
     search_sigma: float = 0.1  # the search runs only when dead reckoning is this uncertain (m)
     max_distance: float = 0.3  # points farther than this from the map do not pull (m)
+    # Match only cells the LiDAR has returned from: a seeded prior (a survey) says a cell is
+    # occupied, not where in it the surface is, and matching its centres dragged the pose.
+    observed_only: bool = True
     iterations: int = 8
     inlier_distance: float = 0.15  # m
     min_inlier_fraction: float = 0.5
@@ -256,6 +259,8 @@ class Localizer:
         if reason:
             return self._held(reason, predicted, points.shape[0])
         occupied = grid.log_odds_view() > p.occupied_log_odds
+        if p.observed_only:
+            occupied &= grid.observed()
         window = self._window(occupied, grid.geometry, predicted, points)
         if not window.any_occupied:
             return self._held(FEW_INLIERS, predicted, points.shape[0])

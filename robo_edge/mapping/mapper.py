@@ -142,6 +142,10 @@ class OccupancyMapper:
         """Return a copy of the log-odds grid (float32, height x width)."""
         return self._log_odds.copy()
 
+    def observed(self) -> np.ndarray:
+        """Return the cells holding a return of this robot's (not only a seeded prior)."""
+        return (self._hit_count > 0).reshape(self._geometry.height, self._geometry.width)
+
     def log_odds_view(self) -> np.ndarray:
         """Return the log-odds grid itself, read-only (no copy; changes with each update)."""
         view = self._log_odds.view()

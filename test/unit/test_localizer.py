@@ -284,3 +284,28 @@ def test_the_far_face_of_a_thin_wall_does_not_pull_the_pose() -> None:
     result = Localizer(Pose2D(0.0, 0.0, 0.0)).update(
         scan(ray_cast(bottom + jambs + room, truth)), truth, grid)
     assert math.hypot(result.pose.x - truth.x, result.pose.y - truth.y) < 0.02, result
+
+
+def test_a_seeded_prior_is_not_matched_until_the_lidar_has_seen_it() -> None:
+    """Survey cells say a cell is occupied, not where in it the wall is: they never pull."""
+    # The prior: the room's walls half a cell off (a survey's cell, not its surface).
+    shifted = [(x0 + 0.05, y0 + 0.05, x1 + 0.05, y1 + 0.05) for x0, y0, x1, y1 in ROOM]
+    prior = mapped(shifted, MAP_POSES)
+    seeded = OccupancyMapper(prior.geometry)
+    seeded.seed_from(prior.occupancy())
+    assert not seeded.observed().any() and (seeded.occupancy() >= 65).any()
+    true = Pose2D(0.6, -0.4, 0.3)
+    ranges = ray_cast(ROOM, true)
+    result = Localizer(correction_of(true, true)).update(scan(ranges), true, seeded)
+    assert not result.accepted and result.reason == loc.FEW_INLIERS, 'a prior alone: held'
+    dragged = Localizer(correction_of(true, true), params=LocalizerParams(observed_only=False))
+    pulled = dragged.update(scan(ranges), true, seeded)
+    assert pulled.accepted and math.hypot(pulled.pose.x - true.x, pulled.pose.y - true.y) > 0.02
+    # Once the LiDAR has returned from the walls, they are matched where it saw them.
+    seeded.update(ranges, ANGLE_MIN, INCREMENT, RANGE_MIN, RANGE_MAX, true)
+    assert seeded.observed().any()
+    wrong = Pose2D(true.x + 0.1, true.y - 0.08, true.yaw)
+    result = Localizer(correction_of(wrong, true)).update(scan(ray_cast(ROOM, true, 0.01)),
+                                                            true, seeded)
+    assert result.accepted and math.hypot(result.pose.x - true.x,
+                                          result.pose.y - true.y) < CELL_BIAS
