@@ -9,12 +9,13 @@ JOBS ?= 2
 # Everything that runs ROS in this shell sees the built package and the tuned Fast DDS profile.
 ROS_ENV := source $(VENV)/bin/activate && source install/setup.bash
 
-.PHONY: all venv build test lint demo scenarios chaos bench model clean cloud-demo bench-sync \
-	degradation
+.PHONY: all venv build test test-jazzy lint demo scenarios chaos bench model clean cloud-demo \
+	bench-sync degradation
 
 all: build
 
-$(STAMP): requirements/runtime.txt requirements/dev.txt requirements/constraints.txt
+$(STAMP): requirements/runtime.txt requirements/common.txt requirements/dev.txt \
+		requirements/tools.txt requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==26.3
 	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
@@ -30,6 +31,33 @@ test: build
 	$(ROS_ENV) && colcon test --event-handlers console_direct+ \
 		--pytest-args -q -p no:cacheprovider; \
 		status=$$?; colcon test-result --verbose && exit $$status
+
+# ROS 2 Jazzy, the LTS robots run: the unit and node tiers in an environment of their own
+# (.venv-jazzy, build-jazzy, install-jazzy, log-jazzy). Whatever ROS environment the calling
+# shell has is dropped first: the wheels' bootstrap would keep an inherited LD_LIBRARY_PATH.
+# test/node/test_ros_distribution.py fails the run unless it really is Jazzy.
+JAZZY_VENV := .venv-jazzy
+JAZZY_STAMP := $(JAZZY_VENV)/.installed
+JAZZY_COLCON := colcon --log-base log-jazzy
+JAZZY_BASES := --build-base build-jazzy --install-base install-jazzy
+JAZZY_ENV := unset _ROS_WHEELS_BOOTSTRAP_COMPLETE LD_LIBRARY_PATH PYTHONPATH AMENT_PREFIX_PATH \
+	COLCON_PREFIX_PATH CMAKE_PREFIX_PATH && source $(JAZZY_VENV)/bin/activate
+
+$(JAZZY_STAMP): requirements/jazzy.txt requirements/common.txt requirements/tools.txt \
+		requirements/constraints-jazzy.txt
+	$(PYTHON) -m venv $(JAZZY_VENV)
+	$(JAZZY_VENV)/bin/python -m pip install --quiet --upgrade pip==26.3
+	$(JAZZY_VENV)/bin/python -m pip install --quiet -r requirements/jazzy.txt \
+		-c requirements/constraints-jazzy.txt
+	touch $@
+
+test-jazzy: $(JAZZY_STAMP)
+	$(JAZZY_ENV) && $(JAZZY_COLCON) build $(JAZZY_BASES) --event-handlers console_cohesion-
+	$(JAZZY_ENV) && source install-jazzy/setup.bash && export ROBO_EDGE_ROS_DISTRO=jazzy && \
+		$(JAZZY_COLCON) test $(JAZZY_BASES) --event-handlers console_direct+ \
+		--pytest-args test/unit test/node -q -p no:cacheprovider; \
+		status=$$?; $(JAZZY_COLCON) test-result --test-result-base build-jazzy --verbose && \
+		exit $$status
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check robo_edge test bench launch setup.py
@@ -68,9 +96,10 @@ bench: build
 DATA := data/perception
 model: $(STAMP)
 	$(PY) -m pip install --quiet -r requirements/train.txt -c requirements/constraints.txt
-	$(PY) tools/generate_dataset.py --out $(DATA) --jobs $(JOBS)
-	OMP_NUM_THREADS=1 $(PY) tools/train_segmentation.py --data $(DATA) --out models/floor_seg.onnx
+	$(PY) tools/generate_dataset.py --out $(DATA) --train-worlds 288 --jobs $(JOBS)
+	OMP_NUM_THREADS=1 $(PY) tools/train_segmentation.py --data $(DATA) --out models/floor_seg.onnx \
+		--epochs 16 --patience 6 --max-minutes 40
 	$(PY) tools/evaluate_segmentation.py --model models/floor_seg.onnx --data $(DATA)
 
 clean:
-	rm -rf build install log reports
+	rm -rf build install log reports build-jazzy install-jazzy log-jazzy
