@@ -182,10 +182,15 @@ def run_subscriber(args: argparse.Namespace) -> int:
 
 def variant_env(variant: Variant, args: argparse.Namespace) -> dict[str, str]:
     """Return the environment of both processes of a variant."""
-    from robo_edge.supervisor.transport import PROFILE_ENV, dds_environment
+    from robo_edge.supervisor.transport import (
+        LEGACY_PROFILE_ENV,
+        PROFILE_ENV,
+        dds_environment,
+    )
 
     env = dict(os.environ)
     env.pop(PROFILE_ENV, None)
+    env.pop(LEGACY_PROFILE_ENV, None)
     env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     env['ROS_DOMAIN_ID'] = str(args.domain_id)
     env['PYTHONUNBUFFERED'] = '1'

@@ -24,6 +24,7 @@ from robo_edge.supervisor.launch_description import (
     ends_bringup,
     node_arguments,
 )
+from robo_edge.supervisor.transport import PROFILE_NAME, profile_variables
 
 
 def _bringup_actions(context: object) -> list[object]:
@@ -51,10 +52,10 @@ def generate_launch_description() -> LaunchDescription:
             default_value=PathJoinSubstitution([share, 'config', 'bringup', 'robot.yaml']),
             description='bringup YAML file listing the nodes to start',
         ),
-        SetEnvironmentVariable(
-            'FASTDDS_DEFAULT_PROFILES_FILE',
-            PathJoinSubstitution([share, 'config', 'fastdds_shm.xml']),
-        ),
+        *[
+            SetEnvironmentVariable(name, PathJoinSubstitution([share, 'config', PROFILE_NAME]))
+            for name in profile_variables()
+        ],
         SetEnvironmentVariable(
             'ROS_AUTOMATIC_DISCOVERY_RANGE',
             EnvironmentVariable('ROS_AUTOMATIC_DISCOVERY_RANGE', default_value='LOCALHOST'),

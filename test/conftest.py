@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+from robo_edge.supervisor.transport import profile_variables
+
 REPO = Path(__file__).resolve().parent.parent
 
 # Each test session gets its own DDS domain so parallel runs on one machine never cross-talk.
@@ -10,4 +12,5 @@ os.environ.setdefault('ROS_DOMAIN_ID', str(100 + os.getpid() % 100))
 os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 _profile = REPO / 'config' / 'fastdds_shm.xml'
 if _profile.exists():
-    os.environ.setdefault('FASTDDS_DEFAULT_PROFILES_FILE', str(_profile))
+    for _name in profile_variables():
+        os.environ.setdefault(_name, str(_profile))

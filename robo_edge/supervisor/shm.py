@@ -1,6 +1,7 @@
 """Remove the Fast DDS shared-memory files a crashed process leaves in /dev/shm.
 
-What Fast DDS creates (measured with Fast DDS 3.2 and rmw_fastrtps_cpp 9.3):
+What Fast DDS creates (measured with Fast DDS 3.2 and rmw_fastrtps_cpp 9.3; Fast DDS 2.14 on
+ROS 2 Jazzy creates the same files named `fastrtps_*`):
 - `fastdds_<16 hex>` + `fastdds_<16 hex>_el`: a participant's data segment (the profile's 32 MB)
   and its lock file, flock-ed by the owner for its whole life;
 - `fastdds_port<N>` + `fastdds_port<N>_el` (or `_sl`) + `sem.fastdds_port<N>_mutex`: a listening
@@ -28,11 +29,13 @@ from pathlib import Path
 
 SHM_DIR = Path('/dev/shm')
 LOCK_SUFFIXES = ('_el', '_sl')
-_SEGMENT = re.compile(r'^fastdds_[0-9a-z]{16}$')
-_PORT = re.compile(r'^fastdds_port\d{1,5}$')
-_MUTEX = re.compile(r'^sem\.(fastdds_port\d{1,5})_mutex$')
+# Fast DDS 3 (Kilted) names its files `fastdds_*`; Fast DDS 2 (Jazzy) the same ones `fastrtps_*`.
+_PREFIX = 'fast(?:dds|rtps)_'
+_SEGMENT = re.compile(rf'^{_PREFIX}[0-9a-z]{{16}}$')
+_PORT = re.compile(rf'^{_PREFIX}port\d{{1,5}}$')
+_MUTEX = re.compile(rf'^sem\.({_PREFIX}port\d{{1,5}})_mutex$')
 _DATASHARING = re.compile(r'^fast_datasharing_')
-_LOCK = re.compile(r'^(fastdds_(?:[0-9a-z]{16}|port\d{1,5}))_(?:el|sl)$')
+_LOCK = re.compile(rf'^({_PREFIX}(?:[0-9a-z]{{16}}|port\d{{1,5}}))_(?:el|sl)$')
 # Files younger than this may belong to a participant that is still being created.
 MIN_AGE_S = 1.0
 TOOL_TIMEOUT_S = 10.0

@@ -5,6 +5,7 @@ segment, so a camera frame crosses processes in one piece instead of queueing fo
 """
 
 import os
+import sys
 from pathlib import Path
 
 from robo_edge.exceptions import ResourceNotFound
@@ -12,6 +13,10 @@ from robo_edge.paths import share_dir
 
 PROFILE_NAME = 'fastdds_shm.xml'
 PROFILE_ENV = 'FASTDDS_DEFAULT_PROFILES_FILE'
+# Fast DDS 2 (ROS 2 Jazzy) reads the profile from this name only. rmw_fastrtps on Fast DDS 3 reads
+# it too but warns that it is deprecated, so it is set only where a Fast DDS 2 library is found.
+LEGACY_PROFILE_ENV = 'FASTRTPS_DEFAULT_PROFILES_FILE'
+_LEGACY_LIBRARY = 'libfastrtps.so*'
 DOMAIN_ENV = 'ROS_DOMAIN_ID'
 RANGE_ENV = 'ROS_AUTOMATIC_DISCOVERY_RANGE'
 # Source checkout layout: robo_edge/supervisor/transport.py -> <repo>/config/fastdds_shm.xml.
@@ -33,6 +38,21 @@ def default_profile() -> Path:
     )
 
 
+def profile_variables() -> tuple[str, ...]:
+    """Return the variables that name the profile file to this installation's Fast DDS."""
+    if any(any(d.glob(_LEGACY_LIBRARY)) for d in _library_dirs() if d.is_dir()):
+        return (PROFILE_ENV, LEGACY_PROFILE_ENV)
+    return (PROFILE_ENV,)
+
+
+def _library_dirs() -> list[Path]:
+    """Return where the ROS libraries can be: the Python prefix (wheels) and the ROS paths."""
+    dirs = [Path(sys.prefix) / 'lib']
+    dirs += [Path(p) for p in os.environ.get('LD_LIBRARY_PATH', '').split(os.pathsep) if p]
+    prefixes = os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep)
+    return dirs + [Path(p) / 'lib' for p in prefixes if p]
+
+
 def dds_environment(profile: Path | None = None, domain_id: int | None = None) -> dict[str, str]:
     """Return the environment variables to add for a process of the robo_edge graph.
 
@@ -42,7 +62,7 @@ def dds_environment(profile: Path | None = None, domain_id: int | None = None) -
     path = default_profile() if profile is None else Path(profile)
     if not path.is_file():
         raise ResourceNotFound(f'Fast DDS profile {path} does not exist')
-    env = {PROFILE_ENV: str(path.resolve())}
+    env = dict.fromkeys(profile_variables(), str(path.resolve()))
     if domain_id is not None:
         env[DOMAIN_ENV] = str(int(domain_id))
     if not os.environ.get(RANGE_ENV):

@@ -79,6 +79,17 @@ def test_dds_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
         dds_environment(profile=tmp_path / 'absent.xml')
 
 
+def test_a_fast_dds_2_library_gets_the_profile_under_the_name_it_reads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    # Fast DDS 2 (Jazzy) ignores FASTDDS_DEFAULT_PROFILES_FILE; test_dds_profile.py checks that
+    # the profile is read on the distribution the tests run on.
+    (tmp_path / 'libfastrtps.so.2.14').touch()
+    monkeypatch.setenv('LD_LIBRARY_PATH', str(tmp_path))
+    env = dds_environment()
+    assert env[PROFILE_ENV] == env['FASTRTPS_DEFAULT_PROFILES_FILE']
+
+
 def test_shipped_profile_sets_a_32_mb_segment() -> None:
     text = (REPO / 'config' / 'fastdds_shm.xml').read_text()
     assert '<segment_size>33554432</segment_size>' in text
@@ -144,3 +155,12 @@ def test_recognises_fast_dds_file_names() -> None:
              'fastdds_port17911_sl', 'sem.fastdds_port7000_mutex', 'fast_datasharing_x']
     assert all(shm.is_fastdds_file(n) for n in names)
     assert not any(shm.is_fastdds_file(n) for n in ['lttng-ust-wait-6', 'fastdds_x', 'sem.x'])
+
+
+def test_sweeps_fast_dds_2_files_as_well(tmp_path: Path) -> None:
+    # Fast DDS 2 (ROS 2 Jazzy) names the same files fastrtps_*.
+    leftovers = {'fastrtps_858389e7d2327275', 'fastrtps_858389e7d2327275_el', 'fastrtps_port7000',
+                 'fastrtps_port7000_el', 'sem.fastrtps_port7000_mutex'}
+    _touch(tmp_path, *leftovers, 'fastrtps_x')
+    assert set(shm.sweep(tmp_path, mapped=set()).removed) == leftovers
+    assert os.listdir(tmp_path) == ['fastrtps_x']

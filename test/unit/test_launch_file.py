@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from robo_edge.supervisor.transport import profile_variables
+
 LAUNCH_FILE = Path(__file__).resolve().parents[2] / 'launch' / 'robo_edge.launch.py'
 
 
@@ -76,16 +78,19 @@ def test_launch_description_declares_the_argument_and_the_profile(
     description = launch_module.generate_launch_description()
     actions = description.args[0]
     kinds = [type(a).__name__ for a in actions]
-    assert kinds == ['DeclareLaunchArgument', 'SetEnvironmentVariable',
+    profiles = actions[1:-2]
+    assert kinds == ['DeclareLaunchArgument', *['SetEnvironmentVariable'] * len(profiles),
                      'SetEnvironmentVariable', 'OpaqueFunction']
     argument = actions[0]
     assert argument.args[0] == 'bringup'
     default = argument.kwargs['default_value']
     assert default.args[0][1:] == ['config', 'bringup', 'robot.yaml']
     assert default.args[0][0].args == ('robo_edge',)
-    profile = actions[1]
-    assert profile.args[0] == 'FASTDDS_DEFAULT_PROFILES_FILE'
-    assert profile.args[1].args[0][1:] == ['config', 'fastdds_shm.xml']
+    # Each name the installed Fast DDS reads: FASTRTPS_DEFAULT_PROFILES_FILE as well on Jazzy.
+    assert tuple(profile.args[0] for profile in profiles) == profile_variables()
+    assert profiles[0].args[0] == 'FASTDDS_DEFAULT_PROFILES_FILE'
+    for profile in profiles:
+        assert profile.args[1].args[0][1:] == ['config', 'fastdds_shm.xml']
 
 
 def test_nodes_come_from_the_bringup_file(launch_module: types.ModuleType,
