@@ -32,7 +32,7 @@ from robo_edge.perception.evaluation import (  # noqa: E402
     resize_labels,
 )
 
-MODEL_VERSION = 'floor_seg-1'
+MODEL_VERSION = 'floor_seg-2'
 FORMAT = '1'
 
 

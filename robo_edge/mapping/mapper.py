@@ -138,10 +138,6 @@ class OccupancyMapper:
         """Return the world (x, y) of the corner of cell (0, 0)."""
         return (self._geometry.origin_x, self._geometry.origin_y)
 
-    def log_odds(self) -> np.ndarray:
-        """Return a copy of the log-odds grid (float32, height x width)."""
-        return self._log_odds.copy()
-
     def observed(self) -> np.ndarray:
         """Return the cells holding a return of this robot's (not only a seeded prior)."""
         return (self._hit_count > 0).reshape(self._geometry.height, self._geometry.width)

@@ -7,7 +7,7 @@ and never near a doorway or a spawn hint; a rasterised check confirms that every
 lies in one free region for a disc of MIN_PASSAGE_M (else the next draw of the same stream).
 
 Seeds: the perception model was trained on worlds from `perception/randomise.random_scene`
-drawn from `SeedSequence([2024, split, index])` (`DatasetSpec.seed`, train indices 0..95, val
+drawn from `SeedSequence([2024, split, index])` (`DatasetSpec.seed`, train indices 0..287, val
 0..11); the shipped worlds are its held-out test split. Seeds below EVALUATION_SEED_START are
 reserved for that side, so an evaluation world never shares a seed with training data.
 """

@@ -207,7 +207,7 @@ def unchanged(after: np.ndarray, before: np.ndarray) -> bool:
                        atol=0.1, equal_nan=True)
 
 
-@pytest.mark.parametrize('frame', [2, 3, 4])
+@pytest.mark.parametrize('frame', [2, 3])
 def test_phantom_puts_an_obstacle_on_free_floor(pipeline, frames, frame: int) -> None:
     rgb = frames[frame]
     inside, outside = band_beams(pipeline, rgb.shape[1])
@@ -224,7 +224,7 @@ def test_phantom_puts_an_obstacle_on_free_floor(pipeline, frames, frame: int) ->
 
 @pytest.mark.parametrize('bottom', [0.4, 0.6, 0.8, 0.95])
 def test_the_phantom_stands_where_bottom_says(pipeline, frames, bottom: float) -> None:
-    rgb = frames[4]
+    rgb = frames[2]
     inside, _ = band_beams(pipeline, rgb.shape[1])
     after = pipeline.scan(lied(rgb, mode='phantom', columns=BAND, bottom=bottom)).ranges
     expected = pipeline.floor_range(80.0, round(bottom * rgb.shape[0]) - 0.5)

@@ -13,7 +13,8 @@ PACKAGE = Path(robo_edge.__file__).resolve().parent
 # harness and its CLI, and perception's offline tools (datasets rendered in the twin).
 TWIN_SIDE = {
     'twin', 'scenario', 'chaos', 'cli.py', 'cli_generate.py', 'nodes/twin.py',
-    'ros/twin_messages.py', 'ros/twin_publishers.py', 'perception/dataset.py',
+    'ros/twin_messages.py', 'ros/twin_publishers.py', 'ros/twin_params.py',
+    'perception/dataset.py',
     'perception/evaluate.py', 'perception/randomise.py',
 }
 ROBOT_CORE_MAY_IMPORT = ('robo_edge.robot', 'robo_edge.exceptions', 'robo_edge.yaml_fields')
