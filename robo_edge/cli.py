@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the live view's port (with --live; default 8765)")
     up.set_defaults(func=_cmd_up)
 
+    _add_status(verbs)
+
     scenario = verbs.add_parser('scenario', help='run, check or generate scenario files')
     scenario_verbs = scenario.add_subparsers(dest='scenario_verb', required=True)
     run = scenario_verbs.add_parser('run', help='run scenarios in the twin and report verdicts')
@@ -54,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_world_generate(world_verbs)
     _add_cloud(verbs)
     return parser
+
+
+def _add_status(verbs: argparse._SubParsersAction) -> None:
+    status = verbs.add_parser('status', help='the declared graph beside the running one: '
+                                             'nodes, restarts, parameters, versions')
+    status.add_argument('config', help='bringup YAML file the graph was brought up from')
+    status.add_argument('--domain-id', type=int, default=None, help='ROS_DOMAIN_ID to read')
+    status.add_argument('--json', action='store_true', help='print JSON instead of a table')
+    status.add_argument('--wait', type=float, default=3.0, metavar='S',
+                        help="wait at most S seconds for the supervisor's figures (default 3)")
+    status.set_defaults(func=_cmd_status)
 
 
 def _add_cloud(verbs: argparse._SubParsersAction) -> None:
@@ -131,6 +144,14 @@ def _cmd_up(args: argparse.Namespace) -> int:
         print(f'robo-edge up: live view on {live.live_url(port)} (Foxglove: Open connection, '
               'Foxglove WebSocket)', flush=True)
     return up_main(args.config, args.domain_id, overlay=live.chained(overlays))
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from robo_edge.supervisor.bringup import load_bringup  # noqa: PLC0415
+    from robo_edge.supervisor.graph_status import status_main  # noqa: PLC0415 - needs ROS
+
+    bringup = load_bringup(args.config)
+    return status_main(bringup, args.domain_id, args.json, sys.stdout, args.wait)
 
 
 def _cmd_scenario_run(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ TOP_KEYS = ('bringup',)
 BRINGUP_KEYS = ('name', 'nodes', 'robot')
 NODE_KEYS = (
     'name', 'executable', 'command', 'parameters', 'overrides', 'remappings', 'restart',
-    'max_restarts', 'restart_window_s', 'exit_ends_bringup', 'env',
+    'max_restarts', 'restart_window_s', 'exit_ends_bringup', 'env', 'safety_critical',
 )
 
 
@@ -63,6 +63,8 @@ class NodeSpec:
     restart_window_s: float = DEFAULT_RESTART_WINDOW_S
     exit_ends_bringup: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
+    # Reconciling names it whenever it is down or re-applies its parameters (never silently).
+    safety_critical: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,8 @@ def _node(ctx: _Context, data: Any, key: str) -> NodeSpec:
         exit_ends_bringup=_bool(ctx, body.get('exit_ends_bringup', False),
                                 f'{key}.exit_ends_bringup'),
         env=_env(ctx, body.get('env', {}), f'{key}.env'),
+        safety_critical=_bool(ctx, body.get('safety_critical', False),
+                              f'{key}.safety_critical'),
     )
 
 

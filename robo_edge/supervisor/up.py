@@ -38,7 +38,8 @@ def up_main(config_path: str, domain_id: int | None, log_dir: Path | None = None
     domain = 'inherited' if domain_id is None else str(domain_id)
     print(f'robo-edge up: {bringup.name}: {len(bringup.nodes)} nodes, domain {domain}; '
           'Ctrl-C stops', file=out, flush=True)
-    with _stop_on_signals(stop), _diagnostics(supervisor, domain_id, err):
+    with _stop_on_signals(stop), _diagnostics(supervisor, domain_id, err), \
+            _reconciling(bringup, supervisor, domain_id, err):
         result = supervisor.run(stop_event=stop)
     report(result, out)
     return EXIT_OK if result.clean else EXIT_UNCLEAN
@@ -88,3 +89,25 @@ def _diagnostics(supervisor: Supervisor, domain_id: int | None, err: TextIO) -> 
         yield
     finally:
         publisher.close()
+
+
+@contextlib.contextmanager
+def _reconciling(bringup: Bringup, supervisor: Supervisor, domain_id: int | None,
+                 err: TextIO) -> Iterator[None]:
+    """Compare the running graph with the bringup and reconcile it while the block runs."""
+    try:
+        from robo_edge.supervisor.graph_status import (  # noqa: PLC0415 - needs rclpy
+            Reconciler,
+        )
+
+        reconciler = Reconciler(bringup, supervisor.resource_stats, domain_id,
+                                log=lambda line: print(line, file=err, flush=True))
+        reconciler.start()
+    except (ImportError, RuntimeError) as e:
+        print(f'robo-edge up: reconciling disabled: {e}', file=err)
+        yield
+        return
+    try:
+        yield
+    finally:
+        reconciler.close()
