@@ -32,7 +32,12 @@ class DriveScript:
         return self._ends[-1] if self._ends else 0.0
 
     def command_at(self, t_s: float) -> Velocity:
-        """Return the command in force at t_s (segments are half-open [start, end))."""
+        """Return the command in force at t_s (segments are half-open [start, end)).
+
+        Zero before the start (t_s < 0) as after the end: the script has not begun.
+        """
+        if not t_s >= 0.0:  # NaN too
+            return Velocity()
         for end, segment in zip(self._ends, self.segments, strict=True):
             if t_s < end:
                 return Velocity(segment.linear, segment.angular)

@@ -13,6 +13,8 @@ has arrived, when one stops arriving (the mode manager is dead) for `speed_limit
 a limit of 0 (only +inf lifts the cap), and without a fresh obstacle scan unless the documented
 crawl option (`stop_without_scan: false`, at `crawl_speed`) is set.
 With `tick_source: timer` (a robot) a wall timer ticks and the newest inputs are used at once.
+Teleop (`teleop_topic`) outranks `/cmd_vel_raw` while fresh (`ros/teleop.py`), under the same
+limits; no tick waits for it.
 """
 
 import math
@@ -48,12 +50,14 @@ from robo_edge.ros.gate_params import (
     apply_live,
     gate_config,
     laser_offset,
+    mux_config,
 )
 from robo_edge.ros.gate_params import speed_cap as speed_cap
 from robo_edge.ros.params import LiveParameters, declare
 from robo_edge.ros.readiness import ReadinessReporter
 from robo_edge.ros.run import spin_node
 from robo_edge.ros.stamps import from_msg, to_msg
+from robo_edge.ros.teleop import TeleopInput
 from robo_edge.ros.ticks import TickDriven
 from robo_edge.safety.gate import (
     GateInputs,
@@ -78,10 +82,12 @@ class SafetyGateNode(TickDriven, Node):
     """Answers each tick with a /cmd_vel the gate core allows, stamped exactly t_k.
 
     Parameters: see PARAMS (tick_source, rate_hz, input_wait_s, startup_wait_s, scan_rate_hz,
-    the GateConfig fields, laser_offset, keep_too_close, base limits, diagnostics_period_s).
+    the GateConfig fields, laser_offset, keep_too_close, base limits, diagnostics_period_s,
+    teleop_topic, teleop_timeout_s).
     Subscriptions: /clock (rosgraph_msgs/Clock, tick_source clock), /cmd_vel_raw
     (geometry_msgs/TwistStamped, reliable), /safety/scan (sensor_msgs/LaserScan, best effort),
-    /robo_edge/speed_limit (std_msgs/Float64 m/s, reliable transient local).
+    /robo_edge/speed_limit (std_msgs/Float64 m/s, reliable transient local), teleop_topic
+    (geometry_msgs/TwistStamped, reliable; optional).
     Publishers: /cmd_vel (geometry_msgs/TwistStamped, reliable depth 1, frame base_link),
     /diagnostics (diagnostic_msgs/DiagnosticArray, status robo_edge/safety_gate).
     """
@@ -115,6 +121,7 @@ class SafetyGateNode(TickDriven, Node):
             self.create_subscription(LaserScan, '/safety/scan', self._on_scan, qos.SENSOR),
             self.create_subscription(Float64, '/robo_edge/speed_limit', self._on_cap,
                                      qos.LATCHED)])
+        self.teleop = TeleopInput(self, str(v['teleop_topic']), mux_config(v), self._tick_time_ns)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(OVERDUE_CHECK_PERIOD_S, self._service, clock=steady)
         self.create_timer(float(v['diagnostics_period_s']), self.publish_diagnostics,
@@ -122,9 +129,10 @@ class SafetyGateNode(TickDriven, Node):
         self.create_tick_source(self._exact, float(v['rate_hz']))
         self.live = LiveParameters(self, PARAMS, v, LIVE, self._retune)
 
-    def _retune(self, _values: dict[str, Any], changed: dict[str, Any]) -> None:
+    def _retune(self, values: dict[str, Any], changed: dict[str, Any]) -> None:
         """Apply a parameter change at once (ConfigError: refused, nothing applied)."""
-        self.config, self._laser = apply_live(self.values, changed, self.config, self._laser)
+        config, laser = apply_live(self.values, changed, self.config, self._laser)
+        self.config, self._laser, self.teleop.config = config, laser, mux_config(values)
 
     # -- inputs -----------------------------------------------------------------------------
     def _on_command(self, msg: TwistStamped) -> None:
@@ -236,7 +244,7 @@ class SafetyGateNode(TickDriven, Node):
                           scan[1] if scan else None)
 
     def _answer(self, pending: PendingTick, inputs: GateInputs) -> None:
-        result = tick(self.state, inputs, self.config)
+        result = tick(self.state, self.teleop.choose(inputs), self.config)
         self.state, self._last = result.state, result
         self.reasons.update(reason.value for reason in result.reasons)
         out = TwistStamped()
@@ -264,7 +272,7 @@ class SafetyGateNode(TickDriven, Node):
             'speed_cap': 'none' if self.cap is None else (
                 'stop' if math.isnan(self.cap) else f'{self.cap:.3f}'),
             'gap_ahead': f'{last.gap_ahead:.3f}' if last else 'inf',
-            **percentile_values('tick_ms', self._latency_ms),
+            **percentile_values('tick_ms', self._latency_ms), **self.teleop.diagnostic_values(),
             **{f'reason_{r.value}': str(self.reasons[r.value]) for r in GateReason},
         }
         status = DiagnosticStatus(

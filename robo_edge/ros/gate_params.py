@@ -1,7 +1,8 @@
 """The safety gate's parameters and what the node makes of them (robo_edge/nodes/safety_gate.py).
 
-Every parameter but `tick_source`, `rate_hz` and `diagnostics_period_s` (read-only: they set
-up the node's timers) applies live; a change that leaves the gate inconsistent is refused.
+Every parameter but `tick_source`, `rate_hz`, `diagnostics_period_s` (read-only: they set up
+the node's timers) and `teleop_topic` applies live; a change that leaves the gate inconsistent
+is refused.
 """
 
 import math
@@ -11,6 +12,7 @@ from robo_edge.exceptions import ConfigError
 from robo_edge.robot.kinematics import LIMIT_FIELDS, BaseLimits, Pose2D
 from robo_edge.ros.nav_messages import pose_from_list
 from robo_edge.ros.params import BASE_LIMIT_PARAMS, Param
+from robo_edge.safety.command_mux import MuxConfig
 from robo_edge.safety.gate import GateConfig
 
 NODE_NAME = 'safety_gate'
@@ -51,6 +53,11 @@ PARAMS = [
     *BASE_LIMIT_PARAMS,
     Param('diagnostics_period_s', 1.0, 'Period of the diagnostics (s, steady)', 0.05, 60.0,
           read_only=True),
+    Param('teleop_topic', '/cmd_vel_teleop', 'Teleop commands (TwistStamped), which outrank '
+          '/cmd_vel_raw while fresh and pass the same limits (empty: no teleop)',
+          read_only=True),
+    Param('teleop_timeout_s', 0.5, 'Age (node clock) beyond which a teleop command no longer '
+          'drives: /cmd_vel_raw does again', 0.01, 10.0),
 ]
 
 
@@ -66,6 +73,15 @@ def gate_config(values: dict[str, Any]) -> GateConfig:
     except ValueError as e:
         raise ConfigError(f'{NODE_NAME} parameters', 'decel/angular_decel',
                           'within the base acceleration limits', str(e)) from e
+
+
+def mux_config(values: dict[str, Any]) -> MuxConfig:
+    """Return the command mux's configuration from the node parameters."""
+    try:
+        return MuxConfig(teleop_timeout_s=float(values['teleop_timeout_s']))
+    except ValueError as e:
+        raise ConfigError(f'{NODE_NAME} parameters', 'teleop_timeout_s', 'a positive time (s)',
+                          values['teleop_timeout_s']) from e
 
 
 def laser_offset(values: list[float]) -> Pose2D:
@@ -87,7 +103,7 @@ def speed_cap(value: float) -> float | None:
 LIVE_CONFIG = frozenset({*GATE_FIELDS, *LIMIT_FIELDS, 'stop_without_scan'})
 # Live: the core's configuration, the laser mount, and the values the node reads at each use.
 LIVE = LIVE_CONFIG | {'laser_offset', 'input_wait_s', 'startup_wait_s', 'scan_rate_hz',
-                      'speed_limit_timeout_s', 'keep_too_close'}
+                      'speed_limit_timeout_s', 'keep_too_close', 'teleop_timeout_s'}
 
 
 def apply_live(values: dict[str, Any], changed: dict[str, Any],

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from robo_edge.control.script import DriveScript, DriveSegment
 from robo_edge.exceptions import ConfigError, ScenarioError
+from robo_edge.robot.kinematics import Velocity
 from robo_edge.scenario.domains import lease_domain
 from robo_edge.scenario.evaluate import evaluate, goals_reached
 from robo_edge.scenario.junit import write_junit
@@ -83,6 +84,13 @@ def test_drive_script_segments_and_flat_round_trip() -> None:
     assert again.segments == script.segments
     with pytest.raises(Exception, match='segments'):
         DriveScript.from_flat([1.0, 2.0])
+
+
+def test_drive_script_commands_zero_before_its_start() -> None:
+    script = DriveScript([DriveSegment(1.0, 0.5, 0.2)])
+    for t_s in (-1e-9, -0.5, -100.0, math.nan):
+        assert script.command_at(t_s) == Velocity()
+    assert script.command_at(0.0) == Velocity(0.5, 0.2)
 
 
 def test_goals_are_reached_in_order_within_tolerance() -> None:
