@@ -73,6 +73,7 @@ class TickInputs:
     obstacles: Obstacles | None
     correction: Pose2D | None = None
     variances: Variances | None = None
+    odom_age_s: float = 0.0  # the tick's time minus the odometry's stamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +159,10 @@ class Navigator:
         # limits still shape the slow-down.
         self.pursuit.config = replace(
             self.tuning, desired_linear=min(self.tuning.desired_linear, cap))
+        # The command acts from this tick for a period, on a pose already this old.
         out = self.pursuit.compute(plan.points, pose, velocity, self.dt,
-                                   obstacles.nearest if obstacles else None, plan.goal_yaw)
+                                   obstacles.nearest if obstacles else None, plan.goal_yaw,
+                                   latency_s=self.dt + max(inputs.odom_age_s, 0.0))
         if out.status is FollowStatus.GOAL_REACHED:
             # Standing at the goal is not a lack of progress.
             self.state = replace(self.state, anchor=pose, anchor_ns=now_ns)

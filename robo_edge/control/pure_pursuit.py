@@ -131,10 +131,21 @@ def regulated_speed(
     return max(speed, config.min_approach_speed)
 
 
-def rotate_rate(config: PursuitConfig, error: float, max_accel: float) -> float:
-    """Return a yaw rate that turns through `error` and can stop on it."""
-    magnitude = min(config.rotate_gain * abs(error), math.sqrt(2.0 * max_accel * abs(error)))
-    magnitude = clamp(magnitude, config.min_rotate_speed, config.max_rotate_speed)
+def rotate_rate(config: PursuitConfig, error: float, max_accel: float,
+                latency_s: float = 0.0) -> float:
+    """Return a yaw rate that turns through `error` and can stop on it.
+
+    The rate is held for `latency_s` (until the next command acts) before braking can start,
+    so the rate that stops on the error is a (sqrt(L^2 + 2 |e| / a) - L), and never more than
+    |e| / L, or the turn would pass the error within that time alone.
+    """
+    reach = abs(error)
+    latency = max(latency_s, 0.0)
+    stopping = max_accel * (math.sqrt(latency ** 2 + 2.0 * reach / max_accel) - latency)
+    magnitude = clamp(min(config.rotate_gain * reach, stopping), config.min_rotate_speed,
+                      config.max_rotate_speed)
+    if latency > 0.0:
+        magnitude = min(magnitude, reach / latency)
     return math.copysign(magnitude, error)
 
 
@@ -154,12 +165,20 @@ class RegulatedPurePursuit:
         self._progress: float | None = None  # None: search the whole path next tick
         self._xy_reached = False
         self._done = False
+        self._latency = 0.0
 
     def compute(
         self, path: Sequence[tuple[float, float]], pose: Pose2D, velocity: Velocity, dt: float,
         obstacle_distance: float | None = None, goal_yaw: float | None = None,
+        latency_s: float = 0.0,
     ) -> PursuitOutput:
-        """Return the command for this tick; `obstacle_distance` is from base_link's origin."""
+        """Return the command for this tick; `obstacle_distance` is from base_link's origin.
+
+        `latency_s`: the pose's age when the command starts to act (the tick's period and the
+        odometry's age): turns in place aim from the yaw predicted then, so a late pose does not
+        turn past the goal yaw.
+        """
+        self._latency = latency_s
         points = self._load(path)
         if len(points) == 0:
             return self._output(Velocity(), velocity, dt, FollowStatus.NO_PATH, math.inf)
@@ -205,7 +224,8 @@ class RegulatedPurePursuit:
         xr, yr = to_robot_frame(*carrot, pose)
         heading_error = math.atan2(yr, xr)
         if abs(heading_error) > cfg.rotate_to_heading_angle:
-            rate = rotate_rate(cfg, heading_error, self.limits.max_angular_accel)
+            ahead = wrap_angle(heading_error - (self._yaw_ahead(pose, velocity) - pose.yaw))
+            rate = rotate_rate(cfg, ahead, self.limits.max_angular_accel, dt)
             return self._output(Velocity(0.0, rate), velocity, dt, FollowStatus.ROTATING,
                                 distance, carrot)
         curvature = 2.0 * yr / max(xr * xr + yr * yr, 1e-9)
@@ -221,13 +241,17 @@ class RegulatedPurePursuit:
     ) -> PursuitOutput:
         """Stop at the goal, turning in place to the final yaw first when one is given."""
         if not self._done and goal_yaw is not None:
-            error = wrap_angle(goal_yaw - pose.yaw)
+            error = wrap_angle(goal_yaw - self._yaw_ahead(pose, velocity))
             if abs(error) > self.config.yaw_tolerance:
-                rate = rotate_rate(self.config, error, self.limits.max_angular_accel)
+                rate = rotate_rate(self.config, error, self.limits.max_angular_accel, dt)
                 return self._output(Velocity(0.0, rate), velocity, dt, FollowStatus.ROTATING,
                                     distance)
         self._done = True
         return self._output(Velocity(), velocity, dt, FollowStatus.GOAL_REACHED, distance)
+
+    def _yaw_ahead(self, pose: Pose2D, velocity: Velocity) -> float:
+        """Return the yaw predicted for when this tick's command starts to act."""
+        return pose.yaw + velocity.angular * self._latency
 
     def _output(
         self, target: Velocity, velocity: Velocity, dt: float, status: FollowStatus,

@@ -68,17 +68,19 @@ class TickInputBuffers:
         located = self.localization.at(scan_due) if self.localize else None
         if plan is None or obstacles is None or (self.localize and located is None):
             return None
+        age = (tick_ns - odom_due) / 1e9 if odom_due is not None else 0.0
         if located is None:
-            return TickInputs(odom, plan, scan_due, obstacles)
+            return TickInputs(odom, plan, scan_due, obstacles, odom_age_s=age)
         return TickInputs(odom, plan, scan_due, obstacles, located.correction,
-                          located.variances)
+                          located.variances, age)
 
     def newest(self, tick_ns: int) -> TickInputs:
         """Return the newest inputs not later than t_k (the wait is over)."""
         odom, plan, scan = (buffer.latest_not_after(tick_ns)
                             for buffer in (self.odom, self.plans, self.scans))
         inputs = TickInputs(odom[1] if odom else None, plan[1] if plan else None,
-                            plan[0] if plan else None, scan[1] if scan else None)
+                            plan[0] if plan else None, scan[1] if scan else None,
+                            odom_age_s=(tick_ns - odom[0]) / 1e9 if odom else 0.0)
         if not self.localize:
             return inputs
         located = self.localization.latest_not_after(tick_ns)

@@ -12,6 +12,7 @@ from robo_edge.control.pure_pursuit import (
     RegulatedPurePursuit,
     arc_lengths,
     closest_arc_length,
+    rotate_rate,
 )
 from robo_edge.robot.kinematics import (
     BaseLimits,
@@ -188,3 +189,48 @@ def test_progress_at_the_very_end_of_the_path_still_finds_the_last_segment(path)
     assert closest_arc_length(points, cumulative, 1.0, 1.2, end, end + 1.0) == pytest.approx(end)
     assert closest_arc_length(points, cumulative, 1.0, 1.2, end + 0.5, end + 1.0) == \
         pytest.approx(end)
+
+
+def turn_in_place(error0: float, latency_s: float, told_s: float) -> list[float]:
+    """Yaw errors of a base turning to a goal yaw on a pose `latency_s` old (15 Hz control).
+
+    The controller is told the pose's age is `told_s` and predicts the yaw that far ahead from
+    the rate it sees; the base follows each command within its yaw acceleration limit
+    (2 rad/s^2, 1.5 rad/s), 1 ms steps.
+    """
+    config, accel, period, step = PursuitConfig(), 2.0, 1.0 / 15.0, 0.001
+    yaw, rate, command, history = 0.0, 0.0, 0.0, [(0.0, 0.0, 0.0)]
+    errors = []
+    for k in range(int(12.0 / step)):
+        t = k * step
+        if k % round(period / step) == 0:
+            seen, seen_rate = next((y, r) for s, y, r in reversed(history)
+                                   if s <= t - latency_s + 1e-9) if t >= latency_s else (0, 0)
+            # As the pursuit does: aim from the yaw predicted for when the command acts.
+            error = error0 - (seen + seen_rate * told_s)
+            command = 0.0 if abs(error) <= config.yaw_tolerance else rotate_rate(
+                config, error, accel, period)
+            errors.append(error0 - yaw)
+        rate += max(-accel * step, min(accel * step, command - rate))
+        rate = max(-1.5, min(1.5, rate))
+        yaw += rate * step
+        history.append((t + step, yaw, rate))
+    return errors
+
+
+@pytest.mark.parametrize('latency_s', [0.2, 0.4])
+def test_a_turn_told_its_latency_stops_on_the_goal_yaw(latency_s: float) -> None:
+    tolerance = PursuitConfig().yaw_tolerance
+    told = turn_in_place(1.5, latency_s, latency_s + 1.0 / 15.0)
+    assert abs(told[-1]) <= tolerance and min(told) >= -tolerance, told[-10:]
+    # Blind to it, the same turn passes the goal yaw by more than the tolerance.
+    assert min(turn_in_place(1.5, latency_s, 0.0)) < -tolerance
+
+
+def test_rotate_rate_without_latency_is_the_braking_curve() -> None:
+    config = PursuitConfig()
+    for error in (0.05, 0.2, 0.8, -1.2):
+        expected = min(config.rotate_gain * abs(error), math.sqrt(2 * 2.0 * abs(error)))
+        expected = min(max(expected, config.min_rotate_speed), config.max_rotate_speed)
+        assert rotate_rate(config, error, 2.0) == pytest.approx(math.copysign(expected, error))
+        assert abs(rotate_rate(config, error, 2.0, 0.5)) <= abs(rotate_rate(config, error, 2.0))
