@@ -10,7 +10,7 @@ JOBS ?= 2
 ROS_ENV := source $(VENV)/bin/activate && source install/setup.bash
 
 .PHONY: all venv build test test-jazzy lint demo scenarios chaos bench model clean cloud-demo \
-	bench-sync degradation
+	bench-sync degradation robot-bench
 
 all: build
 
@@ -79,6 +79,11 @@ chaos: build
 # kind, breakers vs baseline; resumes from bench/results/degradation_runs/ (hours when cold).
 degradation: build
 	$(ROS_ENV) && python bench/degradation.py --resume --plot --jobs $(JOBS)
+
+# bench/robot.py: the robot bringup on the wall clock (twin at 1x) and in lockstep, the faults
+# side by side, a 30 min nominal soak; resumes from bench/results/robot_runs/ (hours when cold).
+robot-bench: build
+	$(ROS_ENV) && python bench/robot.py --resume
 
 # Cloud sync: a map and a model arrive from a local `robo-edge cloud serve`, pass the canary
 # gate and activate; a degenerate model is rejected (tools/cloud_demo.py).

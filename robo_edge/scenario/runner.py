@@ -3,7 +3,7 @@
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from rclpy.node import Node
 
 from robo_edge.breakers.events import read_events
 from robo_edge.ros.background import BackgroundNode
@@ -45,6 +46,9 @@ class RunOptions:
     # Parameters merged over the generated ones, per node (cloud sync's canary sets the
     # perception model_path of a candidate).
     node_overrides: dict[str, dict] = field(default_factory=dict)
+    # Called with the runner's node on the run's domain before it spins, to add subscriptions
+    # of its own (bench/robot.py watches /diagnostics, the commands and perception's scan).
+    monitor: Callable[[Node], None] | None = None
 
 
 def run_scenarios(scenarios: list[Scenario], options: RunOptions) -> list[dict]:
@@ -92,7 +96,7 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
         )
         chaos = ChaosAgent(scenario.faults, supervisor.kill, supervisor.release,
                            lease.domain_id)
-        with _runner_node(lease.domain_id, supervisor, chaos):
+        with _runner_node(lease.domain_id, supervisor, chaos, options.monitor):
             outcome = supervisor.run(
                 timeout_s=STARTUP_ALLOWANCE_S + WALL_PER_SIM_S * scenario.duration_s
             )
@@ -112,8 +116,9 @@ def run_one(scenario: Scenario, options: RunOptions) -> dict:
 
 
 @contextmanager
-def _runner_node(domain_id: int, supervisor: Supervisor, chaos: ChaosAgent) -> Iterator[None]:
-    """Spin the runner's one node on the run's domain (diagnostics and chaos agent).
+def _runner_node(domain_id: int, supervisor: Supervisor, chaos: ChaosAgent,
+                 monitor: Callable[[Node], None] | None = None) -> Iterator[None]:
+    """Spin the runner's one node on the run's domain (diagnostics, chaos agent, a monitor).
 
     The node publishes each process's CPU and memory on /diagnostics (and so into the
     recording) and carries the chaos agent's /clock. One participant per domain in this
@@ -122,7 +127,7 @@ def _runner_node(domain_id: int, supervisor: Supervisor, chaos: ChaosAgent) -> I
     """
     diagnostics = DiagnosticsPublisher(supervisor.resource_stats)
     node = BackgroundNode(f'robo_edge_runner_{domain_id}', domain_id, 'runner')
-    node.start(lambda n: (diagnostics.attach(n), chaos.attach(n)))
+    node.start(lambda n: (diagnostics.attach(n), chaos.attach(n), monitor and monitor(n)))
     try:
         yield
     finally:
