@@ -16,6 +16,8 @@ from rclpy.subscription import Subscription
 
 from robo_edge.exceptions import ConfigError
 from robo_edge.recording.mcap_recorder import COMPRESSIONS, McapRecorder, TopicResult
+from robo_edge.recording.profiles import NAMES as PROFILE_NAMES
+from robo_edge.recording.profiles import RateLimits, rule_for
 from robo_edge.recording.selection import (
     PublisherQos,
     RecordQos,
@@ -39,6 +41,9 @@ SCALAR_PARAMS = [
     Param('discovery_period_s', 1.0, 'Period of the search for new topics [s].', 0.05, 60.0,
           read_only=True),
     Param('compression', 'zstd', 'Chunk compression: zstd, lz4 or none.', read_only=True),
+    Param('profile', 'default', 'What is kept (recording/profiles.py): full, default (one copy '
+          'of the camera at <= 5 Hz, grids at <= 0.5 Hz) or minimal (no images)',
+          read_only=True),
 ]
 ARRAY_PARAMS = {
     'topics': 'Topics to record; empty records every topic discovered.',
@@ -65,9 +70,10 @@ class Recorder(Node):
     """Subscribe to topics with raw=True and append their CDR bytes to an MCAP file.
 
     Parameters:
-        output_path (string, required), topics (string[], live), exclude_topics (string[],
-        live), ready_topics (string[]; when set, publishes its name on /robo_edge/ready,
-        latched, once each is recorded and matched), discovery_period_s (double, 0.05-60),
+        output_path (string, required), profile (string: full | default | minimal),
+        topics (string[], live), exclude_topics (string[], live), ready_topics (string[];
+        when set, publishes its name on /robo_edge/ready, latched, once each is recorded and
+        matched), discovery_period_s (double, 0.05-60),
         compression (string: zstd | lz4 | none); all but the two live ones are read-only,
         use_sim_time (bool, set by the bringup; log and publish times come from the node clock).
     Subscriptions: every selected topic of an importable type, raw CDR; best effort depth 200,
@@ -88,6 +94,10 @@ class Recorder(Node):
                 ' | '.join(COMPRESSIONS),
                 values['compression'],
             )
+        if values['profile'] not in PROFILE_NAMES:
+            raise ConfigError(f'{NODE_NAME} parameters', 'profile', ' | '.join(PROFILE_NAMES),
+                              values['profile'])
+        self._profile, self._rates = str(values['profile']), RateLimits()
         values.update({name: self._string_array(name) for name in ARRAY_PARAMS})
         self._filter = topic_filter(values)
         try:
@@ -128,6 +138,10 @@ class Recorder(Node):
         """Return the number of messages recorded per topic."""
         return self._recorder.message_counts()
 
+    def dropped_by_rate(self) -> dict[str, int]:
+        """Return the messages the profile's rate limits left out, per topic."""
+        return dict(self._rates.dropped)
+
     def skipped_topics(self) -> dict[str, str]:
         """Return the topics left out because of their type, with the reason."""
         return dict(self._skipped)
@@ -145,9 +159,11 @@ class Recorder(Node):
         self._recorded.clear()
         self._recorder.close()
         counts = ', '.join(f'{t}: {n}' for t, n in sorted(self.message_counts().items()))
+        dropped = sum(self._rates.dropped.values())
         self.get_logger().info(
             f'closed {self._recorder.path} ({counts or "no topics"}; '
-            f'{len(self._skipped)} topics skipped)'
+            f'{len(self._skipped)} topics skipped; {dropped} messages over the '
+            f"{self._profile} profile's rates)"
         )
 
     def _ready_pending(self) -> bool:
@@ -184,6 +200,12 @@ class Recorder(Node):
         if len(types) != 1:
             self._skip(topic, f'{len(types)} types on the graph: {types}')
             return
+        rule = rule_for(self._profile, topic, types[0])
+        if not rule.record:
+            self._skip(topic, f'left out by the {self._profile} profile')
+            return
+        if rule.max_rate_hz is not None:
+            self._rates.limits[topic] = rule.max_rate_hz
         qos = choose_qos(self._publisher_qos(topic))
         if qos is None:
             return  # no publisher yet: its durability decides the QoS, so look again later
@@ -216,7 +238,8 @@ class Recorder(Node):
     def _writer_for(self, topic: str) -> Callable[[bytes], None]:
         def write(cdr_bytes: bytes) -> None:
             now_ns = self.get_clock().now().nanoseconds
-            self._recorder.write(topic, cdr_bytes, now_ns, now_ns)
+            if self._rates.allow(topic, now_ns):
+                self._recorder.write(topic, cdr_bytes, now_ns, now_ns)
 
         return write
 

@@ -242,3 +242,55 @@ def test_reports_ready_only_once_every_ready_topic_is_recorded_and_matched(
     executor.remove_node(recorder)
     recorder.destroy_node()
     talker.node.destroy_node()
+
+
+def test_the_default_profile_keeps_one_camera_copy_and_rate_limits_images_and_grids(
+    context: Context, executor: SingleThreadedExecutor, tmp_path: Path
+) -> None:
+    """Simulated 0.05 s apart: the driver's images at <= 5 Hz, grids at <= 0.5 Hz."""
+    from nav_msgs.msg import OccupancyGrid
+    from sensor_msgs.msg import Image
+
+    talker = Talker(context)
+    raw = talker.node.create_publisher(Image, '/camera/image_raw', RELIABLE)
+    ingested = talker.node.create_publisher(Image, '/sensors/camera/image', RELIABLE)
+    grid = talker.node.create_publisher(OccupancyGrid, '/map', RELIABLE)
+    executor.add_node(talker.node)
+    path = tmp_path / 'run.mcap'
+    recorder = make_recorder(context, path, use_sim_time=True,
+                             exclude_topics=[*IGNORED, '/clock'])
+    executor.add_node(recorder)
+    now = [0]
+
+    def at(ns: int) -> bool:
+        talker.clock.publish(Clock(clock=Time(sec=ns // 10**9, nanosec=ns % 10**9)))
+        return recorder.get_clock().now().nanoseconds == ns
+
+    spin_until(executor, lambda: at(1))
+    spin_until(executor, lambda: raw.get_subscription_count() > 0
+               and grid.get_subscription_count() > 0
+               and '/sensors/camera/image' in recorder.skipped_topics())
+    assert 'default profile' in recorder.skipped_topics()['/sensors/camera/image']
+    for k in range(60):  # 3 s of simulated time at 20 Hz
+        now[0] = 1 + k * 50_000_000
+        spin_until(executor, lambda: at(now[0]))
+        raw.publish(Image(header=stamp(k, 'camera')))
+        ingested.publish(Image(header=stamp(k, 'camera')))
+        grid.publish(OccupancyGrid(header=stamp(k, 'map')))
+        spin_until(executor, lambda k=k: sum(recorder.message_counts().values())
+                   + sum(recorder.dropped_by_rate().values()) >= 2 * (k + 1))
+    counts = {topic: n for topic, n in recorder.message_counts().items() if n}
+    dropped = recorder.dropped_by_rate()
+    assert counts == {'/camera/image_raw': 15, '/map': 2}  # every 0.2 s and every 2 s
+    assert dropped == {'/camera/image_raw': 45, '/map': 58}
+    executor.remove_node(recorder)
+    recorder.destroy_node()
+    recorded = read_back(path)
+    assert [msg.header.stamp.sec for _, msg in recorded['/camera/image_raw']] == list(
+        range(0, 60, 4))
+    talker.node.destroy_node()
+
+
+def test_an_unknown_profile_is_refused(context: Context, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match='profile'):
+        make_recorder(context, tmp_path / 'run.mcap', profile='everything')

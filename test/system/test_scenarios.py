@@ -16,7 +16,9 @@ SCENARIOS = HERE.parent / 'scenarios'
 
 def test_smoke_scenario_passes_with_reports_and_recording(tmp_path: Path) -> None:
     scenario = load_scenario(paths.share_file('sim', 'scenarios', 'empty_room_smoke.yaml'))
-    result = run_one(scenario, RunOptions(tmp_path))
+    # Everything on the wire: the full profile (the default keeps one camera copy at 5 Hz).
+    result = run_one(scenario, RunOptions(tmp_path,
+                                          node_overrides={'recorder': {'profile': 'full'}}))
     assert result['passed'], result['failures']
     assert result['collision_count'] == 0 and result['path_length_m'] > 3.0
     assert result['sim_time_s'] == pytest.approx(12.0)
