@@ -7,29 +7,30 @@ cycles run on a worker thread (network and canary never block the executor); eve
 
 import json
 import threading
-from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from nav_msgs.msg import OccupancyGrid
-from rcl_interfaces.msg import Parameter as ParameterMsg
-from rcl_interfaces.msg import ParameterType, ParameterValue
-from rcl_interfaces.srv import SetParameters
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from std_msgs.msg import String
 
-from robo_edge.exceptions import ArtifactRejected, SyncError
+from robo_edge.exceptions import SyncError
+from robo_edge.health.report import Level
 from robo_edge.ros.breaker_messages import breaker_names
 from robo_edge.ros.diagnostics import status_values, to_array
 from robo_edge.ros.lifecycle import CleanLifecycleNode
 from robo_edge.ros.nav_messages import grid_from_msg
-from robo_edge.ros.params import LiveParameters, Param, declare, read_only
+from robo_edge.ros.param_apply import RosParamIO
+from robo_edge.ros.params import LiveParameters, declare
 from robo_edge.ros.qos import DIAGNOSTICS, LATCHED
 from robo_edge.ros.run import spin_lifecycle_node
+from robo_edge.ros.sync_params import LIVE, PARAMS
+from robo_edge.ros.sync_swaps import Job, SwapConfig, SwapWorker
 from robo_edge.sync.agent import Channel, SyncAgent
-from robo_edge.sync.artifacts import VERIFIERS, load_policy, policy_overrides
+from robo_edge.sync.apply import IdleWatch
+from robo_edge.sync.artifacts import VERIFIERS
 from robo_edge.sync.canary import CanaryGate, GateConfig
 from robo_edge.sync.client import SyncClient
 from robo_edge.sync.fetcher import ResumableFetcher
@@ -43,39 +44,6 @@ from robo_edge.sync.uplink import HttpSender, UplinkQueue
 STATUS_NAME = 'robo_edge/cloud_sync'
 PERCEPTION_STATUS = 'robo_edge/perception'
 PLANNER_STATUS = 'robo_edge/planner'
-# All is built at configure (read-only) but the breakers read at every /diagnostics (live).
-LIVE = frozenset({'probation_breakers'})
-PARAMS = read_only([
-    Param('server_url', 'http://127.0.0.1:8765', 'Repository base URL (http or https)'),
-    Param('data_dir', '/var/lib/robo_edge/sync', 'trust/ (root.json), store/, cache/, uplink'),
-    Param('channels', ['policy:policy/limits.yaml', 'model:model/floor_seg.onnx'],
-          'kind:target path of each artifact this robot follows'),
-    Param('hardware_id', 'rover-v2', 'This robot hardware (a target must list it or *)'),
-    Param('model_input_size', [160, 120], 'Model input [width, height] the stack expects'),
-    Param('map_frame', 'map', 'Frame a map artifact must be in'),
-    Param('poll_period_s', 60.0, 'Seconds between sync cycles', 0.1, 86400.0),
-    Param('bandwidth_bytes_per_s', 0, 'Download cap (0: none)', 0, 10**10),
-    Param('timeout_s', 10.0, 'Connect and between-bytes timeout', 0.1, 600.0),
-    Param('robot_id', '', 'Identity for uploads; empty: no uplink'),
-    Param('robot_key', '', 'Ed25519 PEM key of robot_id'),
-    Param('uplink_budget_bytes', 50_000_000, 'Byte budget of the uplink queue', 1, 10**12),
-    Param('telemetry_period_s', 300.0, 'Period of telemetry summaries queued for upload',
-          0.1, 86400.0),
-    Param('map_upload_period_s', 0.0, 'Period of uploads of the latest /map (0: never)',
-          0.0, 86400.0),
-    Param('gate_sample_path', '', 'Labelled frames (npz) of the model gate; empty: shipped'),
-    Param('gate_min_miou', 0.6, 'Mean IoU a candidate model must reach', 0.0, 1.0),
-    Param('gate_scenarios', [''], 'Scenario files of the twin gate; [""]: none'),
-    Param('gate_report_dir', '/tmp/robo_edge_canary', 'Reports of twin gate runs'),
-    Param('probation_s', 300.0, 'Probation after a model activation', 1.0, 86400.0),
-    Param('probation_window_s', 5.0, 'Window of output statistics', 0.1, 3600.0),
-    Param('probation_min_samples', 5, 'Samples in the window before drift is judged', 1, 10**6),
-    Param('probation_hold_s', 5.0, 'Drift held this long rolls back', 0.0, 3600.0),
-    Param('probation_max_trips', 2, 'Breaker trips in probation that roll back', 0, 10**6),
-    Param('perception_node', 'perception', 'Node whose model_path a new model sets'),
-    Param('diagnostics_period_s', 1.0, 'Period of the diagnostics', 0.05, 60.0),
-]) + [Param('probation_breakers', ['robo_edge/breaker/perception'],
-            'Breaker statuses (sensor_guard) whose trips count in a model probation')]
 
 
 def _channels(values: list[str]) -> list[Channel]:
@@ -102,9 +70,11 @@ class CloudSyncNode(CleanLifecycleNode):
     whether the robot is navigating),
     /map (nav_msgs/OccupancyGrid, latched; uploaded every map_upload_period_s when set).
     Publishers: /diagnostics (status robo_edge/cloud_sync: link, stale, active versions,
-    probation, uplink), /cloud_sync/active (std_msgs/String JSON per activation, latched).
-    Clients: <perception_node>/set_parameters (model_path of a newly active model),
-    <node>/set_parameters for every `<node>.<parameter>` of a newly active policy.
+    probation, uplink, swaps and the last refusal), /cloud_sync/active (std_msgs/String JSON
+    per activation the stack took, latched).
+    Clients: <node>/get_parameters and <node>/set_parameters of every node an activation sets
+    (perception_node's model_path, mapper_node's static_map, a policy's parameters), each
+    result checked (ros/sync_swaps.py).
     Lifecycle: configure opens the store, trust and uplink (the last verified artifacts are
     announced at once: no network needed); activate starts polling; cleanup releases.
     """
@@ -114,7 +84,10 @@ class CloudSyncNode(CleanLifecycleNode):
         self.params = declare(self, PARAMS)
         _check_breakers(self.params)
         self.service: SyncService | None = None
-        self._navigating = False
+        self._idle = IdleWatch(self.params['planner_stale_s'])
+        self.map_deferred = 0
+        self._swaps: SwapWorker | None = None
+        self._io: RosParamIO | None = None
         self._trips = 0  # cumulative trips of the probation breakers, summed
         self._breaker_trips: dict[str, int] = {}
         self._worker: threading.Thread | None = None
@@ -124,14 +97,9 @@ class CloudSyncNode(CleanLifecycleNode):
         self.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
                                  DIAGNOSTICS)
         self.create_timer(self.params['diagnostics_period_s'], self.publish_diagnostics)
-        self._set_params = None
         self._map: OccupancyGrid | None = None
         self.create_subscription(OccupancyGrid, '/map', self._on_map, LATCHED)
         self._uplink_timers: list[Any] = []
-        self._policy_clients: dict[str, Any] = {}
-        # Activations happen on the worker thread; the stack is told from the executor.
-        self._activations: deque[tuple[str, str, Path]] = deque()
-        self._activated = self.create_guard_condition(self._on_activations)
         self.live = LiveParameters(self, PARAMS, self.params, LIVE, _check_breakers)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -142,8 +110,14 @@ class CloudSyncNode(CleanLifecycleNode):
         except (SyncError, OSError, ValueError) as e:
             self.get_logger().error(f'cannot configure cloud_sync: {e}')
             return TransitionCallbackReturn.FAILURE
-        self._set_params = self.create_client(
-            SetParameters, f'/{self.params["perception_node"]}/set_parameters')
+        p = self.params
+        self._io = RosParamIO(self, p['timeout_s'])
+        self._swaps = SwapWorker(
+            self._io, self.service, SwapConfig(p['perception_node'], p['mapper_node'],
+                                               p['swap_queue_limit'], p['pending_wait_s'],
+                                               p['model_answer_s']),
+            self._announce, self.get_logger().warning, self._now_ns)
+        self._swaps.start()
         try:
             self.service.announce_active()
         except SyncError as e:
@@ -210,13 +184,13 @@ class CloudSyncNode(CleanLifecycleNode):
         self._stop_timers()
         if self._worker is not None:
             self._worker.join(timeout=self.params['timeout_s'] * 3)
+        if self._swaps is not None:
+            self._swaps.stop(self.params['timeout_s'] * 3)
+        if self._io is not None:
+            self._io.close()
         if self.service is not None and self.service.uplink is not None:
             self.service.uplink.close()
-        for client in [self._set_params, *self._policy_clients.values()]:
-            if client is not None:
-                self.destroy_client(client)
-        self._set_params, self._policy_clients = None, {}
-        self.service = None
+        self.service = self._swaps = self._io = None
 
     # -- work -----------------------------------------------------------------------------
     def _poll(self) -> None:
@@ -231,7 +205,8 @@ class CloudSyncNode(CleanLifecycleNode):
     def _cycle(self, service: SyncService, now_ns: int, trips: int) -> None:
         try:
             # Idle is read when a map would be swapped, not when the cycle began.
-            for event in service.poll(now_ns, lambda: not self._navigating, trips):
+            for event in service.poll(now_ns, lambda: self._idle.idle(self._now_ns()), trips):
+                self.map_deferred += event.action == 'deferred'
                 self.get_logger().info(f'{event.action} {event.target}: {event.detail}')
         except Exception as e:  # noqa: BLE001 - a failed cycle is retried on the next period
             self.get_logger().error(f'sync cycle failed: {type(e).__name__}: {e}')
@@ -250,61 +225,30 @@ class CloudSyncNode(CleanLifecycleNode):
             now_ns = self.get_clock().now().nanoseconds
             self.service.put_map(grid_from_msg(self._map), f'map-{now_ns}.tar', now_ns)
 
+    def _now_ns(self) -> int:
+        return self.get_clock().now().nanoseconds
+
     def _on_active(self, target: str, kind: str, folder: Path) -> None:
-        self._activations.append((target, kind, folder))
-        self._activated.trigger()
+        if self._swaps is not None:
+            self._swaps.submit(Job(target, kind, folder))
 
-    def _on_activations(self) -> None:
-        while self._activations:
-            self._announce(*self._activations.popleft())
-
-    def _announce(self, target: str, kind: str, folder: Path) -> None:
-        payload = folder / 'payload'
-        path = folder / 'map' / 'map.yaml' if kind == 'map' else payload
+    def _announce(self, job: Job, path: str) -> None:
+        """Say what the stack took (the reconciler declares it: only what was applied)."""
         self._active_pub.publish(String(data=json.dumps(
-            {'kind': kind, 'target': target, 'path': str(path)})))
-        if kind == 'model' and self._set_params is not None:
-            self._set_params.call_async(SetParameters.Request(
-                parameters=[_parameter('model_path', str(path))]))
-        elif kind == 'policy':
-            self._apply_policy(payload)
-        elif kind == 'map':
-            # The mapper reseeds its grid from the new map (a bad file is refused there and
-            # the previous map kept); the swap itself already waited for idle.
-            self._set_on_node('mapper', {'static_map': str(path)})
-
-    def _apply_policy(self, payload: Path) -> None:
-        """Set each `<node>.<parameter>` of the active policy on its node."""
-        try:
-            nodes = policy_overrides(load_policy(payload))
-        except ArtifactRejected as e:
-            self.get_logger().error(f'active policy unusable: {e}')
-            return
-        for node, values in nodes.items():
-            self._set_on_node(node, values)
-
-    def _set_on_node(self, node: str, values: dict) -> None:
-        """Set parameters on a running node through its parameter service."""
-        client = self._policy_clients.get(node)
-        if client is None:
-            client = self.create_client(SetParameters, f'/{node}/set_parameters')
-            self._policy_clients[node] = client
-        if not client.service_is_ready():
-            self.get_logger().warning(f'node {node} is not running; {sorted(values)} not set')
-            return
-        client.call_async(SetParameters.Request(
-            parameters=[_parameter(k, v) for k, v in values.items()]))
+            {'kind': job.kind, 'target': job.target, 'path': path})))
 
     def _on_diagnostics(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
             if status.name == PLANNER_STATUS:
-                self._navigating = status_values(status).get('goal_index', '') != ''
+                self._idle.heard(self._now_ns(), status_values(status).get('goal_index', '?'))
             elif status.name in self.params['probation_breakers']:
                 trips = status_values(status).get('trips', '0')
                 self._breaker_trips[status.name] = int(trips) if trips.isdigit() else 0
                 self._trips = sum(self._breaker_trips.values())
         for status in msg.status:
             if status.name == PERCEPTION_STATUS and self.service is not None:
+                if self._swaps is not None:
+                    self._swaps.observe_perception(status_values(status))
                 self._observe(status_values(status))
 
     def _observe(self, values: dict[str, str]) -> None:
@@ -326,23 +270,16 @@ class CloudSyncNode(CleanLifecycleNode):
             level, message, values = 0, 'unconfigured', []
         else:
             level, message, values = self.service.status(datetime.now(UTC))
+            values.append(('map_deferred', str(self.map_deferred)))
+            if self._swaps is not None:
+                values += self._swaps.values()
+                if self._swaps.refused_last:
+                    level = max(level, Level.WARN)
+                    message += f'; refused by the stack: {self._swaps.last_refusal}'[:300]
         status = DiagnosticStatus(level=bytes([int(level)]), name=STATUS_NAME, message=message,
                                   hardware_id=self.params['hardware_id'],
                                   values=[KeyValue(key=k, value=v) for k, v in values])
         self._diag.publish(to_array([status], self.get_clock().now().nanoseconds))
-
-
-def _parameter(name: str, value: object) -> ParameterMsg:
-    """Return a parameter message for a scalar value."""
-    if isinstance(value, bool):
-        pv = ParameterValue(type=ParameterType.PARAMETER_BOOL, bool_value=value)
-    elif isinstance(value, int):
-        pv = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
-    elif isinstance(value, float):
-        pv = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
-    else:
-        pv = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=str(value))
-    return ParameterMsg(name=name, value=pv)
 
 
 def main(args: list[str] | None = None) -> int:

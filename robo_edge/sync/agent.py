@@ -49,7 +49,7 @@ class Event:
 
     now_ns: int
     target: str
-    action: str  # offline|refused|staged|gate_failed|deferred|activated|rolled_back|blocked
+    action: str  # offline|refused|staged|gate_failed|deferred|activated|rolled_back|apply_refused
     detail: str = ''
 
 
@@ -93,7 +93,7 @@ class SyncAgent:
         """Remember an event (the last 100) and count refusals."""
         event = Event(now_ns, target, action, detail)
         self.state.events = [*self.state.events[-99:], event]
-        if action in ('refused', 'gate_failed'):
+        if action in ('refused', 'gate_failed', 'apply_refused'):
             self.state.refused += 1
         return event
 
@@ -184,6 +184,19 @@ class SyncAgent:
                                           f'{pending.info.kind} {record.info["version"]}'))
             del self.pending[target]
         return events
+
+    def refuse_active(self, target: str, now_ns: int, reason: str) -> Event:
+        """Return to the previous slot after the stack refused the active one (not retried)."""
+        pointer = self.store.pointer(target)
+        if pointer is not None:
+            self.rejected.add(pointer.active.sha256)
+        try:
+            record = self.store.rollback(target, now_ns)
+            back = f'back to {record.info["version"]}'
+        except SyncError:
+            self.store.withdraw(target)
+            back = 'nothing active'
+        return self.record(now_ns, target, 'apply_refused', f'{reason}; {back}')
 
     def rollback(self, target: str, now_ns: int, reason: str) -> Event:
         """Return a channel to its previous slot (drift or breaker trips in probation)."""

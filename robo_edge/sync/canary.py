@@ -120,13 +120,13 @@ def judge_twin_perception(values: dict[str, str] | None, model_path: Path,
 def twin_gate(model_path: Path | None, scenario_files: tuple[str, ...],
               report_dir: Path, overrides: dict[str, dict] | None = None) -> GateResult:
     """Run the configured scenarios with the candidate model or policy; all must pass."""
+    if not scenario_files:  # the robot: the twin and PyBullet are never imported
+        return GateResult(True, 'no twin scenarios configured')
     from robo_edge import paths  # noqa: PLC0415
     from robo_edge.scenario.runner import RunOptions, run_scenarios  # noqa: PLC0415
     from robo_edge.scenario.spec import load_scenario  # noqa: PLC0415
     from robo_edge.sync.service import reference_of  # noqa: PLC0415
 
-    if not scenario_files:
-        return GateResult(True, 'no twin scenarios configured')
     overrides = dict(overrides or {})
     if model_path is not None:
         overrides['perception'] = {'model_path': str(model_path)}

@@ -24,7 +24,8 @@ from robo_edge.sync.uplink import HttpSender, UplinkQueue
 
 # Called with (target, kind, path of the now-active payload or slot folder).
 OnActive = Callable[[str, str, Path], None]
-EVENT_PRIORITY = {'rolled_back': 8, 'refused': 6, 'gate_failed': 6, 'activated': 5}
+EVENT_PRIORITY = {'rolled_back': 8, 'apply_refused': 8, 'refused': 6, 'gate_failed': 6,
+                  'activated': 5}
 
 
 def reference_of(model: Path) -> object | None:
@@ -113,6 +114,18 @@ class SyncService:
                 self.on_active(watch.target, 'model', self.agent.store.active_path(watch.target))
         self._queue([event], now_ns)
         return event
+
+    def refuse(self, target: str, now_ns: int, reason: str) -> tuple[Event, Path | None]:
+        """Roll back an artifact a node refused and report it upstream.
+
+        Returns the event and the folder now active (None: nothing is).
+        """
+        with self._lock:
+            if self._watch is not None and self._watch.target == target:
+                self._watch = None
+        event = self.agent.refuse_active(target, now_ns, reason)
+        self._queue([event], now_ns)
+        return event, self.agent.store.active_path(target)
 
     @property
     def on_probation(self) -> str:

@@ -204,6 +204,11 @@ class SlotStore:
         atomic_write(self._dir(target) / POINTER, Pointer(record, previous, blocked).to_json())
         return record
 
+    def withdraw(self, target: str) -> None:
+        """Make nothing active (the only slot was refused); its slot stays on disk."""
+        with self._lock:
+            (self._dir(target) / POINTER).unlink(missing_ok=True)
+
     def rollback(self, target: str, now_ns: int) -> SlotRecord:
         """Return to the previous slot and block the current sha256 from reinstalling."""
         with self._lock:

@@ -53,3 +53,29 @@ def test_the_robot_core_imports_only_itself() -> None:
     for module, imported in core.items():
         ours = {i for i in imported if i.startswith('robo_edge')}
         assert all(i.startswith(ROBOT_CORE_MAY_IMPORT) for i in ours), (module, ours)
+
+
+def test_cloud_sync_with_the_shipped_config_never_loads_the_twin(tmp_path: Path) -> None:
+    """The shipped cloud_sync runs no twin canary; gating a policy imports no simulator."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    shipped = Path(__file__).resolve().parents[2] / 'config' / 'cloud_sync.yaml'
+    params = yaml.safe_load(shipped.read_text())['cloud_sync']['ros__parameters']
+    assert [s for s in params['gate_scenarios'] if s] == []
+    (tmp_path / 'payload').write_text('safety_gate.crawl_speed: 0.2\n')
+    code = (
+        'import sys\n'
+        'from pathlib import Path\n'
+        'import robo_edge.nodes.cloud_sync\n'
+        'from robo_edge.sync.canary import CanaryGate, GateConfig\n'
+        'from robo_edge.sync.policy import ArtifactInfo\n'
+        f'gate = CanaryGate(GateConfig(None, 0.6, (), Path({str(tmp_path)!r})))\n'
+        'info = ArtifactInfo("policy", "p-1", 1, ("*",))\n'
+        f'assert gate("policy/p.yaml", Path({str(tmp_path)!r}), info).passed\n'
+        'twin = sorted(m for m in sys.modules if m.split(".")[0] == "pybullet"\n'
+        '              or m.startswith(("robo_edge.scenario", "robo_edge.twin")))\n'
+        'assert not twin, twin\n')
+    subprocess.run([sys.executable, '-c', code], check=True, timeout=60)
