@@ -175,8 +175,8 @@ class RegulatedPurePursuit:
         """Return the command for this tick; `obstacle_distance` is from base_link's origin.
 
         `latency_s`: the pose's age when the command starts to act (the tick's period and the
-        odometry's age): turns in place aim from the yaw predicted then, so a late pose does not
-        turn past the goal yaw.
+        odometry's age): the turn to the goal's yaw aims from the yaw predicted then, so a late
+        pose does not turn past it.
         """
         self._latency = latency_s
         points = self._load(path)
@@ -224,8 +224,9 @@ class RegulatedPurePursuit:
         xr, yr = to_robot_frame(*carrot, pose)
         heading_error = math.atan2(yr, xr)
         if abs(heading_error) > cfg.rotate_to_heading_angle:
-            ahead = wrap_angle(heading_error - (self._yaw_ahead(pose, velocity) - pose.yaw))
-            rate = rotate_rate(cfg, ahead, self.limits.max_angular_accel, dt)
+            # Toward a lookahead point the raw error is kept: a predicted one near zero flipped
+            # the turn back and forth on a starved wall-clock run and made no progress.
+            rate = rotate_rate(cfg, heading_error, self.limits.max_angular_accel)
             return self._output(Velocity(0.0, rate), velocity, dt, FollowStatus.ROTATING,
                                 distance, carrot)
         curvature = 2.0 * yr / max(xr * xr + yr * yr, 1e-9)

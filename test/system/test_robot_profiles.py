@@ -20,6 +20,11 @@ SCENARIOS = Path(__file__).resolve().parent.parent / 'scenarios'
 WALL_EXTRA_S = 30.0
 
 
+def breaker_events(result: dict) -> list[dict]:
+    """Return the run's breaker events (each names the vote that decided it)."""
+    return [e for e in result['events'] if e.get('kind') == 'breaker']
+
+
 def test_other_robots_navigate_on_their_own_rates_without_a_stalled_tick(tmp_path: Path) -> None:
     runs = [load_scenario(SCENARIOS / f'robot_{name}.yaml') for name in ('fast_lidar',
                                                                          'slow_wide')]
@@ -27,7 +32,7 @@ def test_other_robots_navigate_on_their_own_rates_without_a_stalled_tick(tmp_pat
                                                                      record=False))}
     for run in runs:
         result = results[run.name]
-        assert result['passed'], (run.name, result['failures'])
+        assert result['passed'], (run.name, result['failures'], breaker_events(result))
         assert result['goals_reached'] == len(run.goals), run.name
         assert all(g['true_reached'] for g in result['goal_truth']), result['goal_truth']
         assert result['late_releases'] == {}, (run.name, result['late_releases'])
@@ -47,7 +52,7 @@ def test_other_robots_navigate_on_the_wall_clock(tmp_path: Path) -> None:
     results = run_scenarios(runs, RunOptions(tmp_path, jobs=1, record=False))
     for run, result in zip(runs, results, strict=True):
         assert result['clock_mode'] == 'free_run'
-        assert result['passed'], (run.name, result['failures'])
+        assert result['passed'], (run.name, result['failures'], breaker_events(result))
         assert all(g['true_reached'] for g in result['goal_truth']), result['goal_truth']
         assert not any(e.get('source') == 'lidar' and e.get('state') == 'open'
                        for e in result['events']), (run.name, result['events'])
