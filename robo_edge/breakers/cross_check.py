@@ -1,13 +1,21 @@
-"""Cross-checks that find a lying source: LiDAR vs the perception virtual scan, IMU vs odometry.
+"""The cross-check that finds a lying scan: the LiDAR against the perception virtual scan.
+
+(The IMU against odometry: robo_edge/breakers/yaw_check.py.)
 
 Scans: both are put on common bearings about base_link (bins of `bin_deg`; each bin holds its
 nearest return), only where both look (the overlap of their fields of view). Normal
 disagreement is tolerated by robust statistics: the median absolute difference over bins where
 both see something within `max_range`, and the share of bins where one sees an obstacle within
-`obstacle_range` while the other sees nothing within `obstacle_range + free_margin`. The
-outermost `edge_bins` of the camera's view are left out (floors are misread at the edge of the
-image). The statistics name the scan that misses obstacles, or reports them farther, as the
-suspect; they cannot say who lies: the third votes (robo_edge/breakers/arbiter.py) decide.
+`obstacle_range` while the other misses it: the camera when it sees nothing within
+`obstacle_range + free_margin`, the LiDAR when it sees nothing up to `free_margin` behind the
+camera's obstacle (a phantom painted in front of a wall hides nothing but the wall). A camera
+that misses obstacles is suspect at a smaller share than a LiDAR that does: a planar LiDAR
+misses what lies below its plane or between its beams, while a camera looks at the whole floor
+and a healthy model misses almost nothing (a band of the image painted as floor misses a fifth
+to a half of the view). The outermost `edge_bins` of the camera's view are left out (floors
+are misread at the edge of the image). The statistics name the scan that misses obstacles, or
+reports them farther, as the suspect; they cannot say who lies: the third votes
+(robo_edge/breakers/arbiter.py) decide.
 Ranges follow REP 117 (NaN invalid, +inf no return, -inf closer than `range_min`, kept at
 `range_min`).
 """
@@ -50,14 +58,22 @@ class ScanCheckConfig:
     max_range: float = param(5.0, 'ranges compared for the median difference (m)', 0.1)
     obstacle_range: float = param(3.0, 'an obstacle within this (m) must be seen by both', 0.1)
     free_margin: float = param(1.0, '...the other misses it when it sees nothing within '
-                                    'obstacle_range + this (m)', 0.0)
+                                    'obstacle_range + this (m; the LiDAR: within the '
+                                    "camera's range + this)", 0.0)
     max_median_diff: float = param(0.3, 'suspect above this median |difference| (m)', 0.0)
-    max_miss_fraction: float = param(0.5, 'suspect above this share of missed obstacle bins',
-                                     0.0, 1.0)
-    min_bins: int = param(5, 'bins needed for a conclusive comparison', 1)
+    max_miss_fraction: float = param(0.25, "LiDAR suspect above this share of the camera's "
+                                           'obstacle bins it misses', 0.0, 1.0)
+    max_virtual_miss_fraction: float = param(0.15, 'camera suspect above this share of the '
+                                                  "LiDAR's obstacle bins it misses", 0.0, 1.0)
+    min_bins: int = param(5, 'bins needed for a conclusive median difference', 1)
+    min_virtual_bins: int = param(10, '...and to suspect the camera on it (a sliver of the '
+                                      'view is no evidence against it)', 1)
     edge_bins: int = param(1, 'bins at each edge of the camera view left out', 0)
     min_obstacle_bins: int = param(10, 'bins of obstacle needed for a conclusive miss share', 1)
     fail_count: int = param(5, 'consecutive failing comparisons before blaming', 1)
+    phantom_fail_count: int = param(10, 'decisions blaming a camera for obstacles only it '
+                                        'sees, on the odometry vote, that blame it...', 1)
+    phantom_window_s: float = param(2.0, '...within this window (s)', 0.1)
     window_s: float = param(1.0, 'failures older than this are forgotten', 0.0)
 
 
@@ -128,7 +144,10 @@ def compare_scans(lidar: BeamScan, virtual: BeamScan, config: ScanCheckConfig) -
     l_sees, v_sees = near_l <= config.obstacle_range, near_v <= config.obstacle_range
     # A miss share needs an obstacle over several bins: a thin pole one sensor resolves and
     # the other does not (a few pixels, or between beams) is coverage, not a lie.
-    lidar_misses = _share(v_sees & (near_l > free_beyond), v_sees, config.min_obstacle_bins)
+    # The LiDAR misses a camera obstacle when it sees nothing up to free_margin behind it: a
+    # phantom in front of a wall is missed as much as one in open space.
+    lidar_misses = _share(v_sees & (near_l > near_v + config.free_margin), v_sees,
+                          config.min_obstacle_bins)
     virtual_misses = _share(l_sees & (near_v > free_beyond), l_sees, config.min_obstacle_bins)
     compared = (near_l <= config.max_range) & (near_v <= config.max_range)
     diffs = near_l[compared] - near_v[compared]
@@ -137,10 +156,13 @@ def compare_scans(lidar: BeamScan, virtual: BeamScan, config: ScanCheckConfig) -
     enough = diffs.size >= config.min_bins
     if lidar_misses > config.max_miss_fraction:
         verdict = ScanVerdict.LIDAR_SUSPECT
-    elif virtual_misses > config.max_miss_fraction:
+    elif virtual_misses > config.max_virtual_miss_fraction:
         verdict = ScanVerdict.VIRTUAL_SUSPECT
+    elif enough and mad > config.max_median_diff and median > 0:
+        verdict = ScanVerdict.LIDAR_SUSPECT
     elif enough and mad > config.max_median_diff:
-        verdict = ScanVerdict.LIDAR_SUSPECT if median > 0 else ScanVerdict.VIRTUAL_SUSPECT
+        camera = diffs.size >= config.min_virtual_bins
+        verdict = ScanVerdict.VIRTUAL_SUSPECT if camera else ScanVerdict.INCONCLUSIVE
     elif enough or not (math.isnan(lidar_misses) and math.isnan(virtual_misses)):
         verdict = ScanVerdict.AGREE
     else:
@@ -159,15 +181,22 @@ class ScanCrossCheck:
     """Blames a scan after `fail_count` decisions against it in a row (agreement clears).
 
     It takes decisions (robo_edge/breakers/arbiter.py), not raw comparisons: who is blamed is
-    decided by the third votes, and the fault names the vote that decided.
+    decided by the third votes, and the fault names the vote that decided. A camera blamed on
+    the odometry vote for obstacles only it sees (a phantom: they move with the robot) is
+    counted apart: `phantom_fail_count` such decisions within `phantom_window_s`, agreement in
+    between allowed. That error fails safe (the union keeps the obstacle), so one spot where a
+    model sees things briefly does not condemn the camera; and a phantom hides behind real
+    obstacles in some views, which a count in a row would restart at.
     """
 
     def __init__(self, config: ScanCheckConfig) -> None:
         self.config = config
         self._window_ns = round(config.window_s * NS_PER_S)
+        self._phantom_window_ns = round(config.phantom_window_s * NS_PER_S)
         self._suspect: ScanVerdict | None = None
         self._count = 0
         self._last_fail_ns = 0
+        self._phantoms: deque[int] = deque()
         self.last = None  # the last Decision
         self.decided_by: dict[str, int] = {}
 
@@ -177,6 +206,8 @@ class ScanCrossCheck:
         if decision.verdict is not ScanVerdict.AGREE or decision.decided_by != 'scans':
             self.decided_by[decision.decided_by] = self.decided_by.get(decision.decided_by, 0) + 1
         verdict = decision.verdict
+        if is_phantom(decision):
+            return self._phantom(now_ns, decision)
         if verdict is ScanVerdict.INCONCLUSIVE:
             return None
         if verdict is ScanVerdict.AGREE:
@@ -193,66 +224,20 @@ class ScanCrossCheck:
         return source, Fault(TripReason.CROSS_CHECK,
                              f'{self._count} scan comparisons failed; {decision.detail()}')
 
-
-@dataclass(frozen=True, slots=True)
-class YawCheckConfig:
-    """Thresholds of the IMU / odometry yaw-rate comparison."""
-
-    window_s: float = param(1.0, 'window of the mean |difference| (s)', 0.01)
-    max_mean_abs_diff: float = param(0.2, 'fault above this mean |yaw rate difference| '
-                                          '(rad/s; 0: off)', 0.0)
-    min_samples: int = param(10, 'odometry samples needed in the window', 1)
-    blame: Source = param(Source.ODOMETRY, 'the breaker a disagreement opens')
-
-
-class YawRateCrossCheck:
-    """Windowed mean |IMU yaw rate - odometry yaw rate|; a Detector (attach it to `blame`)."""
-
-    def __init__(self, config: YawCheckConfig) -> None:
-        self.config = config
-        self._window_ns = round(config.window_s * NS_PER_S)
-        self._imu: deque[tuple[int, float]] = deque()
-        self._odom: deque[tuple[int, float]] = deque()
-
-    def on_imu(self, stamp_ns: int, yaw_rate: float) -> None:
-        """Record an IMU yaw rate (rad/s) at its stamp."""
-        self._add(self._imu, stamp_ns, yaw_rate)
-
-    def on_odom(self, stamp_ns: int, yaw_rate: float) -> None:
-        """Record an odometry yaw rate (rad/s) at its stamp."""
-        self._add(self._odom, stamp_ns, yaw_rate)
-
-    def mean_abs_diff(self, now_ns: int) -> tuple[float, int]:
-        """Return the mean |difference| over the window and the samples it used (NaN: none)."""
-        oldest = now_ns - self._window_ns
-        imu = [(t, w) for t, w in self._imu if t >= oldest]
-        if len(imu) < 2:
-            return math.nan, 0
-        t_imu = np.array([t for t, _ in imu], dtype=np.float64)
-        w_imu = np.array([w for _, w in imu])
-        odom = [(t, w) for t, w in self._odom if t_imu[0] <= t <= t_imu[-1]]
-        if not odom:
-            return math.nan, 0
-        t_odom = np.array([t for t, _ in odom], dtype=np.float64)
-        w_odom = np.array([w for _, w in odom])
-        diff = np.abs(np.interp(t_odom, t_imu, w_imu) - w_odom)
-        return float(diff.mean()), len(odom)
-
-    def check(self, now_ns: int) -> Fault | None:
-        """Return CROSS_CHECK when the rates disagree over the window."""
-        limit = self.config.max_mean_abs_diff
-        if limit <= 0:
+    def _phantom(self, now_ns: int, decision: 'Decision') -> tuple[Source, Fault] | None:
+        """Count a phantom decision; blame the camera once enough fall within the window."""
+        self._phantoms.append(now_ns)
+        while self._phantoms[0] < now_ns - self._phantom_window_ns:
+            self._phantoms.popleft()
+        if len(self._phantoms) < self.config.phantom_fail_count:
             return None
-        mean, samples = self.mean_abs_diff(now_ns)
-        if samples < self.config.min_samples or not mean > limit:
-            return None
-        return Fault(TripReason.CROSS_CHECK, f'IMU and odometry yaw rates differ by {mean:.2f} '
-                                             f'rad/s on average over {samples} samples')
+        return Source.PERCEPTION, Fault(
+            TripReason.CROSS_CHECK, f'{len(self._phantoms)} scan comparisons failed within '
+                                    f'{self.config.phantom_window_s:g} s; {decision.detail()}')
 
-    def _add(self, queue: deque[tuple[int, float]], stamp_ns: int, value: float) -> None:
-        if not math.isfinite(value):
-            return  # invalid readings are the stream detectors' business
-        queue.append((stamp_ns, value))
-        oldest = stamp_ns - 2 * self._window_ns
-        while queue and queue[0][0] < oldest:
-            queue.popleft()
+
+def is_phantom(decision: 'Decision') -> bool:
+    """Whether a decision blames the camera, on the odometry vote, for obstacles only it sees."""
+    return (decision.verdict is ScanVerdict.VIRTUAL_SUSPECT
+            and decision.comparison.verdict is ScanVerdict.LIDAR_SUSPECT
+            and decision.decided_by == 'odometry')

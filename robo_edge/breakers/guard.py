@@ -17,8 +17,6 @@ from robo_edge.breakers.cross_check import (
     ScanCheckConfig,
     ScanCrossCheck,
     ScanVerdict,
-    YawCheckConfig,
-    YawRateCrossCheck,
     compare_scans,
 )
 from robo_edge.breakers.fallback import FallbackChain, Selection
@@ -27,6 +25,7 @@ from robo_edge.breakers.mode import ModeConfig, ModeManager, ModeOutput
 from robo_edge.breakers.model_health import ModelHealth, ModelHealthConfig
 from robo_edge.breakers.params import flatten, from_params, prefixes, to_params
 from robo_edge.breakers.votes import VoteConfig
+from robo_edge.breakers.yaw_check import YawCheckConfig, YawRateCrossCheck
 from robo_edge.exceptions import ConfigError
 
 SENSOR_GUARD = 'sensor_guard'

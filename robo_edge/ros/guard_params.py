@@ -11,11 +11,12 @@ import math
 from typing import Any
 
 from robo_edge.breakers.breaker import default_config
-from robo_edge.breakers.cross_check import ScanCheckConfig, YawCheckConfig
+from robo_edge.breakers.cross_check import ScanCheckConfig
 from robo_edge.breakers.faults import Source
 from robo_edge.breakers.model_health import ModelHealthConfig
 from robo_edge.breakers.params import describe, to_params
 from robo_edge.breakers.votes import VoteConfig
+from robo_edge.breakers.yaw_check import YawCheckConfig
 from robo_edge.ros.params import Param
 from robo_edge.ros.readiness import REQUIRED_READERS_DOC
 

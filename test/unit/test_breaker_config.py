@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 from robo_edge.breakers.breaker import BreakerConfig, default_config
-from robo_edge.breakers.cross_check import YawCheckConfig
 from robo_edge.breakers.faults import Source
 from robo_edge.breakers.guard import (
     GuardConfig,
@@ -16,6 +15,7 @@ from robo_edge.breakers.guard import (
 )
 from robo_edge.breakers.mode import ModeConfig
 from robo_edge.breakers.params import describe, flatten, from_params, to_params
+from robo_edge.breakers.yaw_check import YawCheckConfig
 from robo_edge.exceptions import ConfigError
 from robo_edge.robot.profile import load_profile, node_parameters
 

@@ -14,8 +14,6 @@ from robo_edge.breakers.cross_check import (
     ScanComparison,
     ScanCrossCheck,
     ScanVerdict,
-    YawCheckConfig,
-    YawRateCrossCheck,
     bin_scan,
     compare_scans,
 )
@@ -23,6 +21,7 @@ from robo_edge.breakers.faults import BreakerState, Source, TripReason
 from robo_edge.breakers.guard import BreakerGuard, GuardConfig
 from robo_edge.breakers.mode import Mode
 from robo_edge.breakers.votes import VoteConfig, map_vote
+from robo_edge.breakers.yaw_check import YawCheckConfig, YawRateCrossCheck
 from robo_edge.robot.grid import Grid
 from robo_edge.robot.kinematics import Pose2D
 
@@ -124,6 +123,23 @@ def test_a_virtual_scan_missing_what_the_lidar_sees_is_the_suspect():
     assert compare_scans(lidar_scan(), blind, CONFIG).verdict is ScanVerdict.VIRTUAL_SUSPECT
 
 
+def test_a_band_of_the_view_painted_as_floor_blames_the_camera_not_a_lidar_gap():
+    # A quarter of the camera's beams (a central band) see no obstacle: the `missed` lie.
+    painted = virtual_scan().ranges.copy()
+    painted[24:40] = math.inf
+    camera_lies = compare_scans(lidar_scan(), with_ranges(virtual_scan(), painted), CONFIG)
+    assert camera_lies.verdict is ScanVerdict.VIRTUAL_SUSPECT, camera_lies.detail()
+    assert CONFIG.max_virtual_miss_fraction < camera_lies.virtual_miss_fraction < 0.5
+    # The LiDAR missing the same band is within what its coverage explains (between beams,
+    # below its plane): no suspect on that share alone.
+    gap = lidar_scan().ranges.copy()
+    gap[(np.arange(360) >= 174) & (np.arange(360) < 184)] = math.inf
+    lidar_gap = compare_scans(with_ranges(lidar_scan(), gap), virtual_scan(), CONFIG)
+    assert lidar_gap.verdict is ScanVerdict.AGREE, lidar_gap.detail()
+    assert (CONFIG.max_virtual_miss_fraction < lidar_gap.lidar_miss_fraction
+            <= CONFIG.max_miss_fraction), lidar_gap.detail()
+
+
 def test_without_overlap_or_obstacles_the_comparison_is_inconclusive():
     behind = scan(ORIGIN, Pose2D(0.0, 0.0, math.pi), -0.5, 0.02, 50, 5.0)
     front_only = scan(ORIGIN, ORIGIN, -0.5, 0.02, 50, 8.0)
@@ -165,6 +181,46 @@ def test_old_failures_expire_and_a_switch_of_suspect_starts_over():
     assert check.observe(T0 + 2400 * MS, verdict(ScanVerdict.LIDAR_SUSPECT)) is None
     blame = check.observe(T0 + 2500 * MS, verdict(ScanVerdict.VIRTUAL_SUSPECT))
     assert blame is None
+
+
+def test_a_phantom_in_front_of_a_wall_is_a_lidar_miss_for_the_votes_to_judge():
+    painted = virtual_scan().ranges.copy()
+    painted[8:34] = 1.0  # a box 1 m ahead, right of the post; the wall is 2.5 m behind it
+    comparison = compare_scans(lidar_scan(), with_ranges(virtual_scan(), painted), CONFIG)
+    assert comparison.verdict is ScanVerdict.LIDAR_SUSPECT, comparison.detail()
+    assert comparison.lidar_miss_fraction > CONFIG.max_miss_fraction
+
+
+def phantom_decision():
+    sees_more = ScanComparison(ScanVerdict.LIDAR_SUSPECT, 30, 30, 2.5, 2.5, 0.6, 0.0)
+    return Decision(ScanVerdict.VIRTUAL_SUSPECT, 'odometry', sees_more, Votes())
+
+
+def test_a_camera_seeing_what_moves_with_it_is_blamed_on_a_count_within_a_window():
+    check, needed = ScanCrossCheck(CONFIG), CONFIG.phantom_fail_count
+    t = T0
+    for k in range(needed - 1):  # agreement in between (the phantom hid) does not restart it
+        assert check.observe(t, phantom_decision()) is None, k
+        assert check.observe(t + 50 * MS, verdict(ScanVerdict.AGREE)) is None
+        t += 100 * MS
+    source, fault = check.observe(t, phantom_decision())
+    assert source is Source.PERCEPTION and 'decided by odometry' in fault.detail
+    # A model seeing things briefly, spread wider than the window, condemns nobody.
+    brief = ScanCrossCheck(CONFIG)
+    spacing = round(CONFIG.phantom_window_s / (needed - 1) * S) + MS
+    assert all(brief.observe(T0 + k * spacing, phantom_decision()) is None
+               for k in range(3 * needed))
+
+
+def test_a_camera_that_misses_is_blamed_at_the_usual_count_in_a_row():
+    missed = ScanComparison(ScanVerdict.VIRTUAL_SUSPECT, 30, 30, 0.0, 0.0, 0.0, 0.5)
+    blind = Decision(ScanVerdict.VIRTUAL_SUSPECT, 'map', missed, Votes())
+    check = ScanCrossCheck(CONFIG)
+    for k in range(CONFIG.fail_count - 1):
+        assert check.observe(T0 + k * 100 * MS, blind) is None
+    source, _ = check.observe(T0 + S, blind)
+    assert source is Source.PERCEPTION
+    assert CONFIG.fail_count < CONFIG.phantom_fail_count
 
 
 def room_map_vote(lidar):
