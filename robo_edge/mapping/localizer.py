@@ -24,107 +24,35 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
-from robo_edge.mapping.mapper import GridGeometry, OccupancyMapper, compose_pose
+from robo_edge.mapping.fusion import FusionParams, fuse
+from robo_edge.mapping.localizer_types import (  # noqa: F401 (re-exported)
+    ACCEPTED,
+    DEGENERATE,
+    DISABLED,
+    FEW_INLIERS,
+    FEW_POINTS,
+    JUMP,
+    NARROW_FOV,
+    OPPOSITE,
+    PARTIAL,
+    UNTRUSTED_FRAME,
+    LocalizerParams,
+    MatchResult,
+    ScanData,
+)
+from robo_edge.mapping.mapper import GridGeometry, OccupancyMapper
+from robo_edge.mapping.match_geometry import (  # noqa: F401 (re-exported: the pose algebra)
+    DistanceWindow,
+    base_in_map,
+    correction_of,
+    information,
+    invert_pose,
+    rotate,
+    surface_normals,
+    transform,
+)
 from robo_edge.robot.kinematics import Pose2D, wrap_angle
-
-# Why a match was not used (the empty reason means accepted).
-ACCEPTED = ''
-UNTRUSTED_FRAME = 'untrusted_frame'
-NARROW_FOV = 'narrow_fov'
-FEW_POINTS = 'few_points'
-FEW_INLIERS = 'few_inliers'
-DEGENERATE = 'degenerate'
-PARTIAL = 'partial'  # accepted across a corridor (and in yaw), dead reckoning along it
-JUMP = 'jump'
-DISABLED = 'disabled'
-OPPOSITE = 0.2  # a cell's mean view this far along the normal, on the other side: far face
-
-
-@dataclass(frozen=True, slots=True)
-class LocalizerParams:
-    """Search window, likelihood field, refinement and acceptance bounds."""
-
-    trusted_frames: tuple[str, ...] = ('laser',)
-    min_fov: float = 4.0  # rad covered by the scan's beams (a LiDAR, not a camera's scan)
-    min_points: int = 60  # valid returns used for matching
-    max_range: float = 10.0  # returns beyond this are not matched (m)
-    occupied_log_odds: float = 0.4  # a cell above this is a wall for the field
-    sigma: float = 0.1  # likelihood field width (m)
-    search_cells: int = 2  # x and y candidates: +-this many cells
-    search_yaw: float = 0.05  # yaw candidates over +-this (rad)
-    yaw_step: float = 0.0125
-    search_points: int = 120  # the search scores about this many of the returns
-    search_sigma: float = 0.1  # the search runs only when dead reckoning is this uncertain (m)
-    max_distance: float = 0.3  # points farther than this from the map do not pull (m)
-    # Match only cells the LiDAR has returned from: a seeded prior (a survey) says a cell is
-    # occupied, not where in it the surface is, and matching its centres dragged the pose.
-    observed_only: bool = True
-    iterations: int = 8
-    inlier_distance: float = 0.15  # m
-    min_inlier_fraction: float = 0.5
-    min_information: float = 0.05  # smallest eigenvalue of the matched returns' mean n n^T
-    min_partial_information: float = 0.3  # largest one, for a partial update (a corridor)
-    translation_prior: float = 0.1  # the search's penalty width for a shift (m)
-    rotation_prior: float = 0.05  # and for a turn (rad)
-    max_neighbour_gap: float = 0.5  # neighbouring returns farther apart give no normal (m)
-    max_jump: float = 0.25  # accepted shift from the prediction (m)
-    max_jump_yaw: float = 0.1  # rad
-    # Dead reckoning's honest uncertainty since the last good match (sigma grows linearly:
-    # the twin's wheel noise drifts up to ~0.7% of the distance; 1% is a margin over it).
-    drift_per_m: float = 0.01  # position sigma per metre travelled (m/m)
-    yaw_drift_per_rad: float = 0.02  # heading sigma per radian turned
-    yaw_drift_per_m: float = 0.005  # heading sigma per metre travelled (rad/m)
-    initial_sigma: float = 0.02  # of the start pose (m)
-    initial_sigma_yaw: float = 0.01  # rad
-    min_sigma: float = 0.01  # a match is never trusted below this (m; yaw: a tenth, rad)
-
-
-@dataclass(frozen=True, slots=True)
-class ScanData:
-    """A LaserScan in core terms: ranges (REP 117), beam angles and the frame it came in."""
-
-    ranges: np.ndarray
-    angle_min: float
-    angle_increment: float
-    range_min: float
-    range_max: float
-    frame_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class MatchResult:
-    """What one scan did: the base pose in map, the correction now held, and the match."""
-
-    accepted: bool
-    reason: str
-    pose: Pose2D  # base in map (matched when accepted, else predicted)
-    correction: Pose2D  # odom in map, held for the next scans
-    points: int  # valid returns used
-    inlier_fraction: float
-    score: float  # mean likelihood of the points at the matched pose, 0..1
-    information: float  # smallest eigenvalue of the mean n n^T of the matched returns' normals
-    shift: tuple[float, float, float]  # matched minus predicted (x, y, yaw)
-    covariance: tuple[float, float, float]  # variances of x, y, yaw (m^2, m^2, rad^2)
-
-
-def invert_pose(pose: Pose2D) -> Pose2D:
-    """Return the inverse of a planar transform."""
-    c, s = math.cos(pose.yaw), math.sin(pose.yaw)
-    return Pose2D(-c * pose.x - s * pose.y, s * pose.x - c * pose.y, -pose.yaw)
-
-
-def correction_of(base_in_map: Pose2D, odom: Pose2D) -> Pose2D:
-    """Return the pose of odom in map that puts the odometry pose `odom` at `base_in_map`."""
-    c = compose_pose(base_in_map, invert_pose(odom))
-    return Pose2D(c.x, c.y, wrap_angle(c.yaw))
-
-
-def base_in_map(correction: Pose2D, odom: Pose2D) -> Pose2D:
-    """Return the base pose in map from the correction and the odometry pose."""
-    p = compose_pose(correction, odom)
-    return Pose2D(p.x, p.y, wrap_angle(p.yaw))
 
 
 def scan_points(scan: ScanData, sensor: Pose2D, max_range: float) -> np.ndarray:
@@ -137,63 +65,6 @@ def scan_points(scan: ScanData, sensor: Pose2D, max_range: float) -> np.ndarray:
     return np.stack([sensor.x + r * np.cos(a), sensor.y + r * np.sin(a)], axis=1)
 
 
-class DistanceWindow:
-    """The distance to the nearest occupied cell over a window of the grid (metres)."""
-
-    def __init__(self, occupied: np.ndarray, geometry: GridGeometry, bounds: np.ndarray,
-                 pad_cells: int) -> None:
-        res = geometry.resolution
-        lo = np.floor((bounds[0] - (geometry.origin_x, geometry.origin_y)) / res) - pad_cells
-        hi = np.floor((bounds[1] - (geometry.origin_x, geometry.origin_y)) / res) + pad_cells
-        c0, r0 = (int(max(v, 0)) for v in lo)
-        c1 = int(min(hi[0], geometry.width - 1)) + 1
-        r1 = int(min(hi[1], geometry.height - 1)) + 1
-        window = occupied[r0:max(r1, r0 + 1), c0:max(c1, c0 + 1)]
-        self.res = res
-        self.x0 = geometry.origin_x + c0 * res  # corner of the window's cell (0, 0)
-        self.y0 = geometry.origin_y + r0 * res
-        self.any_occupied = bool(window.any())
-        self.nearest = np.zeros(window.shape, dtype=np.int64)  # flat grid index
-        self._targets: np.ndarray | None = None
-        self._views: np.ndarray | None = None
-        if self.any_occupied:
-            distance, (rows, cols) = ndimage.distance_transform_edt(
-                ~window, return_indices=True)
-            self.distance = distance * res
-            self.nearest = (rows + r0) * geometry.width + (cols + c0)
-        else:
-            self.distance = np.full(window.shape, np.inf)
-
-    def lookup(self, xy: np.ndarray) -> np.ndarray:
-        """Return the distance of the cell holding each point (inf outside the window)."""
-        rows, cols, inside = self._cells(xy)
-        out = np.full(cols.shape, np.inf)
-        out[inside] = self.distance[rows[inside], cols[inside]]
-        return out
-
-    def nearest_returns(self, xy: np.ndarray, grid: OccupancyMapper) -> tuple[np.ndarray, ...]:
-        """Return per point the mean return and the view of its nearest occupied cell, `inside`.
-
-        The targets of the whole window are looked up once, on the first call.
-        """
-        if self._targets is None:
-            h, w = self.nearest.shape
-            flat = self.nearest.ravel()
-            self._targets = grid.hit_points(flat).reshape(h, w, 2)
-            self._views = grid.view_directions(flat).reshape(h, w, 2)
-        rows, cols, inside = self._cells(xy)
-        out, views = np.zeros(xy.shape), np.zeros(xy.shape)
-        out[inside] = self._targets[rows[inside], cols[inside]]
-        views[inside] = self._views[rows[inside], cols[inside]]
-        return out, views, inside
-
-    def _cells(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        cols = np.floor((xy[..., 0] - self.x0) / self.res).astype(np.int64)
-        rows = np.floor((xy[..., 1] - self.y0) / self.res).astype(np.int64)
-        h, w = self.distance.shape
-        return rows, cols, (cols >= 0) & (cols < w) & (rows >= 0) & (rows < h)
-
-
 class Localizer:
     """Holds the correction (odom in map) and updates it from each trusted scan."""
 
@@ -202,6 +73,8 @@ class Localizer:
         self.correction = initial_correction
         self.sensor = sensor or Pose2D(0.0, 0.0, 0.0)
         self.params = params or LocalizerParams()
+        p = self.params
+        self.fusion = FusionParams(p.match_sigma, p.match_sigma_yaw, p.gate_sigmas)
         self._anchor_sigma = (self.params.initial_sigma, self.params.initial_sigma_yaw)
         self.travel_m = 0.0  # dead-reckoned since the last good match
         self._turn = 0.0
@@ -386,14 +259,14 @@ class Localizer:
     def _judge(self, predicted: Pose2D, fit: '_Fit', points: int, odom: Pose2D) -> MatchResult:
         p, pose, information = self.params, fit.pose, fit.information
         shift = (pose.x - predicted.x, pose.y - predicted.y, wrap_angle(pose.yaw - predicted.yaw))
-        reason, covariance = ACCEPTED, fit.covariance
+        reason, measured = ACCEPTED, fit.covariance
         if information < p.min_information and fit.strong >= p.min_partial_information:
             # A corridor: keep the shift across it (and the turn), not along it.
             ax, ay = fit.axis
             across = shift[0] * ax + shift[1] * ay
             shift = (across * ax, across * ay, shift[2])
             pose = Pose2D(predicted.x + shift[0], predicted.y + shift[1], pose.yaw)
-            reason, covariance = PARTIAL, (math.inf, math.inf, covariance[2])
+            reason, measured = PARTIAL, (0.0, 0.0, measured[2])  # across: the floor's
         if fit.inlier_fraction < p.min_inlier_fraction:
             reason = FEW_INLIERS
         elif information < p.min_information and reason != PARTIAL:
@@ -404,10 +277,12 @@ class Localizer:
             return MatchResult(False, reason, predicted, self.correction, points,
                                fit.inlier_fraction, fit.score, information, shift,
                                self.grown_covariance())
-        self.correction = correction_of(pose, odom)
-        self._anchor(covariance, reason == PARTIAL)
-        return MatchResult(True, reason, pose, self.correction, points, fit.inlier_fraction,
-                           fit.score, information, shift, self.grown_covariance())
+        fused = fuse(predicted, self.grown_covariance(), pose, measured, self.fusion)
+        self.correction = correction_of(fused.pose, odom)
+        self._anchor(fused.covariance, reason == PARTIAL)
+        return MatchResult(True, reason, fused.pose, self.correction, points,
+                           fit.inlier_fraction, fit.score, information, shift,
+                           self.grown_covariance())
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,47 +294,3 @@ class _Fit:
     information: float  # the weakest direction's
     strong: float  # the strongest direction's
     axis: tuple[float, float]  # the strongest direction (across a corridor)
-
-
-def rotate(vectors: np.ndarray, c: float, s: float) -> np.ndarray:
-    """Return (N x 2) vectors rotated by the angle of cosine c and sine s."""
-    return np.stack([c * vectors[:, 0] - s * vectors[:, 1],
-                     s * vectors[:, 0] + c * vectors[:, 1]], axis=1)
-
-
-def transform(points: np.ndarray, pose: Pose2D) -> np.ndarray:
-    """Return base_link points (N x 2) placed at `pose`."""
-    c, s = math.cos(pose.yaw), math.sin(pose.yaw)
-    x, y = points[:, 0], points[:, 1]
-    return np.stack([pose.x + c * x - s * y, pose.y + s * x + c * y], axis=1)
-
-
-def surface_normals(points: np.ndarray, max_gap: float) -> tuple[np.ndarray, np.ndarray]:
-    """Return a unit normal per point from its two neighbours (beam order), and which have one.
-
-    Neighbours farther apart than 2 max_gap (an edge, a grazing wall) give no normal.
-    """
-    normals = np.zeros_like(points)
-    has = np.zeros(points.shape[0], dtype=bool)
-    if points.shape[0] < 3:
-        return normals, has
-    tangent = points[2:] - points[:-2]
-    length = np.hypot(tangent[:, 0], tangent[:, 1])
-    ok = (length > 1e-9) & (length <= 2 * max_gap)
-    t = tangent[ok] / length[ok, None]
-    inner = normals[1:-1]
-    inner[ok] = np.stack([-t[:, 1], t[:, 0]], axis=1)
-    has[1:-1] = ok
-    return normals, has
-
-
-def information(normals: np.ndarray) -> tuple[float, float, tuple[float, float]]:
-    """Return the eigenvalues of the mean n n^T of surface normals and the strong direction.
-
-    One straight wall gives ~0 and ~1 (the position along it is not observable, across it is);
-    walls in two directions give up to 0.5 each.
-    """
-    if normals.shape[0] < 3:
-        return 0.0, 0.0, (1.0, 0.0)
-    values, vectors = np.linalg.eigh(normals.T @ normals / normals.shape[0])
-    return float(values[0]), float(values[1]), (float(vectors[0, 1]), float(vectors[1, 1]))

@@ -26,6 +26,8 @@ RANGE_MIN, RANGE_MAX = 0.12, 12.0
 # The walls here lie on cell edges: matched to cell centres the pose would be up to half a cell
 # (0.05 m per axis) off; matched to the cells' mean returns it is not.
 CELL_BIAS = 0.02
+# A start known only to 0.2 m and 0.05 rad: a single match is taken almost whole.
+UNCERTAIN_START = LocalizerParams(initial_sigma=0.2, initial_sigma_yaw=0.05)
 Segment = tuple[float, float, float, float]
 
 
@@ -141,17 +143,35 @@ def test_holds_the_correction_on_an_empty_map() -> None:
     held(result, localizer, before, loc.FEW_INLIERS)
 
 
+def test_a_tight_dead_reckoning_moves_part_way_to_a_match_and_converges(room_map) -> None:
+    true, before = Pose2D(0.0, 0.0, 0.0), Pose2D(0.03, -0.02, 0.0)
+    localizer = Localizer(before)  # the default start: sigma 0.02 m, so 0.036 m is plausible
+    odom = Pose2D(0.0, 0.0, 0.0)
+    errors = []
+    for seed in range(12):
+        result = localizer.update(scan(ray_cast(ROOM, true, 0.01, seed)), odom, room_map)
+        assert result.accepted
+        errors.append(math.hypot(result.pose.x - true.x, result.pose.y - true.y))
+    # Prior and match noise are both 0.02 m: the first update goes about half way.
+    assert 0.3 < errors[0] / math.hypot(before.x, before.y) < 0.7, errors
+    assert all(b <= a + 1e-3 for a, b in zip(errors, errors[1:], strict=False)), errors
+    assert errors[-1] < CELL_BIAS
+    # The covariance is the fused one: tighter than either alone, floored at min_sigma.
+    assert math.sqrt(result.covariance[0]) == pytest.approx(LocalizerParams().min_sigma)
+
+
 def test_along_a_single_wall_only_the_shift_across_it_and_the_turn_are_taken() -> None:
     wall = [(-10.0, 1.0, 10.0, 1.0)]
     corridor = mapped(wall, [Pose2D(0.0, 0.0, 0.0)])
-    localizer = Localizer(Pose2D(0.05, 0.06, 0.02))  # the truth: (0.2, 0.0, 0.0)
+    # the truth: (0.2, 0.0, 0.0); the start is known to be uncertain
+    localizer = Localizer(Pose2D(0.05, 0.06, 0.02), params=UNCERTAIN_START)
     result = localizer.update(scan(ray_cast(wall, Pose2D(0.2, 0.0, 0.0))),
                               Pose2D(0.0, 0.0, 0.0), corridor)
     assert result.accepted and result.reason == loc.PARTIAL and result.information < 0.05
     assert (result.pose.x, result.pose.y, result.pose.yaw) == pytest.approx(
         (0.05, 0.0, 0.0), abs=0.01), 'x along the wall is kept, y and yaw are matched'
     # along the wall the position is dead-reckoned: its variance is the grown one, not the fit's
-    assert result.covariance[0] == pytest.approx(LocalizerParams().initial_sigma ** 2)
+    assert result.covariance[0] == pytest.approx(UNCERTAIN_START.initial_sigma ** 2)
     assert localizer.correction == result.correction
     # Without partial updates the same match is held.
     strict = Localizer(Pose2D(0.05, 0.06, 0.02), params=LocalizerParams(
@@ -204,7 +224,7 @@ def test_matched_pose_is_never_worse_than_a_small_prediction_error(x, y, yaw, ex
     true = Pose2D(x, y, yaw)
     if 1.2 <= x <= 2.8 and 0.2 <= y <= 1.8 or min(ray_cast(ROOM, true)) < 0.3:
         return  # inside or against the box, or against a wall
-    localizer = Localizer(Pose2D(x + ex, y + ey, yaw + eyaw))
+    localizer = Localizer(Pose2D(x + ex, y + ey, yaw + eyaw), params=UNCERTAIN_START)
     result = localizer.update(scan(ray_cast(ROOM, true, 0.01, seed)), Pose2D(0.0, 0.0, 0.0),
                               room_map)
     if result.accepted:
