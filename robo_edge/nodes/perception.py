@@ -354,6 +354,7 @@ class PerceptionNode(CleanLifecycleNode):
             ('providers_in_use', ','.join(self.model.providers)),
             ('intra_op_threads', str(self.params['intra_op_threads'])),
             ('model_swaps', str(self.swapper.swaps)),
+            ('model_swaps_superseded', str(self.swapper.superseded)),
             ('model_swap_error', self.swapper.last_error),
         ]
 

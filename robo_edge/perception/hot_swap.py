@@ -35,7 +35,11 @@ def compatible(old: ModelSpec, new: ModelSpec) -> str | None:
 
 
 class ModelSwapper:
-    """One background load at a time; the newest request wins."""
+    """One background load at a time, on at most one worker thread; the newest request wins.
+
+    A request while a load runs is kept as the one pending request (a later one replaces it);
+    the worker takes it when the running load ends, and drops that load's result unopened.
+    """
 
     def __init__(self, load: Callable[[Path], ModelSession],
                  on_ready: Callable[[], None]) -> None:
@@ -43,36 +47,53 @@ class ModelSwapper:
         self._on_ready = on_ready
         self._lock = threading.Lock()
         self._result: SwapResult | None = None
-        self._generation = 0
+        self._pending: tuple[Path, ModelSpec] | None = None
+        self._worker: threading.Thread | None = None
         self.swaps = 0
+        self.superseded = 0  # loads whose result a newer request replaced
         self.last_error = ''
 
     def request(self, path: Path, running: ModelSpec) -> None:
-        """Start loading `path` in a worker thread (a later request supersedes it)."""
+        """Load `path` in the worker (started if idle); a later request supersedes it."""
         with self._lock:
-            self._generation += 1
-            generation = self._generation
-        threading.Thread(target=self._work, args=(Path(path), running, generation),
-                         name='model-swap', daemon=True).start()
+            if self._pending is not None:
+                self.superseded += 1
+            self._pending = (Path(path), running)
+            if self._worker is not None:
+                return
+            self._worker = threading.Thread(target=self._run, name='model-swap', daemon=True)
+            worker = self._worker
+        worker.start()
 
-    def _work(self, path: Path, running: ModelSpec, generation: int) -> None:
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                job, self._pending = self._pending, None
+                if job is None:
+                    self._worker = None
+                    return
+            result = self._attempt(*job)
+            with self._lock:
+                if self._pending is not None:  # superseded while it loaded
+                    self.superseded += 1
+                    if result.session is not None:
+                        result.session.close()
+                    continue
+                self._result = result
+            self._on_ready()
+
+    def _attempt(self, path: Path, running: ModelSpec) -> SwapResult:
         try:
             session = self._load(path)
-            problem = compatible(running, session.spec)
-            result = SwapResult(session) if problem is None else SwapResult(None, problem)
-            if problem is not None:
-                session.close()
         except ModelError as e:
-            result = SwapResult(None, str(e))
+            return SwapResult(None, str(e))
         except Exception as e:  # noqa: BLE001 - a bad file must never take the node down
-            result = SwapResult(None, f'{type(e).__name__}: {e}')
-        with self._lock:
-            if generation != self._generation:
-                if result.session is not None:
-                    result.session.close()
-                return
-            self._result = result
-        self._on_ready()
+            return SwapResult(None, f'{type(e).__name__}: {e}')
+        problem = compatible(running, session.spec)
+        if problem is None:
+            return SwapResult(session)
+        session.close()
+        return SwapResult(None, problem)
 
     def take(self) -> SwapResult | None:
         """Return the finished load once (None while loading or when there is none)."""
