@@ -34,6 +34,9 @@ LEAD_S = 1.0
 MIN_START_S = 3.0
 STEP_M = 0.1  # the planned path is resampled this finely to find the first approach
 FAULT_EXTRA_S = 30.0  # a fault run may stop or slow down: it gets this much longer
+# A permanent fault leaves the rest of the route to the degraded robot (speed cap 0.3 m/s
+# against the route estimate's speed, on the camera's narrower view): twice the time, and more.
+PERMANENT_SLOWDOWN = 2.0
 SHIPPED_GOAL_SEED = 0  # goalgen's draw on the shipped worlds (not a world seed)
 MONITORS = ('breakers', 'baseline')
 NOMINAL = 'nominal'
@@ -215,7 +218,9 @@ def scenario_for(run: Run, case: WorldCase, survey: Path | None = None) -> Scena
     doc = {**case.doc, 'name': run.run_id, 'seed': run.seed, 'faults': faults,
            'params': params}
     if faults:
-        doc['duration_s'] = case.doc['duration_s'] + FAULT_EXTRA_S
+        permanent = any(not f.get('duration_s') for f in FAULT_KINDS[run.kind])
+        slowdown = PERMANENT_SLOWDOWN if permanent else 1.0
+        doc['duration_s'] = case.doc['duration_s'] * slowdown + FAULT_EXTRA_S
     return parse_scenario(doc, f'bench/degradation.py {run.run_id}')
 
 

@@ -20,6 +20,7 @@ BLAMED_RIGHT_SHARE = 0.99
 COMPLETED = 'completed'  # the runner's outcome of a run that ran to its end
 TIMING_KEYS = ('type', 'target', 'mode', 'start_s', 'injected_s', 'detected_by',
                'detect_latency_s', 'reaction', 'react_latency_s', 'blamed', 'blamed_right')
+TRIP_KEYS = ('t', 'source', 'detail')  # a breaker opening, as the run kept it
 
 
 def run_record(result: dict, meta: dict) -> dict:
@@ -45,6 +46,8 @@ def run_record(result: dict, meta: dict) -> dict:
         'trip_sources': dict(Counter(str(e.get('source')) for e in result.get('events', [])
                                      if e.get('kind') == 'breaker'
                                      and e.get('state') == 'open')),
+        'trips': [{k: e.get(k) for k in TRIP_KEYS} for e in result.get('events', [])
+                  if e.get('kind') == 'breaker' and e.get('state') == 'open'][:10],
         'highest_mode': result.get('highest_mode'),
         'fault_timing': [{k: f.get(k) for k in TIMING_KEYS if k in f}
                          for f in result.get('fault_timing', [])],

@@ -6,15 +6,17 @@ fault runs put each fault kind (bench/_degradation_plan.FAULT_KINDS) on `--fault
 generated worlds, once with robo_edge's breakers and once with sensor_guard's
 `monitor: baseline` (the anchors' behaviour). Faults start where the planned route first
 approaches an obstacle (an estimate by time: the runner places faults by time only). The camera
-is on in every run, nothing is recorded to MCAP. Every run but the `unmapped` kind starts on
-the world's survey (robo_edge/twin/survey.py: the map a robot in service has). Each run's
-figures are cached in bench/results/degradation_runs/<run_id>.json with the commit, to resume.
-Writes
+is on in every run, nothing is recorded to MCAP. A fault run gets 30 s more than its nominal
+time, a permanent fault twice the nominal time and 30 s (the rest of the route at the degraded
+speed cap). Every run but the `unmapped` kind starts on the world's survey
+(robo_edge/twin/survey.py: the map a robot in service has). Each run's figures (and its breaker
+trips, with the vote that decided each) are cached in
+bench/results/degradation_runs/<run_id>.json with the commit, to resume. Writes
 bench/results/degradation.json (and with --plot, degradation.png).
 
     python bench/degradation.py [--worlds 20] [--fault-worlds 10] [--seeds 5] [--goals 3]
-        [--baseline-nominal] [--kinds K ...] [--jobs 2] [--limit N] [--resume]
-        [--allow-mixed] [--plot] [--cache-dir DIR] [--report-dir DIR] [--output PATH]
+        [--baseline-nominal] [--kinds K ...] [--only RUN_ID ...] [--jobs 2] [--limit N]
+        [--resume] [--allow-mixed] [--plot] [--cache-dir DIR] [--report-dir DIR] [--output PATH]
 """
 
 import argparse
@@ -53,6 +55,8 @@ def parse_args() -> argparse.Namespace:
                         help='also run the nominal runs with the baseline monitor')
     parser.add_argument('--kinds', nargs='+', choices=list(plan.FAULT_KINDS),
                         default=list(plan.FAULT_KINDS), help='fault kinds (default: all)')
+    parser.add_argument('--only', nargs='+', default=None, metavar='RUN_ID',
+                        help='run only these planned runs (e.g. gen100012__nominal__breakers_s0)')
     parser.add_argument('--jobs', type=int, default=2)
     parser.add_argument('--limit', type=int, default=None,
                         help='run at most N new runs, then write the report')
@@ -206,6 +210,11 @@ def main() -> int:
     start = time.monotonic()
     runs = plan.build_plan(args.worlds, args.fault_worlds, args.seeds, args.baseline_nominal,
                            args.kinds)
+    if args.only:
+        unknown = set(args.only) - {run.run_id for run in runs}
+        if unknown:
+            raise SystemExit(f'not in the plan: {", ".join(sorted(unknown))}')
+        runs = [run for run in runs if run.run_id in args.only]
     commit = git_commit() or '?'
     stamp = {'commit': commit, 'dirty': git_dirty()}
     done, stale = load_cached(runs, commit, args) if args.resume else ({}, 0)

@@ -78,3 +78,16 @@ def test_every_run_but_the_unmapped_starts_on_the_survey(tmp_path: Path) -> None
                                  case, survey)
     assert 'mapper' not in unmapped.node_params
     assert set(plan.UNMAPPED).isdisjoint(plan.LIDAR_KINDS)
+
+
+def test_a_permanent_fault_gives_the_degraded_robot_the_time_of_its_slower_route(
+        tmp_path: Path) -> None:
+    case = plan.WorldCase('gen100000', 100000, {
+        'world': str(tmp_path / 'w.yaml'), 'start': [0.0, 0.0, 0.0], 'duration_s': 60.0,
+        'goals': [[1.0, 0.0, 0.0]], 'expect': {'collisions': 0}}, 5.0, 'test')
+    durations = {kind: plan.scenario_for(plan.Run('gen100000', kind, 'breakers', 0), case,
+                                         None).duration_s
+                 for kind in ('nominal', 'lidar_silence_8s', 'lidar_silence')}
+    assert durations['nominal'] == 60.0
+    assert durations['lidar_silence_8s'] == 60.0 + plan.FAULT_EXTRA_S
+    assert durations['lidar_silence'] == 60.0 * plan.PERMANENT_SLOWDOWN + plan.FAULT_EXTRA_S
