@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _hostinfo import host_info  # noqa: E402
+import _provenance as provenance  # noqa: E402
 from _stats import percentiles  # noqa: E402
 
 from robo_edge.breakers.baseline import BaselineConfig, BaselineGuard  # noqa: E402
@@ -244,8 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--soak-min', type=float, default=30.0)
     parser.add_argument('--seed', type=int, default=1)
     parser.add_argument('--output', type=Path, default=Path('bench/results/breakers.json'))
+    provenance.add_arguments(parser)
     args = parser.parse_args(argv)
-    result = {'benchmark': 'breakers', 'host': host_info(), 'time': 'simulated',
+    block = provenance.check(args, argv, __file__)
+    result = {'benchmark': 'breakers', **block, 'time': 'simulated',
               'tick_ms': TICK / MS, 'faults': {}}
     for kind in FAULTS:
         rows = result['faults'][kind] = fault_runs(kind, args.runs, args.seed)

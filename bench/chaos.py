@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hostinfo import git_commit, host_info  # noqa: E402
+import _provenance as provenance  # noqa: E402
+from _hostinfo import git_commit  # noqa: E402
 from _stats import percentiles  # noqa: E402
 
 from robo_edge import paths  # noqa: E402
@@ -140,8 +141,8 @@ def print_table(summary: dict) -> None:
               f'{data["lidar_failure_runs_with_all_goals"]}/{data["lidar_failure_runs"]}')
 
 
-def main() -> int:
-    """Run every scenario x seeds x monitor and write the report."""
+def parse_args() -> argparse.Namespace:
+    """Return the command line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, default=8)
     parser.add_argument('--jobs', type=int, default=2)
@@ -152,7 +153,14 @@ def main() -> int:
                         help=f'reuse the runs (per seed) cached in {RUNS_CACHE}')
     parser.add_argument('--output', type=Path, default=RESULTS / 'chaos.json')
     parser.add_argument('scenarios', nargs='*', type=Path)
-    args = parser.parse_args()
+    provenance.add_arguments(parser)
+    return parser.parse_args()
+
+
+def main() -> int:
+    """Run every scenario x seeds x monitor and write the report."""
+    args = parse_args()
+    block = provenance.check(args)
     files = args.scenarios or sorted(paths.share_file('sim', 'scenarios', 'chaos')
                                      .glob('chaos_*.yaml'))
     monitors = MONITORS[:1] if args.no_baseline else MONITORS
@@ -166,7 +174,7 @@ def main() -> int:
             runs[monitor] += run_or_resume(base, monitor, seeds[monitor], args)
     summary = {m: summarise(r) for m, r in runs.items()}
     commits = sorted({run.get('commit', '?') for rows in runs.values() for run in rows})
-    out = {'benchmark': 'chaos', 'host': host_info(), 'seeds': seeds, 'run_commits': commits,
+    out = {'benchmark': 'chaos', **block, 'seeds': seeds, 'run_commits': commits,
            'scenarios': [p.stem for p in files], 'wall_s': time.monotonic() - start,
            'summary': summary,
            'targets': {'collisions': 0, 'lidar_failure_goal_rate': 0.9},

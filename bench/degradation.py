@@ -16,12 +16,12 @@ bench/results/degradation.json (and with --plot, degradation.png).
 
     python bench/degradation.py [--worlds 20] [--fault-worlds 10] [--seeds 5] [--goals 3]
         [--baseline-nominal] [--kinds K ...] [--only RUN_ID ...] [--jobs 2] [--limit N]
-        [--resume] [--allow-mixed] [--plot] [--cache-dir DIR] [--report-dir DIR] [--output PATH]
+        [--resume] [--allow-mixed] [--allow-dirty] [--plot] [--cache-dir DIR]
+        [--report-dir DIR] [--output PATH]
 """
 
 import argparse
 import json
-import shlex
 import shutil
 import sys
 import tempfile
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _degradation_plan as plan  # noqa: E402
 import _degradation_report as report  # noqa: E402
-from _hostinfo import git_commit, git_dirty, host_info  # noqa: E402
+import _provenance as provenance  # noqa: E402
 
 from robo_edge import paths  # noqa: E402
 from robo_edge.scenario.runner import RunOptions, run_one  # noqa: E402
@@ -70,6 +70,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--report-dir', type=Path, default=None,
                         help="keep each run's runner report here (default: deleted)")
     parser.add_argument('--output', type=Path, default=RESULTS / 'degradation.json')
+    provenance.add_arguments(parser)
     return parser.parse_args()
 
 
@@ -182,16 +183,16 @@ def print_table(summary: dict) -> None:
                   f'{row["breaker_trips"]:>5} {"-" if right is None else f"{right:.2f}":>5}')
 
 
-def document(args: argparse.Namespace, records: list[dict], stamp: dict, progress: dict
+def document(args: argparse.Namespace, records: list[dict], block: dict, progress: dict
              ) -> dict:
     """Return the report: provenance, plan progress, per-category figures, targets, runs."""
     summary = report.summarise(records)
     compared = report.comparisons(records)
     commits = sorted({r.get('commit', '?') for r in records})
+    commit = block['commit'] or '?'
     return {
-        'benchmark': 'degradation', 'commit': stamp['commit'], 'dirty': stamp['dirty'],
-        'run_commits': commits, 'mixed_commits': any(c != stamp['commit'] for c in commits),
-        'host': host_info(), 'command': shlex.join(['python', *sys.argv]),
+        'benchmark': 'degradation', **block,
+        'run_commits': commits, 'mixed_commits': any(c != commit for c in commits),
         'options': {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         'fault_placement': plan.PLACEMENT,
         'fault_kinds': {k: plan.jsonable(v) for k, v in plan.FAULT_KINDS.items()},
@@ -207,6 +208,7 @@ def document(args: argparse.Namespace, records: list[dict], stamp: dict, progres
 def main() -> int:
     """Plan, run what is missing, aggregate and write the report."""
     args = parse_args()
+    block = provenance.check(args)
     start = time.monotonic()
     runs = plan.build_plan(args.worlds, args.fault_worlds, args.seeds, args.baseline_nominal,
                            args.kinds)
@@ -215,8 +217,8 @@ def main() -> int:
         if unknown:
             raise SystemExit(f'not in the plan: {", ".join(sorted(unknown))}')
         runs = [run for run in runs if run.run_id in args.only]
-    commit = git_commit() or '?'
-    stamp = {'commit': commit, 'dirty': git_dirty()}
+    commit = block['commit'] or '?'
+    stamp = {'commit': commit, 'dirty': block['dirty']}
     done, stale = load_cached(runs, commit, args) if args.resume else ({}, 0)
     todo = [run for run in runs if run.run_id not in done][:args.limit]
     print(f'plan: {len(runs)} runs, {len(done)} cached, {stale} cached at another commit '
@@ -224,7 +226,7 @@ def main() -> int:
     new, errors = run_all(todo, args, stamp)
     done.update(new)
     records = [done[run.run_id] for run in runs if run.run_id in done]
-    out = document(args, records, stamp, {'plan_runs': len(runs), 'runs_done': len(records),
+    out = document(args, records, block, {'plan_runs': len(runs), 'runs_done': len(records),
                                           'runs_new': len(new), 'errors': errors,
                                           'complete': len(records) == len(runs),
                                           'wall_s': time.monotonic() - start})

@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from _hostinfo import host_info  # noqa: E402
+import _provenance as provenance  # noqa: E402
 from _stats import percentiles  # noqa: E402
 
 from robo_edge import paths  # noqa: E402
@@ -140,7 +140,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seed', type=int, default=1)
     parser.add_argument('worlds', nargs='*', default=list(WORLDS))
+    provenance.add_arguments(parser)
     args = parser.parse_args()
+    block = provenance.check(args)
     start_load = os.getloadavg()
     worlds = {}
     for name in args.worlds:
@@ -154,7 +156,8 @@ def main() -> int:
               f'(dead reckoning {w["dead_reckoning_error_m"]["max"]:.3f} m)', flush=True)
     match = [w['match_ms'] for w in worlds.values()]
     load = (start_load, os.getloadavg())
-    out = {'benchmark': 'localizer', 'host': {**host_info(), 'loadavg_start_end': load},
+    out = {'benchmark': 'localizer', **block,
+           'host': {**block['host'], 'loadavg_start_end': load},
            'seed': args.seed, 'worlds': worlds,
            'summary': {'match_ms_p99_max': max(m['p99'] for m in match),
                        'match_ms_max': max(m['max'] for m in match)}}

@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from _hostinfo import host_info  # noqa: E402
+import _provenance as provenance  # noqa: E402
 
 from robo_edge.control.pure_pursuit import FollowStatus, RegulatedPurePursuit  # noqa: E402
 from robo_edge.mapping.mapper import OccupancyMapper, centered_geometry  # noqa: E402
@@ -165,8 +165,10 @@ def main() -> int:
     """Run the three measurements, print them and write the JSON report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--updates', type=int, default=1000, help='mapper updates to time')
+    provenance.add_arguments(parser)
     args = parser.parse_args()
-    result = {'benchmark': 'mapper_controller', 'host': host_info(),
+    block = provenance.check(args)
+    result = {'benchmark': 'mapper_controller', **block,
               'load_average': os.getloadavg(), 'mapper': bench_mapper(args.updates),
               'controller': bench_controller(), 'gate': bench_gate(1000)}
     m, c, g = result['mapper'], result['controller'], result['gate']

@@ -26,7 +26,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hostinfo import git_commit, host_info  # noqa: E402
+import _provenance as provenance  # noqa: E402
+from _hostinfo import git_commit  # noqa: E402
 from _stats import percentiles  # noqa: E402
 from mcap_ros2.reader import read_ros2_messages  # noqa: E402
 
@@ -214,8 +215,8 @@ def run_or_resume(base: Scenario, args: argparse.Namespace) -> list[dict]:
     return scored
 
 
-def main() -> int:
-    """Run the matrix and write the report."""
+def parse_args() -> argparse.Namespace:
+    """Return the command line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, default=10)
     parser.add_argument('--jobs', type=int, default=2)
@@ -225,7 +226,26 @@ def main() -> int:
     parser.add_argument('--output', default='navigation',
                         help='name of the JSON and PNG written under bench/results/')
     parser.add_argument('scenarios', nargs='*', default=list(SCENARIOS))
-    args = parser.parse_args()
+    provenance.add_arguments(parser)
+    return parser.parse_args()
+
+
+def print_table(per_world: dict[str, dict]) -> None:
+    """Print each world's success, collisions, path ratios and clearance."""
+    print(f'{"world":<22} {"success":>8} {"collisions":>10} {"ratio max":>9} '
+          f'{"body ratio max":>14} {"clear":>6}')
+    for name, entry in per_world.items():
+        s = entry['summary']
+        ratio, body = s['path_ratio'].get('max'), s['path_ratio_body'].get('max')
+        print(f'{name:<22} {s["success_rate"]:>8.0%} {s["collisions"]:>10} '
+              f'{_rounded(ratio, 3):>9} {_rounded(body, 3):>14} '
+              f'{_rounded(s["min_clearance_m"], 2):>6}')
+
+
+def main() -> int:
+    """Run the matrix and write the report."""
+    args = parse_args()
+    block = provenance.check(args)
     start = time.monotonic()
     per_world: dict[str, dict] = {}
     all_runs: list[dict] = []
@@ -245,7 +265,7 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(per_world, RESULTS / f'{args.output}.png')
     out = {
-        'benchmark': 'navigation', 'host': host_info(), 'seeds': args.seeds,
+        'benchmark': 'navigation', **block, 'seeds': args.seeds,
         'run_commits': sorted({run.get('commit', '?') for run in all_runs}),
         'wall_s': time.monotonic() - start, 'summary': summarise(all_runs),
         'targets': {'success_rate': 0.98, 'collisions': 0, 'path_ratio_max': 1.15},
@@ -257,14 +277,7 @@ def main() -> int:
                                 for r in e['runs']]} for n, e in per_world.items()},
     }
     (RESULTS / f'{args.output}.json').write_text(json.dumps(out, indent=1), encoding='utf-8')
-    print(f'{"world":<22} {"success":>8} {"collisions":>10} {"ratio max":>9} '
-          f'{"body ratio max":>14} {"clear":>6}')
-    for name, entry in per_world.items():
-        s = entry['summary']
-        ratio, body = s['path_ratio'].get('max'), s['path_ratio_body'].get('max')
-        print(f'{name:<22} {s["success_rate"]:>8.0%} {s["collisions"]:>10} '
-              f'{_rounded(ratio, 3):>9} {_rounded(body, 3):>14} '
-              f'{_rounded(s["min_clearance_m"], 2):>6}')
+    print_table(per_world)
     return 0
 
 

@@ -35,8 +35,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+import _provenance as provenance  # noqa: E402
 from _children import interrupt, line_reader, stop_flag, wait_for  # noqa: E402
-from _hostinfo import host_info  # noqa: E402
 from _perception_accuracy import CONFIG, bench_accuracy, render_views, shipped  # noqa: E402
 from _stats import percentiles  # noqa: E402
 
@@ -71,6 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--frames-file', type=Path, help=argparse.SUPPRESS)
     parser.add_argument('--count', type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument('--result-file', type=Path, help=argparse.SUPPRESS)
+    provenance.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -345,13 +346,13 @@ def model_file(args: argparse.Namespace) -> Path:
     return Path(path).resolve()
 
 
-def orchestrate(args: argparse.Namespace) -> int:
+def orchestrate(args: argparse.Namespace, block: dict[str, Any]) -> int:
     """Run the selected sections, print them and write the JSON report."""
     model = model_file(args)
     wanted = [s for s in args.only.split(',') if s]
     probe = load_model(model, ['CPUExecutionProvider'])
     report: dict[str, Any] = {
-        'benchmark': 'perception', 'host': host_info(),
+        'benchmark': 'perception', **block,
         'model': {'path': str(model), 'version': probe.spec.version,
                   'input': f'{probe.spec.input.width}x{probe.spec.input.height}',
                   'classes': list(probe.spec.classes), 'metrics': dict(probe.spec.metrics)},
@@ -378,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_publisher(args)
     if args.role == 'listen':
         return run_listener(args)
-    return orchestrate(args)
+    return orchestrate(args, provenance.check(args, argv, __file__))
 
 
 if __name__ == '__main__':

@@ -23,7 +23,7 @@ from scipy.sparse import csgraph
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hostinfo import host_info  # noqa: E402
+import _provenance as provenance  # noqa: E402
 
 from robo_edge.planning.astar import GridPlanner, PlannerParams, build_graph  # noqa: E402
 from robo_edge.planning.inflation import InflationParams, inflate  # noqa: E402
@@ -190,7 +190,9 @@ def main() -> int:
     parser.add_argument('--pairs', type=int, default=200)
     parser.add_argument('--cold', type=int, default=20, help='pairs also timed from scratch')
     parser.add_argument('--seed', type=int, default=7)
+    provenance.add_arguments(parser)
     args = parser.parse_args()
+    block = provenance.check(args)
     rng = np.random.default_rng(args.seed)
     load_start = os.getloadavg()
     maps = [bench_map(name, occ, rng, args.pairs, args.cold) for name, occ in (
@@ -203,7 +205,7 @@ def main() -> int:
                'meets_p99': worst_p99 <= TARGET_P99_MS, 'meets_ratio': worst_ratio <= TARGET_RATIO}
     print(f'worst plan p99 {worst_p99:.1f} ms (target <= {TARGET_P99_MS}), worst length ratio '
           f'{worst_ratio:.3f} (target <= {TARGET_RATIO})')
-    out = {'benchmark': 'planner', 'host': host_info(), 'scipy': scipy.__version__,
+    out = {'benchmark': 'planner', **block, 'scipy': scipy.__version__,
            'load_average': {'start': load_start, 'end': os.getloadavg()},
            'grid': {'size': SIZE, 'resolution_m': RES}, 'inflation': INFLATION.__dict__,
            'planner': PlannerParams().__dict__, 'seed': args.seed, 'maps': maps,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hostinfo import host_info  # noqa: E402
+import _provenance as provenance  # noqa: E402
 
 from robo_edge import paths  # noqa: E402
 from robo_edge.scenario.runner import RunOptions, run_scenarios  # noqa: E402
@@ -39,8 +39,8 @@ def renamed(scenario: Scenario, run: int, camera_off: bool) -> Scenario:
                              'twin_overrides': overrides})
 
 
-def main() -> int:
-    """Run the scenarios N times and report how many distinct outcomes each had."""
+def parse_args() -> argparse.Namespace:
+    """Return the command line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--runs', type=int, default=20)
     parser.add_argument('--jobs', type=int, default=2)
@@ -49,20 +49,12 @@ def main() -> int:
     parser.add_argument('--output', default='repeatability',
                         help='name of the JSON written under bench/results/')
     parser.add_argument('scenarios', nargs='*', default=list(DEFAULT_SCENARIOS))
-    args = parser.parse_args()
-    base = [load_scenario(paths.resolve(n, 'sim/scenarios')) for n in args.scenarios]
-    runs = [renamed(s, i, not args.camera) for i in range(args.runs) for s in base]
-    hogs = [multiprocessing.Process(target=hog, args=(time.monotonic() + 3600,))
-            for _ in range(args.hog)]
-    for process in hogs:
-        process.start()
-    start = time.monotonic()
-    try:
-        with tempfile.TemporaryDirectory() as report:
-            results = run_scenarios(runs, RunOptions(Path(report), jobs=args.jobs, record=False))
-    finally:
-        for process in hogs:
-            process.terminate()
+    provenance.add_arguments(parser)
+    return parser.parse_args()
+
+
+def summarise(base: list[Scenario], results: list[dict]) -> dict[str, dict]:
+    """Return (and print) each scenario's distinct outcomes over its runs."""
     summary = {}
     for scenario in base:
         mine = [r for r in results if r['name'].startswith(scenario.name + '__')]
@@ -82,7 +74,28 @@ def main() -> int:
                        'min': min(r['wall_time_s'] for r in mine)},
         }
         print(scenario.name, summary[scenario.name])
-    out = {'benchmark': 'repeatability', 'host': host_info(), 'runs': args.runs,
+    return summary
+
+
+def main() -> int:
+    """Run the scenarios N times and report how many distinct outcomes each had."""
+    args = parse_args()
+    block = provenance.check(args)
+    base = [load_scenario(paths.resolve(n, 'sim/scenarios')) for n in args.scenarios]
+    runs = [renamed(s, i, not args.camera) for i in range(args.runs) for s in base]
+    hogs = [multiprocessing.Process(target=hog, args=(time.monotonic() + 3600,))
+            for _ in range(args.hog)]
+    for process in hogs:
+        process.start()
+    start = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory() as report:
+            results = run_scenarios(runs, RunOptions(Path(report), jobs=args.jobs, record=False))
+    finally:
+        for process in hogs:
+            process.terminate()
+    summary = summarise(base, results)
+    out = {'benchmark': 'repeatability', **block, 'runs': args.runs,
            'jobs': args.jobs, 'hog_processes': args.hog, 'camera': args.camera,
            'wall_s': time.monotonic() - start, 'scenarios': summary}
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -14,13 +14,12 @@ end. Each run is cached in bench/results/robot_runs/<run_id>.json (`--resume`). 
 bench/results/robot.json.
 
     python bench/robot.py [--reps 10] [--soak-s 1800] [--kinds K ...] [--modes M ...]
-        [--quick] [--resume] [--allow-mixed] [--output PATH]
+        [--quick] [--resume] [--allow-mixed] [--allow-dirty] [--output PATH]
 """
 
 import argparse
 import dataclasses
 import json
-import shlex
 import shutil
 import sys
 import tempfile
@@ -29,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _provenance as provenance  # noqa: E402
 import _robot_report as report  # noqa: E402
-from _hostinfo import git_commit, git_dirty, host_info  # noqa: E402
 from _robot_monitor import RunMonitor  # noqa: E402
 
 from robo_edge import paths  # noqa: E402
@@ -68,6 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='with --resume, also reuse runs cached at other commits')
     parser.add_argument('--cache-dir', type=Path, default=RUNS_CACHE)
     parser.add_argument('--output', type=Path, default=RESULTS / 'robot.json')
+    provenance.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.quick:
         args.reps, args.soak_s = 1, 20.0
@@ -184,9 +184,10 @@ def _triple(stats: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Plan, run what is missing, aggregate, write the report."""
     args = parse_args(argv)
+    block = provenance.check(args, argv, __file__)
     start = time.monotonic()
-    commit = git_commit() or '?'
-    stamp = {'commit': commit, 'dirty': git_dirty()}
+    commit = block['commit'] or '?'
+    stamp = {'commit': commit, 'dirty': block['dirty']}
     runs = plan(args)
     done = load_cached(runs, args, commit) if args.resume else {}
     todo = [run for run in runs if run['run_id'] not in done]
@@ -202,9 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     records = [done[run['run_id']] for run in runs if run['run_id'] in done]
     summary = report.summarise(records, args.kinds)
     out = {
-        'benchmark': 'robot', **stamp, 'host': host_info(),
-        'command': shlex.join(['python', *sys.argv] if argv is None
-                              else ['python', 'bench/robot.py', *argv]),
+        'benchmark': 'robot', **block,
         'options': {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         'run_commits': sorted({r.get('commit', '?') for r in records}),
         'fault_scenarios': FAULT_KINDS, 'p99_note': report.P99_NOTE,

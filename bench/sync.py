@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from _hostinfo import host_info  # noqa: E402
+import _provenance as provenance  # noqa: E402
 from _stats import percentiles  # noqa: E402
 
 from robo_edge.sync.client import SyncClient, provision  # noqa: E402
@@ -417,17 +417,33 @@ def bench_hotswap(work: Path, seconds: float, swaps: int) -> dict[str, Any]:
             and swapped == len(swap_frames)}
 
 
+def write(out: Path, block: dict[str, Any], results: dict[str, Any]) -> None:
+    """Merge this run's sections into `out`, with this run's provenance on top.
+
+    Sections not rerun keep their figures; `section_commits` says which commit (and
+    whether dirty) each section's figures come from.
+    """
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    made = {name: {'commit': block['commit'], 'dirty': block['dirty']} for name in results}
+    previous.update({**block, **results,
+                     'section_commits': {**previous.get('section_commits', {}), **made}})
+    out.write_text(json.dumps(previous, indent=2) + '\n')
+    print(f'wrote {out}')
+
+
 def main() -> int:
     """Run the chosen sections and write bench/results/sync.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--only', default='linkcut,bandwidth,kill9,hotswap,canary,drift')
     parser.add_argument('--quick', action='store_true', help='smaller sizes, fewer kills')
     parser.add_argument('--swap-child', nargs=2, help=argparse.SUPPRESS)
+    provenance.add_arguments(parser)
     args = parser.parse_args()
     if args.swap_child:
         return swap_child(*args.swap_child)
+    block = provenance.check(args)
     sections = args.only.split(',')
-    results: dict[str, Any] = {'host': host_info()}
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix='bench_sync_') as tmp:
         work = Path(tmp)
         if 'linkcut' in sections:
@@ -450,12 +466,8 @@ def main() -> int:
         if 'drift' in sections:
             results['drift'] = bench_drift()
             print('drift', json.dumps(results['drift']), flush=True)
-    out = HERE / 'results' / 'sync.json'
-    previous = json.loads(out.read_text()) if out.exists() else {}
-    previous.update(results)
-    out.write_text(json.dumps(previous, indent=2) + '\n')
-    print(f'wrote {out}')
-    return 0 if all(v.get('pass', True) for k, v in results.items() if k != 'host') else 1
+    write(HERE / 'results' / 'sync.json', block, results)
+    return 0 if all(v.get('pass', True) for v in results.values()) else 1
 
 
 if __name__ == '__main__':

@@ -27,8 +27,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+import _provenance as provenance  # noqa: E402
 from _children import interrupt, line_reader, stop_flag, wait_for  # noqa: E402
-from _hostinfo import host_info  # noqa: E402
 
 TOPIC = '/bench/image'
 READY, WARM, GO = 'READY', 'WARM', 'GO'
@@ -73,6 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--reliability', default='reliable', help=argparse.SUPPRESS)
     parser.add_argument('--count', type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument('--result-file', type=Path, help=argparse.SUPPRESS)
+    provenance.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -294,7 +295,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return '\n'.join(lines)
 
 
-def orchestrate(args: argparse.Namespace) -> int:
+def orchestrate(args: argparse.Namespace, block: dict[str, Any]) -> int:
     """Run every variant in turn, print the table and write the JSON report."""
     wanted = {label for label in args.only.split(',') if label}
     variants = [v for v in VARIANTS if not wanted or v.label in wanted]
@@ -305,7 +306,7 @@ def orchestrate(args: argparse.Namespace) -> int:
     print(format_table(rows))
     report = {
         'benchmark': 'transport',
-        'host': host_info(),
+        **block,
         'settings': {
             'duration_s': args.duration, 'rate_hz': args.rate, 'width': args.width,
             'height': args.height, 'encoding': 'rgb8', 'depth': args.depth,
@@ -327,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_publisher(args)
     if args.role == 'sub':
         return run_subscriber(args)
-    return orchestrate(args)
+    return orchestrate(args, provenance.check(args, argv, __file__))
 
 
 if __name__ == '__main__':

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _hostinfo import host_info  # noqa: E402
+import _provenance as provenance  # noqa: E402
 
 from robo_edge import paths  # noqa: E402
 from robo_edge.scenario.runner import RunOptions, run_one  # noqa: E402
@@ -78,7 +78,9 @@ def main() -> int:
     """Run every variant and write the JSON report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--sim-s', type=float, default=30.0, help='simulated seconds per variant')
+    provenance.add_arguments(parser)
     args = parser.parse_args()
+    block = provenance.check(args)
     variants = [
         core_variant('physics', args.sim_s, sense=False, camera_hz=15),
         core_variant('sensors_no_camera', args.sim_s, sense=True, camera_hz=0),
@@ -95,7 +97,7 @@ def main() -> int:
         print(f'{v["variant"]:<26} {v["real_time_factor"]:>6.2f}x '
               f'{"" if target is None else f">={target}x":>7}')
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = {'benchmark': 'twin', 'scenario': SCENARIO, 'host': host_info(), 'variants': variants}
+    out = {'benchmark': 'twin', **block, 'scenario': SCENARIO, 'variants': variants}
     (RESULTS / 'twin.json').write_text(json.dumps(out, indent=1), encoding='utf-8')
     print(f'wrote {RESULTS / "twin.json"}')
     return 0
