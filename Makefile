@@ -10,7 +10,7 @@ JOBS ?= 2
 ROS_ENV := source $(VENV)/bin/activate && source install/setup.bash
 
 .PHONY: all venv build test test-jazzy lint demo scenarios chaos bench model clean cloud-demo \
-	bench-sync degradation robot-bench
+	bench-sync degradation robot-bench figures
 
 all: build
 
@@ -95,6 +95,10 @@ bench-sync: build
 
 bench: build
 	$(ROS_ENV) && python bench/transport.py && python bench/twin.py && python bench/repeatability.py
+
+# The README's table of figures, from bench/results (a unit test fails when they differ).
+figures:
+	$(PY) tools/readme_figures.py --write
 
 # The floor-segmentation model: render the dataset from the twin (data/, git-ignored), train on
 # CPU with PyTorch (train-time only), export models/floor_seg.onnx, score it with onnxruntime.
