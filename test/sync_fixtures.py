@@ -86,13 +86,14 @@ def make_cloud(tmp_path: Path, handler: type[RepoHandler] = RepoHandler,
 
 
 def make_robot(tmp_path: Path, cloud: Cloud, url: str | None = None, gate: Gate | None = None,
-               timeout_s: float = 5.0, name: str = 'robot', rate: float = 0.0) -> SyncAgent:
+               timeout_s: float = 5.0, name: str = 'robot', rate: float = 0.0,
+               map_defer_warn_s: float = 600.0) -> SyncAgent:
     base = tmp_path / name
     provision(base / 'trust', cloud.repo.root_path().read_bytes())
     fetcher = ResumableFetcher(base / 'partial', rate_bytes_per_s=rate, timeout_s=timeout_s)
     client = SyncClient(base / 'trust', url or cloud.url, base / 'cache', fetcher)
     store = SlotStore(base / 'store', VERIFIERS)
-    return SyncAgent(client, store, ROBOT, CHANNELS, gate)
+    return SyncAgent(client, store, ROBOT, CHANNELS, gate, map_defer_warn_s=map_defer_warn_s)
 
 
 def copy_metadata(cloud: Cloud, dest: Path) -> Path:

@@ -136,7 +136,8 @@ class CloudSyncNode(CleanLifecycleNode):
                                      else None, p['gate_min_miou'], scenarios,
                                      Path(p['gate_report_dir'])))
         agent = SyncAgent(client, SlotStore(data / 'store', VERIFIERS), robot,
-                          _channels(p['channels']), gate)
+                          _channels(p['channels']), gate,
+                          map_defer_warn_s=p['map_defer_warn_s'])
         probation = ProbationConfig(
             duration_s=p['probation_s'], window_s=p['probation_window_s'],
             min_frames=p['probation_min_samples'], hold_s=p['probation_hold_s'],

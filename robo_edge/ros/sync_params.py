@@ -37,6 +37,8 @@ PARAMS = read_only([
     Param('mapper_node', 'mapper', 'Node whose static_map a new map sets'),
     Param('planner_stale_s', 3.0, "The planner's idle status is believed this long (a map "
           'swaps only while it is)', 0.1, 3600.0),
+    Param('map_defer_warn_s', 600.0, 'A map held back this long while the robot navigates is '
+          'reported (WARN, upstream); it still waits', 1.0, 86400.0),
     Param('swap_queue_limit', 8, 'Activations waiting to be handed to the stack', 1, 1000),
     Param('pending_wait_s', 600.0, 'A policy waits this long for its nodes to come up',
           0.0, 86400.0),

@@ -49,7 +49,9 @@ class Event:
 
     now_ns: int
     target: str
-    action: str  # offline|refused|staged|gate_failed|deferred|activated|rolled_back|apply_refused
+    # offline|refused|staged|gate_failed|deferred|defer_overdue|activated|rolled_back|
+    # apply_refused
+    action: str
     detail: str = ''
 
 
@@ -58,6 +60,8 @@ class _Pending:
     slot: str
     sha256: str
     info: ArtifactInfo
+    deferred_since_ns: int | None = None  # a map first held back (the robot was navigating)
+    overdue: bool = False  # reported once as waiting longer than map_defer_warn_s
 
 
 @dataclass
@@ -78,8 +82,10 @@ class SyncAgent:
 
     def __init__(self, client: SyncClient, store: SlotStore, robot: RobotProfile,
                  channels: list[Channel], gate: Gate | None = None,
-                 gated_kinds: tuple[str, ...] = ('model', 'policy')) -> None:
+                 gated_kinds: tuple[str, ...] = ('model', 'policy'),
+                 map_defer_warn_s: float = 600.0) -> None:
         self.client = client
+        self.map_defer_warn_ns = round(map_defer_warn_s * 1e9)
         self.store = store
         self.robot = robot
         self.channels = list(channels)
@@ -172,7 +178,7 @@ class SyncAgent:
         events = []
         for target, pending in list(self.pending.items()):
             if pending.info.kind == 'map' and not (idle() if callable(idle) else idle):
-                events.append(self.record(now_ns, target, 'deferred', 'navigating: map waits'))
+                events += self._defer(now_ns, target, pending)
                 continue
             try:
                 record = self.store.activate(target, pending.slot, now_ns)
@@ -184,6 +190,27 @@ class SyncAgent:
                                           f'{pending.info.kind} {record.info["version"]}'))
             del self.pending[target]
         return events
+
+    def _defer(self, now_ns: int, target: str, pending: _Pending) -> list[Event]:
+        """Hold a map back while the robot navigates; say once when it has waited too long.
+
+        A map never swaps under a moving robot, however long it waits: a robot that never
+        stops keeps its map, and an operator hears of it (upstream and on /diagnostics).
+        """
+        if pending.deferred_since_ns is None:
+            pending.deferred_since_ns = now_ns
+        events = [self.record(now_ns, target, 'deferred', 'navigating: map waits')]
+        waited_ns = now_ns - pending.deferred_since_ns
+        if not pending.overdue and waited_ns > self.map_defer_warn_ns:
+            pending.overdue = True
+            events.append(self.record(
+                now_ns, target, 'defer_overdue', f'map {pending.info.version} has waited '
+                f'{waited_ns / 1e9:.0f} s for the robot to stop navigating'))
+        return events
+
+    def overdue_maps(self) -> list[str]:
+        """Return the targets of maps held back longer than map_defer_warn_s."""
+        return sorted(t for t, p in self.pending.items() if p.overdue)
 
     def refuse_active(self, target: str, now_ns: int, reason: str) -> Event:
         """Return to the previous slot after the stack refused the active one (not retried)."""

@@ -25,7 +25,7 @@ from robo_edge.sync.uplink import HttpSender, UplinkQueue
 # Called with (target, kind, path of the now-active payload or slot folder).
 OnActive = Callable[[str, str, Path], None]
 EVENT_PRIORITY = {'rolled_back': 8, 'apply_refused': 8, 'refused': 6, 'gate_failed': 6,
-                  'activated': 5}
+                  'defer_overdue': 6, 'activated': 5}
 
 
 def reference_of(model: Path) -> object | None:
@@ -206,6 +206,11 @@ class SyncService:
                   ('download', _progress(self.agent.client.fetcher.last_progress))]
         if self.uplink is not None:
             values.append(('uplink_drops', json.dumps(self.uplink.drops(), sort_keys=True)))
+        overdue = self.agent.overdue_maps()
+        values.append(('maps_overdue', ','.join(overdue)))
+        if overdue:
+            level = max(level, Level.WARN)
+            message += f'; map held back while navigating: {", ".join(overdue)}'
         for channel in self.agent.channels:
             pointer = self.agent.store.pointer(channel.target)
             values.append((f'active/{channel.target}',

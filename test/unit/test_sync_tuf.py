@@ -359,6 +359,40 @@ def test_map_waits_for_idle(tmp_path, cloud):
     assert agent.store.active(MAP) is not None
 
 
+def test_a_map_held_back_too_long_is_reported_once_and_still_waits(tmp_path, cloud):
+    cloud.repo.add_target(map_file(tmp_path / 'map'), MAP, custom('map', 1), now())
+    agent = make_robot(tmp_path, cloud, map_defer_warn_s=10.0)
+    second = 1_000_000_000
+    assert actions(agent.poll(1 * second, idle=False)) == ['staged', 'deferred']
+    assert actions(agent.poll(11 * second, idle=False)) == ['deferred']  # 10 s: not yet
+    late = agent.poll(12 * second, idle=False)
+    assert actions(late) == ['deferred', 'defer_overdue']
+    assert 'has waited 11 s' in late[1].detail and agent.overdue_maps() == [MAP]
+    assert actions(agent.poll(60 * second, idle=False)) == ['deferred']  # said once
+    assert agent.store.active(MAP) is None, 'never swapped under a moving robot'
+    assert actions(agent.poll(61 * second, idle=True)) == ['activated']
+    assert agent.overdue_maps() == []
+
+
+def test_an_overdue_map_warns_on_diagnostics(tmp_path, cloud):
+    from datetime import UTC, datetime
+
+    from robo_edge.health.report import Level
+    from robo_edge.sync.probation import ProbationConfig
+    from robo_edge.sync.service import SyncService
+
+    cloud.repo.add_target(map_file(tmp_path / 'map'), MAP, custom('map', 1), now())
+    agent = make_robot(tmp_path, cloud, map_defer_warn_s=1.0)
+    service = SyncService(agent, ProbationConfig(), lambda *_: None)
+    agent.poll(1, idle=False)
+    level, message, values = service.status(datetime.now(UTC))
+    assert level == Level.OK and dict(values)['maps_overdue'] == ''
+    agent.poll(3_000_000_000, idle=False)
+    level, message, values = service.status(datetime.now(UTC))
+    assert level == Level.WARN and dict(values)['maps_overdue'] == MAP
+    assert 'held back while navigating' in message
+
+
 def test_other_frame_map_refused(tmp_path, cloud):
     cloud.repo.add_target(map_file(tmp_path / 'map'), MAP, custom('map', 1, map_frame='odom'),
                           now())
