@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robo_edge.mapping.fusion import FusionParams, fuse
+from robo_edge.mapping.fusion import Fusion, FusionParams
 from robo_edge.mapping.localizer_types import (  # noqa: F401 (re-exported)
     ACCEPTED,
     DEGENERATE,
@@ -74,7 +74,8 @@ class Localizer:
         self.sensor = sensor or Pose2D(0.0, 0.0, 0.0)
         self.params = params or LocalizerParams()
         p = self.params
-        self.fusion = FusionParams(p.match_sigma, p.match_sigma_yaw, p.gate_sigmas)
+        self.fusion = Fusion(FusionParams(p.match_sigma, p.match_sigma_yaw, p.gate_sigmas,
+                                          p.bias_weight, p.bias_sigmas))
         self._anchor_sigma = (self.params.initial_sigma, self.params.initial_sigma_yaw)
         self.travel_m = 0.0  # dead-reckoned since the last good match
         self._turn = 0.0
@@ -277,7 +278,7 @@ class Localizer:
             return MatchResult(False, reason, predicted, self.correction, points,
                                fit.inlier_fraction, fit.score, information, shift,
                                self.grown_covariance())
-        fused = fuse(predicted, self.grown_covariance(), pose, measured, self.fusion)
+        fused = self.fusion.update(predicted, self.grown_covariance(), pose, measured)
         self.correction = correction_of(fused.pose, odom)
         self._anchor(fused.covariance, reason == PARTIAL)
         return MatchResult(True, reason, fused.pose, self.correction, points,

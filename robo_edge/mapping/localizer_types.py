@@ -61,6 +61,8 @@ class LocalizerParams:
     match_sigma: float = 0.02  # m
     match_sigma_yaw: float = 0.005  # rad
     gate_sigmas: float = 3.0
+    bias_weight: float = 0.5  # the innovations' running mean: a slip biases it, noise does not
+    bias_sigmas: float = 0.75
 
 
 @dataclass(frozen=True, slots=True)
