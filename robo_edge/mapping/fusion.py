@@ -12,12 +12,11 @@ So a fresh, tight dead reckoning moves only a little toward a noisy match, and a
 dead reckoning (or a dropout) lets the match take over. A match that lies far outside what both
 covariances explain (a Mahalanobis distance above `gate_sigmas`) means the prediction was wrong,
 not the match (a start pose off): then the prediction counts as unknown and the match is taken
-whole, with its own covariance. A prediction can also be wrong a
-little at every step (a wheel slipping on the spot: each innovation within its sigma, all of
-them the same way): a running mean of the innovations (`bias_weight`) beyond `bias_sigmas` of
-what the covariances allow re-seeds it the same way. White match noise averages out of that
-mean; a bias does not. The localiser's own acceptance tests (inliers, conditioning, jump
-bounds) have already run.
+whole, with its own covariance. A prediction can also be wrong a little at every step (a wheel
+slipping on the spot: each innovation within its sigma, all of them the same way): a running
+mean of the innovations (`bias_weight`) beyond `bias_sigmas` of what the covariances allow
+re-seeds it the same way. White match noise averages out of that mean; a bias does not. The
+localiser's own acceptance tests (inliers, conditioning, jump bounds) have already run.
 """
 
 import math
@@ -41,12 +40,11 @@ class FusionParams:
 
 @dataclass(frozen=True, slots=True)
 class Fused:
-    """The updated pose, its covariance, the gains used (position, yaw) and any re-seed."""
+    """The updated pose, its covariance and the gains used (position, yaw)."""
 
     pose: Pose2D
     covariance: Covariance
     gain: tuple[float, float]
-    reseeded: tuple[bool, bool] = (False, False)  # position, yaw
 
 
 class Fusion:
@@ -75,25 +73,25 @@ def fuse(predicted: Pose2D, prior: Covariance, matched: Pose2D, measured: Covari
     p_xy = max(prior[0], prior[1])
     r_xy = max(measured[0], measured[1], params.match_sigma ** 2)
     dx, dy = matched.x - predicted.x, matched.y - predicted.y
-    p_xy, reseed_xy = _gated(p_xy, r_xy, dx * dx + dy * dy, bias[0] ** 2 + bias[1] ** 2, params)
+    p_xy = _gated(p_xy, r_xy, dx * dx + dy * dy, bias[0] ** 2 + bias[1] ** 2, params)
     k_xy, v_xy = _update(p_xy, r_xy)
     dyaw = wrap_angle(matched.yaw - predicted.yaw)
     r_yaw = max(measured[2], params.match_sigma_yaw ** 2)
-    p_yaw, reseed_yaw = _gated(prior[2], r_yaw, dyaw * dyaw, bias[2] ** 2, params)
+    p_yaw = _gated(prior[2], r_yaw, dyaw * dyaw, bias[2] ** 2, params)
     k_yaw, v_yaw = _update(p_yaw, r_yaw)
     pose = Pose2D(predicted.x + k_xy * dx, predicted.y + k_xy * dy,
                   wrap_angle(predicted.yaw + k_yaw * dyaw))
-    return Fused(pose, (v_xy, v_xy, v_yaw), (k_xy, k_yaw), (reseed_xy, reseed_yaw))
+    return Fused(pose, (v_xy, v_xy, v_yaw), (k_xy, k_yaw))
 
 
 def _gated(prior: float, measured: float, innovation_sq: float, bias_sq: float,
-           params: FusionParams) -> tuple[float, bool]:
+           params: FusionParams) -> float:
     """Return the prior variance, unknown when the match or the innovations' mean lies outside."""
     total = prior + measured
     if (innovation_sq > params.gate_sigmas ** 2 * total
             or bias_sq > params.bias_sigmas ** 2 * total):
-        return math.inf, True
-    return prior, False
+        return math.inf
+    return prior
 
 
 def _update(prior: float, measured: float) -> tuple[float, float]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robo_edge.mapping.fusion import Fusion, FusionParams
+from robo_edge.mapping.fusion import Fusion
 from robo_edge.mapping.localizer_types import (  # noqa: F401 (re-exported)
     ACCEPTED,
     DEGENERATE,
@@ -73,9 +73,7 @@ class Localizer:
         self.correction = initial_correction
         self.sensor = sensor or Pose2D(0.0, 0.0, 0.0)
         self.params = params or LocalizerParams()
-        p = self.params
-        self.fusion = Fusion(FusionParams(p.match_sigma, p.match_sigma_yaw, p.gate_sigmas,
-                                          p.bias_weight, p.bias_sigmas))
+        self.fusion = Fusion(self.params.fusion)
         self._anchor_sigma = (self.params.initial_sigma, self.params.initial_sigma_yaw)
         self.travel_m = 0.0  # dead-reckoned since the last good match
         self._turn = 0.0

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robo_edge.mapping.fusion import FusionParams
 from robo_edge.robot.kinematics import Pose2D
 
 # Why a match was not used (the empty reason means accepted).
@@ -56,13 +57,9 @@ class LocalizerParams:
     initial_sigma: float = 0.02  # of the start pose (m)
     initial_sigma_yaw: float = 0.01  # rad
     min_sigma: float = 0.01  # a match is never trusted below this (m; yaw: a tenth, rad)
-    # A match is weighed against dead reckoning (robo_edge/mapping/fusion.py): its noise is at
-    # least this, and an innovation beyond gate_sigmas re-seeds the prediction.
-    match_sigma: float = 0.02  # m
-    match_sigma_yaw: float = 0.005  # rad
-    gate_sigmas: float = 3.0
-    bias_weight: float = 0.5  # the innovations' running mean: a slip biases it, noise does not
-    bias_sigmas: float = 0.75
+    # A match is weighed against dead reckoning (robo_edge/mapping/fusion.py): the floors of
+    # its noise, the innovation gate and the slip test.
+    fusion: FusionParams = FusionParams()
 
 
 @dataclass(frozen=True, slots=True)
