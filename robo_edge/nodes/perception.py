@@ -323,7 +323,10 @@ class PerceptionNode(CleanLifecycleNode):
             self._markers_pub.publish(pm.obstacles_msg(scan.points, out))
 
     def _drop(self, reason: str, detail: str) -> None:
+        first = self.health.drop_count(reason) == 0
         self.health.record_drop(self._now_ns(), reason, detail)
+        if first:  # every drop is counted in diagnostics; the first of each kind is also logged
+            self.get_logger().warning(f'frame dropped ({reason}): {detail}')
 
     # -- diagnostics ----------------------------------------------------------------------
     def _now_ns(self) -> int:

@@ -105,6 +105,10 @@ class PerceptionHealth:
         """Count a frame replaced by a newer one before it was processed."""
         self.skipped_stale += 1
 
+    def drop_count(self, reason: str) -> int:
+        """Return how many frames were dropped for `reason` so far."""
+        return self._drops.get(reason, 0)
+
     def record_drop(self, now_ns: int, reason: str, detail: str) -> None:
         """Count an image that could not be used, with the reason."""
         self._drops[reason] = self._drops.get(reason, 0) + 1

@@ -77,6 +77,7 @@ def test_drops_warn_with_the_reason_then_expire():
     level, message = health.level(now)
     assert level == Level.WARN and 'size_mismatch' in message
     assert values(health, now)['drops_size_mismatch'] == '1'
+    assert health.drop_count('size_mismatch') == 1 and health.drop_count('encoding') == 0
     later = feed(health, 20, start_ns=now + 66 * MS)
     assert health.level(later)[0] == Level.OK
     assert values(health, later)['drops'] == '1'
