@@ -42,11 +42,14 @@ def _first(events: Sequence[dict], after: float, wanted: callable) -> dict | Non
     return next((e for e in events if e['t'] >= after - 1e-9 and wanted(e)), None)
 
 
-def time_fault(fault: dict, events: Sequence[dict]) -> dict:
+def time_fault(fault: dict, events: Sequence[dict],
+               explained: Sequence[str] = ()) -> dict:
     """Return the fault with `injected_s`, `detected_s`, `detected_by`, `reacted_s`, latencies.
 
-    `blamed` is the first breaker of any source that opened at or after injection, and
-    `blamed_right` whether it is one the fault should open (None: nothing opened).
+    `blamed` is the first breaker that opened at or after injection, and `blamed_right`
+    whether it is one the fault should open (None: nothing opened). Breakers in `explained`
+    (those other faults of the run should open: a LiDAR outage beside a lying camera) are
+    not blamed for this one, unless this fault should open them too.
     """
     start = injected_at(fault)
     out = {**fault, 'injected_s': start, 'detected_s': None, 'detected_by': None,
@@ -55,8 +58,9 @@ def time_fault(fault: dict, events: Sequence[dict]) -> dict:
     if start is None:
         return out
     sources = expected_sources(fault)
+    others = set(explained) - set(sources or ())
     first = _first(events, start, lambda e: e.get('kind') == 'breaker'
-                   and e.get('state') == 'open')
+                   and e.get('state') == 'open' and e.get('source') not in others)
     if first is not None:
         out.update(blamed=first['source'],
                    blamed_right=sources is None or first['source'] in sources)
@@ -73,6 +77,16 @@ def time_fault(fault: dict, events: Sequence[dict]) -> dict:
         out.update(reacted_s=reaction['t'], reaction=what,
                    react_latency_s=reaction['t'] - start)
     return out
+
+
+def time_faults(faults: Sequence[dict], events: Sequence[dict]) -> list[dict]:
+    """Return every fault of a run timed, each blamed apart from what the others explain."""
+    timed = []
+    for index, fault in enumerate(faults):
+        explained = [source for other in faults[:index] + faults[index + 1:]
+                     for source in (expected_sources(other) or ())]
+        timed.append(time_fault(fault, events, explained))
+    return timed
 
 
 def _protective(event: dict) -> bool:

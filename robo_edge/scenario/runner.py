@@ -20,7 +20,7 @@ from robo_edge.scenario.belief import belief_line, belief_title
 from robo_edge.scenario.chaos_agent import ChaosAgent
 from robo_edge.scenario.domains import lease_domain
 from robo_edge.scenario.evaluate import evaluate, localization_errors
-from robo_edge.scenario.fault_timing import breaker_trips, highest_mode, time_fault
+from robo_edge.scenario.fault_timing import breaker_trips, highest_mode, time_faults
 from robo_edge.scenario.junit import write_junit
 from robo_edge.scenario.late_releases import late_releases
 from robo_edge.scenario.plot import plot_run
@@ -214,7 +214,7 @@ def _add_fault_timing(record: dict, run_dir: Path, kills: dict[int, dict]) -> No
     events = read_events([run_dir / stack.BREAKER_EVENTS, run_dir / stack.MODE_EVENTS])
     record['faults'] = faults
     record['events'] = events
-    record['fault_timing'] = [time_fault(f, events) for f in faults]
+    record['fault_timing'] = time_faults(faults, events)
     record['highest_mode'] = highest_mode(events)
     record['breaker_trips'] = breaker_trips(events)
 

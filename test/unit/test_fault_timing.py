@@ -4,7 +4,12 @@ import pytest
 
 from robo_edge.exceptions import ScenarioError
 from robo_edge.scenario.evaluate import evaluate
-from robo_edge.scenario.fault_timing import breaker_trips, highest_mode, time_fault
+from robo_edge.scenario.fault_timing import (
+    breaker_trips,
+    highest_mode,
+    time_fault,
+    time_faults,
+)
 from robo_edge.scenario.spec import parse_scenario
 
 SILENCE = {'index': 0, 'type': 'silence', 'target': 'lidar', 'start_s': 4.0, 'duration_s': 6.0,
@@ -109,3 +114,17 @@ def test_a_lying_camera_is_detected_by_the_perception_breaker_and_blame_is_check
     timed = time_fault(fault, wrong)
     assert timed['blamed'] == 'lidar' and timed['blamed_right'] is False
     assert timed['detected_s'] is None
+
+
+def test_a_lying_camera_beside_a_lidar_outage_is_blamed_apart_from_it() -> None:
+    lie = {'index': 1, 'type': 'lie', 'target': 'camera', 'mode': 'phantom', 'start_s': 4.0,
+           'duration_s': 6.0, 'affected': 90, 'first_affected_s': 4.0}
+    events = [{'t': 4.35, 'kind': 'breaker', 'source': 'lidar', 'state': 'open'},
+              {'t': 5.1, 'kind': 'breaker', 'source': 'perception', 'state': 'open'}]
+    assert time_fault(lie, events)['blamed'] == 'lidar'  # alone, the outage's trip comes first
+    silence, camera = time_faults([SILENCE, lie], events)
+    assert (silence['blamed'], silence['blamed_right']) == ('lidar', True)
+    assert (camera['blamed'], camera['blamed_right']) == ('perception', True)
+    assert camera['detected_by'] == 'perception'
+    # Had only the LiDAR's breaker opened, the camera's lie is not blamed on anyone.
+    assert time_faults([SILENCE, lie], events[:1])[1]['blamed'] is None
