@@ -6,7 +6,8 @@ fault runs put each fault kind (bench/_degradation_plan.FAULT_KINDS) on `--fault
 generated worlds, once with robo_edge's breakers and once with sensor_guard's
 `monitor: baseline` (the anchors' behaviour). Faults start where the planned route first
 approaches an obstacle (an estimate by time: the runner places faults by time only). The camera
-is on in every run, nothing is recorded to MCAP. A fault run gets 30 s more than its nominal
+is on in every run, nothing is recorded to MCAP (`--record --report-dir DIR` keeps one per run
+to diagnose). A fault run gets 30 s more than its nominal
 time, a permanent fault twice the nominal time and 30 s (the rest of the route at the degraded
 speed cap). Every run but the `unmapped` kind starts on the world's survey
 (robo_edge/twin/survey.py: the map a robot in service has). Each run's figures (and its breaker
@@ -69,9 +70,14 @@ def parse_args() -> argparse.Namespace:
                         help='where each run is cached (default: %(default)s)')
     parser.add_argument('--report-dir', type=Path, default=None,
                         help="keep each run's runner report here (default: deleted)")
+    parser.add_argument('--record', action='store_true',
+                        help='record each run to MCAP in --report-dir (to diagnose a run)')
     parser.add_argument('--output', type=Path, default=RESULTS / 'degradation.json')
     provenance.add_arguments(parser)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.record and args.report_dir is None:
+        parser.error('--record needs --report-dir (where the recordings are kept)')
+    return args
 
 
 def load_cached(runs: list[plan.Run], commit: str, args: argparse.Namespace
@@ -114,7 +120,7 @@ def execute(run: plan.Run, args: argparse.Namespace, report_dir: Path, stamp: di
         'duration_s': scenario.duration_s, 'goals_total': len(scenario.goals),
         'prior_map': 'survey' if survey else None, **stamp,
     }
-    result = run_one(scenario, RunOptions(report_dir, jobs=1, record=False))
+    result = run_one(scenario, RunOptions(report_dir, jobs=1, record=args.record))
     record = report.run_record(result, meta)
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     (args.cache_dir / f'{run.run_id}.json').write_text(json.dumps(record, indent=1),
