@@ -117,6 +117,9 @@ class BaselineGuard:
                  votes: object = None) -> None:
         """Ignored: the baseline has no cross-check."""
 
+    def on_virtual_alone(self, now_ns: int, vote: object) -> None:
+        """Ignored: the baseline has no cross-check."""
+
     def on_yaw_rate(self, source: Source, stamp_ns: int, yaw_rate: float) -> None:
         """Ignored: the baseline has no cross-check."""
 

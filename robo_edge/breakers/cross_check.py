@@ -34,6 +34,7 @@ from robo_edge.robot.kinematics import Pose2D
 
 if TYPE_CHECKING:
     from robo_edge.breakers.arbiter import Decision
+    from robo_edge.breakers.votes import Vote
 
 _ORIGIN = Pose2D(0.0, 0.0, 0.0)
 
@@ -207,7 +208,7 @@ class ScanCrossCheck:
             self.decided_by[decision.decided_by] = self.decided_by.get(decision.decided_by, 0) + 1
         verdict = decision.verdict
         if is_phantom(decision):
-            return self._phantom(now_ns, decision)
+            return self._phantom(now_ns, decision.detail())
         if verdict is ScanVerdict.INCONCLUSIVE:
             return None
         if verdict is ScanVerdict.AGREE:
@@ -224,7 +225,17 @@ class ScanCrossCheck:
         return source, Fault(TripReason.CROSS_CHECK,
                              f'{self._count} scan comparisons failed; {decision.detail()}')
 
-    def _phantom(self, now_ns: int, decision: 'Decision') -> tuple[Source, Fault] | None:
+    def observe_alone(self, now_ns: int, vote: 'Vote') -> tuple[Source, Fault] | None:
+        """Take the odometry vote on a virtual scan with no LiDAR to compare it with.
+
+        A contradiction (obstacles riding along with the robot) counts as a phantom decision.
+        """
+        if vote.agrees is not False:
+            return None
+        self.decided_by['odometry_alone'] = self.decided_by.get('odometry_alone', 0) + 1
+        return self._phantom(now_ns, f'no LiDAR to compare; {vote.detail("odometry alone")}')
+
+    def _phantom(self, now_ns: int, detail: str) -> tuple[Source, Fault] | None:
         """Count a phantom decision; blame the camera once enough fall within the window."""
         self._phantoms.append(now_ns)
         while self._phantoms[0] < now_ns - self._phantom_window_ns:
@@ -233,7 +244,7 @@ class ScanCrossCheck:
             return None
         return Source.PERCEPTION, Fault(
             TripReason.CROSS_CHECK, f'{len(self._phantoms)} scan comparisons failed within '
-                                    f'{self.config.phantom_window_s:g} s; {decision.detail()}')
+                                    f'{self.config.phantom_window_s:g} s; {detail}')
 
 
 def is_phantom(decision: 'Decision') -> bool:

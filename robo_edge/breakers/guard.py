@@ -24,7 +24,7 @@ from robo_edge.breakers.faults import BreakerState, Source
 from robo_edge.breakers.mode import ModeConfig, ModeManager, ModeOutput
 from robo_edge.breakers.model_health import ModelHealth, ModelHealthConfig
 from robo_edge.breakers.params import flatten, from_params, prefixes, to_params
-from robo_edge.breakers.votes import VoteConfig
+from robo_edge.breakers.votes import Vote, VoteConfig
 from robo_edge.breakers.yaw_check import YawCheckConfig, YawRateCrossCheck
 from robo_edge.exceptions import ConfigError
 
@@ -125,6 +125,10 @@ class Guard(Protocol):
         """Compare a LiDAR scan with the virtual scan of about the same stamp."""
         ...
 
+    def on_virtual_alone(self, now_ns: int, vote: Callable[[], Vote]) -> None:
+        """Judge a virtual scan with no LiDAR scan to compare it with."""
+        ...
+
     def on_yaw_rate(self, source: Source, stamp_ns: int, yaw_rate: float) -> None:
         """Record a yaw rate of the IMU or odometry."""
         ...
@@ -180,6 +184,19 @@ class BreakerGuard:
         if blame is not None:
             self.breakers[blame[0]].report(blame[1])
         return decision
+
+    def on_virtual_alone(self, now_ns: int, vote: Callable[[], Vote]) -> None:
+        """With the LiDAR out, judge the camera on the odometry vote alone.
+
+        The virtual scan is then the only obstacle source, and one that paints obstacles
+        riding along with the robot would steer it (or stop it) for nothing; `vote` is asked
+        only while the perception breaker is closed.
+        """
+        if self.breakers[Source.PERCEPTION].state is not BreakerState.CLOSED:
+            return
+        blame = self.scan_check.observe_alone(now_ns, vote())
+        if blame is not None:
+            self.breakers[blame[0]].report(blame[1])
 
     def on_yaw_rate(self, source: Source, stamp_ns: int, yaw_rate: float) -> None:
         """Record a yaw rate of the IMU or odometry."""

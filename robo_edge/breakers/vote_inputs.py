@@ -28,6 +28,7 @@ from robo_edge.breakers.votes import (
     into_frame,
     map_vote,
     motion_vote,
+    solo_motion_vote,
 )
 from robo_edge.exceptions import GridError
 from robo_edge.lockstep import StampedBuffer
@@ -140,6 +141,16 @@ class VoteInputs:
             return Votes().motion
         disputed = self._disputed(later[1], slot_pose[1], lidar)
         return motion_vote(earlier, later[1], self.config, disputed)
+
+    def solo_vote(self, at_ns: int) -> Vote:
+        """Return the odometry vote on the newest virtual scan at `at_ns`, with no LiDAR."""
+        later = self._sighting(self.virtual.latest_not_after(at_ns))
+        if later is None:
+            return Votes().motion
+        earlier = self._earlier(later[0], later[1].pose)
+        if earlier is None:
+            return Votes().motion
+        return solo_motion_vote(earlier, later[1], self.config)
 
     def _sighting(self, held: tuple[int, object] | None) -> tuple[int, Sighting] | None:
         """Return a held virtual scan with the odometry pose of its stamp."""

@@ -54,6 +54,14 @@ class VoteConfig:
     motion_bin_deg: float = param(2.0, 'bearing bins of that corroboration (deg)', 0.1, 90.0)
     motion_view_margin: float = param(0.05, "points this close to the earlier scan's edge of "
                                             'view (rad) are not compared', 0.0)
+    solo_stuck: float = param(0.1, 'with no LiDAR to dispute: a point this close (m) to one '
+                                   'the earlier scan had at the same place on the robot...', 0.0)
+    solo_min_range: float = param(0.8, 'nearer points are not compared with no LiDAR: an '
+                                       "obstacle nearer than the camera's nearest visible floor "
+                                       'reads at the bottom of the image, riding along (m)', 0.0)
+    solo_max_share: float = param(0.15, "...and not where odometry moved the earlier scan's "
+                                        'points: the camera contradicts a static world above '
+                                        'this share of compared points', 0.0, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +125,40 @@ def motion_vote(earlier: Sighting, later: Sighting, config: VoteConfig,
     within `motion_max_range` that the earlier scan looked at (its bearings and range, with
     a margin) are compared with the earlier points moved by the odometry delta.
     """
+    compared = _compared(earlier, later, config, disputed)
+    if isinstance(compared, Vote):
+        return compared
+    a, b = compared
+    median = float(np.median(_gaps(b, into_frame(a, earlier.pose, later.pose))))
+    return Vote(median <= config.motion_max_median, median, len(b))
+
+
+def solo_motion_vote(earlier: Sighting, later: Sighting, config: VoteConfig) -> Vote:
+    """Return whether the virtual scan keeps to a static world with no LiDAR beside it.
+
+    With the LiDAR out, no obstacle is in dispute and the walls would carry a median. A
+    point counts against the camera when it sits where the earlier scan had one on the robot
+    (within `solo_stuck`) but not where odometry moved the earlier points (beyond
+    `motion_max_median`): an obstacle riding along with the robot. Walls parallel to the
+    motion sit at both places and do not count, nor do points nearer than `solo_min_range`
+    (an obstacle closer than the camera sees the floor reads at the image's bottom edge, which
+    rides along). The value is the share of such points.
+    """
+    far = np.hypot(later.points[:, 0], later.points[:, 1]) >= config.solo_min_range
+    compared = _compared(earlier, later, config, far)
+    if isinstance(compared, Vote):
+        return compared
+    a, b = compared
+    moved_gap = _gaps(b, into_frame(a, earlier.pose, later.pose))
+    stuck_gap = _gaps(b, a)
+    share = float(np.mean((stuck_gap <= config.solo_stuck)
+                          & (moved_gap > config.motion_max_median)))
+    return Vote(share <= config.solo_max_share, share, len(b))
+
+
+def _compared(earlier: Sighting, later: Sighting, config: VoteConfig,
+              disputed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | Vote:
+    """Return (earlier points, later points to compare), or a vote without evidence."""
     dx, dy = later.pose.x - earlier.pose.x, later.pose.y - earlier.pose.y
     turn = math.remainder(later.pose.yaw - earlier.pose.yaw, math.tau)
     if math.hypot(dx, dy) < config.motion_min_travel or abs(turn) > config.motion_max_turn:
@@ -129,10 +171,12 @@ def motion_vote(earlier: Sighting, later: Sighting, config: VoteConfig,
     a = np.asarray(earlier.points, dtype=np.float64).reshape(-1, 2)
     if min(len(a), len(b)) < config.motion_min_points:
         return Vote(None, math.nan, min(len(a), len(b)))
-    moved = into_frame(a, earlier.pose, later.pose)
-    gaps = np.sqrt(((b[:, None, :] - moved[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
-    median = float(np.median(gaps))
-    return Vote(median <= config.motion_max_median, median, len(b))
+    return a, b
+
+
+def _gaps(points: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Return each point's distance to the nearest reference point."""
+    return np.sqrt(((points[:, None, :] - reference[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
 
 
 def _in_view(points: np.ndarray, sighting: Sighting, config: VoteConfig) -> np.ndarray:

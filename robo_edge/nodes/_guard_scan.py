@@ -68,6 +68,15 @@ class SafetyScanSide:
             self.guard.on_scans(tick_ns, scan, virtual,
                                 lambda: self.vote_inputs.votes(tick_ns, scan))
 
+    def _check_alone(self, tick_ns: int) -> None:
+        """With the LiDAR out, judge each new virtual scan on odometry alone (once)."""
+        newest = self._virtual.latest_not_after(tick_ns)
+        if (Source.PERCEPTION not in self.sources or newest is None
+                or newest[0] == self._alone_checked_ns):
+            return
+        stamp = self._alone_checked_ns = newest[0]
+        self.guard.on_virtual_alone(tick_ns, lambda: self.vote_inputs.solo_vote(stamp))
+
     def _safety_scan(self, tick_ns: int, source: Source | None,
                      lidar: tuple[LaserScan, np.ndarray] | None) -> SafetyScan:
         self.counts['slots'] += 1

@@ -87,6 +87,7 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
         self._previous: dict[Source, BreakerState] = {}
         self._last_relayed_ns: int | None = None
         self._last_published_ns: int | None = None
+        self._alone_checked_ns: int | None = None  # the virtual scan judged last on its own
         self.events = EventLog(Path(v['events_path']) if v['events_path'] else None)
         self.counts = dict.fromkeys(
             ('slots', 'late_slots', 'late_ticks', 'relayed', 'fused_slots', 'fallback_slots',
@@ -228,6 +229,8 @@ class SensorGuardNode(GuardInputSide, SafetyScanSide, TickDriven, Node):
         fresh = (slot is not None and lidar is not None) if self._exact else self._fresh(lidar)
         if fresh and lidar is not None:
             self._cross_check(at, lidar)
+        if not self._trusted(Source.LIDAR):
+            self._check_alone(at)
         output = self._output = self.guard.update(tick_ns)
         statuses = {s: st for s, st in output.statuses.items() if s in self.sources}
         self.events.write(breaker_events(self._previous, statuses, tick_ns)

@@ -17,7 +17,14 @@ from robo_edge.breakers.arbiter import Votes, arbitrate
 from robo_edge.breakers.cross_check import ScanComparison, ScanVerdict, compare_scans
 from robo_edge.breakers.faults import BreakerState, Source, TripReason
 from robo_edge.breakers.guard import BreakerGuard, GuardConfig
-from robo_edge.breakers.votes import Sighting, Vote, VoteConfig, map_vote, motion_vote
+from robo_edge.breakers.votes import (
+    Sighting,
+    Vote,
+    VoteConfig,
+    map_vote,
+    motion_vote,
+    solo_motion_vote,
+)
 from robo_edge.robot.grid import Grid
 from robo_edge.robot.kinematics import Pose2D
 
@@ -100,6 +107,47 @@ def test_the_vote_on_disputed_points_finds_a_phantom_the_walls_would_outvote():
     assert vote.agrees is False
     assert vote.samples == 10
     assert math.isclose(vote.value, 0.35, abs_tol=0.05)
+
+
+def test_with_no_lidar_a_phantom_among_walls_is_the_share_that_rides_along():
+    before, after = Pose2D(0.0, 0.0, 0.0), Pose2D(0.35, 0.0, 0.0)
+    earlier = seen(phantom_among_walls(before), before)
+    later = seen(phantom_among_walls(after), after)
+    vote = solo_motion_vote(earlier, later, VOTES)
+    assert vote.agrees is False
+    # The strip's points, less those that land near a real box moved by odometry.
+    assert VOTES.solo_max_share < vote.value <= 10 / len(later.points)
+    honest = solo_motion_vote(seen(obstacle_points(before), before),
+                              seen(obstacle_points(after), after), VOTES)
+    assert honest.agrees is True and honest.value == 0.0
+
+
+def test_with_no_lidar_an_obstacle_at_the_bottom_of_the_image_is_not_compared():
+    # Passing a box closer than the camera sees the floor: its returns sit at the bottom edge
+    # of the image, 0.5-0.6 m out, whatever the robot does (a twin run showed 1.0 shares).
+    edge = np.array([[0.55 * math.cos(b), 0.55 * math.sin(b)] for b in np.radians(
+        np.linspace(10.0, 30.0, 12))])
+    before, after = Pose2D(0.0, 0.0, 0.0), Pose2D(0.32, 0.0, -0.3)
+    walls_then, walls_now = obstacle_points(before), obstacle_points(after)
+    vote = solo_motion_vote(seen(np.vstack([walls_then, edge]), before),
+                            seen(np.vstack([walls_now, edge]), after), VOTES)
+    assert vote.agrees is True and vote.samples == len(walls_now)
+    assert VOTES.solo_min_range > 0.6
+
+
+def test_with_no_lidar_corridor_walls_alongside_do_not_ride_along():
+    # Side walls look the same from every pose along a corridor: stuck, and also in place.
+    def walls(pose):
+        return np.array([[x - pose.x, side] for x in np.linspace(0.5, 3.5, 31)
+                         for side in (-1.0, 1.0)])
+    before, after = Pose2D(0.0, 0.0, 0.0), Pose2D(0.4, 0.0, 0.0)
+    vote = solo_motion_vote(seen(walls(before), before), seen(walls(after), after), VOTES)
+    assert vote.agrees is True and vote.value == 0.0
+    stuck = walls(before)  # ...unless they ride along: drawn on the image
+    vote = solo_motion_vote(seen(stuck, before), seen(stuck, after), VOTES)
+    assert vote.agrees is None or vote.value < VOTES.solo_max_share  # a corridor cannot tell
+    still = Pose2D(0.1, 0.0, 0.0)
+    assert solo_motion_vote(seen(stuck, before), seen(stuck, still), VOTES).agrees is None
 
 
 def test_an_obstacle_coming_into_view_is_not_one_that_moved():
@@ -211,3 +259,31 @@ def test_agreeing_scans_cast_no_vote():
     blind = with_ranges(virtual_scan(), np.full(64, math.inf))
     decision = guard.on_scans(T0, lidar_scan(), blind, lambda: asked.append(1) or Votes())
     assert asked == [1] and decision.decided_by == 'unresolved'
+
+
+def test_with_the_lidar_out_a_camera_riding_along_is_blamed_on_odometry_alone():
+    guard = BreakerGuard(GuardConfig(), T0)
+    needed = GuardConfig().scan_check.phantom_fail_count
+    start = T0 + round(GuardConfig().breakers[Source.PERCEPTION].grace_s * 1000) * MS
+    for k in range(needed):  # one contradicting virtual scan per 100 ms, after the grace
+        now = start + k * 100 * MS
+        for source in Source:
+            guard.on_message(source, now, now, k.to_bytes(4, 'little'))
+        guard.on_virtual_alone(now, lambda: CONTRADICTS)
+        guard.update(now)
+    trip = guard.breakers[Source.PERCEPTION].last_trip
+    assert trip is not None and trip.reason is TripReason.CROSS_CHECK
+    assert 'no LiDAR to compare' in trip.detail
+    assert guard.scan_check.decided_by['odometry_alone'] == needed
+    asked = []  # an open perception breaker is not judged again
+    guard.on_virtual_alone(now + 100 * MS, lambda: asked.append(1) or CONTRADICTS)
+    assert asked == []
+
+
+def test_with_the_lidar_out_an_honest_camera_is_never_blamed():
+    guard = BreakerGuard(GuardConfig(), T0)
+    for k in range(50):
+        guard.on_virtual_alone(T0 + k * 100 * MS, lambda: AGREES)
+        guard.on_virtual_alone(T0 + k * 100 * MS, lambda: Vote(None, math.nan, 0))
+    assert guard.breakers[Source.PERCEPTION].last_trip is None
+    assert 'odometry_alone' not in guard.scan_check.decided_by
