@@ -10,7 +10,7 @@ JOBS ?= 2
 ROS_ENV := source $(VENV)/bin/activate && source install/setup.bash
 
 .PHONY: all venv build test test-jazzy lint demo scenarios chaos bench model clean cloud-demo \
-	bench-sync degradation robot-bench figures
+	bench-sync degradation robot-bench figures fleet-deps
 
 all: build
 
@@ -26,8 +26,27 @@ venv: $(STAMP)
 build: $(STAMP)
 	source $(VENV)/bin/activate && colcon build --event-handlers console_cohesion-
 
+# The fleet's servers (docs/fleet.md) from Debian's packages: nginx, installed with apt-get when
+# missing (as root, or through passwordless sudo); present, it is left as it is.
+fleet-deps:
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then \
+		echo "fleet-deps: nginx present"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "fleet-deps: nginx is missing and there is no apt-get: install nginx (1.22+)" >&2; \
+		exit 1; \
+	elif [ "$$(id -u)" -eq 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends nginx; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends nginx; \
+	else \
+		echo "fleet-deps: nginx is missing; as root run: apt-get install -y nginx" >&2; \
+		exit 1; \
+	fi
+
 # colcon test exits 0 even when tests fail: test-result decides.
-test: build
+test: build fleet-deps
 	$(ROS_ENV) && colcon test --event-handlers console_direct+ \
 		--pytest-args -q -p no:cacheprovider; \
 		status=$$?; colcon test-result --verbose && exit $$status

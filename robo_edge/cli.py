@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from robo_edge.cli_fleet import add_fleet_verbs
 from robo_edge.cli_generate import add_scenario_generate, add_world_generate
 from robo_edge.exceptions import ConfigError, RoboEdgeError
 
@@ -70,7 +71,8 @@ def _add_status(verbs: argparse._SubParsersAction) -> None:
 
 
 def _add_cloud(verbs: argparse._SubParsersAction) -> None:
-    cloud = verbs.add_parser('cloud', help='publish, serve and provision signed artifacts')
+    cloud = verbs.add_parser('cloud', help='publish, serve and provision signed artifacts; '
+                                           'the fleet CA and servers')
     cloud_verbs = cloud.add_subparsers(dest='cloud_verb', required=True)
     repo_args = argparse.ArgumentParser(add_help=False)
     repo_args.add_argument('--repo', required=True, type=Path, help='repository folder')
@@ -94,16 +96,12 @@ def _add_cloud(verbs: argparse._SubParsersAction) -> None:
     serve.add_argument('--host', default='127.0.0.1')
     serve.add_argument('--port', type=int, default=8765)
     serve.set_defaults(func=_cmd_cloud_serve)
-    robot = cloud_verbs.add_parser('add-robot', help='create a robot key and register it')
-    robot.add_argument('--repo', required=True, type=Path)
-    robot.add_argument('robot_id')
-    robot.add_argument('--key-out', required=True, type=Path, help='robot private key (PEM)')
-    robot.set_defaults(func=_cmd_cloud_add_robot)
     provision = cloud_verbs.add_parser('provision', help="install the repository's root.json "
                                                          "as a robot's trust anchor")
     provision.add_argument('--repo', required=True, type=Path)
     provision.add_argument('--data-dir', required=True, type=Path, help='cloud_sync data_dir')
     provision.set_defaults(func=_cmd_cloud_provision)
+    add_fleet_verbs(cloud_verbs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,17 +259,6 @@ def _cmd_cloud_serve(args: argparse.Namespace) -> int:
     from robo_edge.sync.server import serve  # noqa: PLC0415
 
     return serve(args.repo, args.host, args.port)
-
-
-def _cmd_cloud_add_robot(args: argparse.Namespace) -> int:
-    from robo_edge.sync.identity import RobotIdentity, UploadVerifier  # noqa: PLC0415
-
-    identity = RobotIdentity.generate(args.robot_id, args.key_out)
-    verifier = UploadVerifier(args.repo / 'robots', args.repo / 'upload_state.sqlite')
-    verifier.register(args.robot_id, identity.public_hex())
-    verifier.close()
-    print(f'{args.robot_id}: key {args.key_out}, registered in {args.repo / "robots"}')
-    return 0
 
 
 def _cmd_cloud_provision(args: argparse.Namespace) -> int:

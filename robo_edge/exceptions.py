@@ -57,3 +57,7 @@ class SyncError(RoboEdgeError):
 
 class ArtifactRejected(SyncError):
     """An artifact failed verification or policy: it is never activated."""
+
+
+class FleetError(SyncError):
+    """The fleet back end cannot do what was asked: a CA, certificate or server problem."""

@@ -6,6 +6,8 @@ interrupted target download in `partial_dir` (keyed by URL: with consistent snap
 target URL carries its hash, so its bytes never change) and asks only for the rest next time.
 If the verification fails the partial file is deleted, so garbage is never resumed.
 Metadata (`download_bytes`) is small and mutable under one URL: always fetched whole.
+Over HTTPS, `tls` names the fleet CA (the only anchor trusted) and the robot's client
+certificate; plain HTTP (the embedded `robo-edge cloud serve`) needs none.
 """
 
 import hashlib
@@ -20,6 +22,8 @@ from typing import IO
 import urllib3
 from tuf.api import exceptions
 from tuf.ngclient.fetcher import FetcherInterface
+
+from robo_edge.sync.tls import TlsConfig
 
 Progress = Callable[[str, int, int], None]  # url, bytes held, total
 
@@ -51,13 +55,14 @@ class FetchStats:
 
 
 class ResumableFetcher(FetcherInterface):
-    """urllib3 fetcher with Range resume of targets, a rate cap, timeouts and progress."""
+    """urllib3 fetcher with Range resume of targets, a rate cap, timeouts, progress and mTLS."""
 
     def __init__(self, partial_dir: Path, rate_bytes_per_s: float = 0.0,
                  timeout_s: float = 10.0, chunk_size: int = 16384,
                  progress: Progress | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 tls: TlsConfig | None = None) -> None:
         self.partial_dir = Path(partial_dir)
         self.partial_dir.mkdir(parents=True, exist_ok=True)
         self.timeout_s = timeout_s
@@ -68,8 +73,9 @@ class ResumableFetcher(FetcherInterface):
         self._sleep, self._clock = sleep, clock
         self._bucket: TokenBucket | None = None
         self.set_rate(rate_bytes_per_s)
+        ssl = {} if tls is None else {'ssl_context': tls.context()}
         self._http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(
-            connect=timeout_s, read=timeout_s))
+            connect=timeout_s, read=timeout_s), **ssl)
 
     def set_rate(self, rate_bytes_per_s: float) -> None:
         """Change the cap (0: unlimited); the burst is a tenth of a second of bytes."""
