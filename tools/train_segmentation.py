@@ -32,7 +32,7 @@ from robo_edge.perception.evaluation import (  # noqa: E402
     resize_labels,
 )
 
-MODEL_VERSION = 'floor_seg-2'
+MODEL_VERSION = 'floor_seg-3'
 FORMAT = '1'
 
 

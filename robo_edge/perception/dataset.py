@@ -27,6 +27,7 @@ from robo_edge.perception.randomise import (
     Region,
     free_space,
     random_jitter,
+    random_looks,
     random_scene,
     sample_pose,
 )
@@ -35,9 +36,11 @@ from robo_edge.twin import camera
 from robo_edge.twin.config import CameraConfig, TwinConfig
 from robo_edge.twin.scene import place_robot
 from robo_edge.twin.sim import Twin
-from robo_edge.twin.world import World
+from robo_edge.twin.world import World, parse_world
+from robo_edge.twin.worldgen import generate_training_world
 
-GENERATOR = 'robo_edge.perception.dataset/1'
+GENERATOR = 'robo_edge.perception.dataset/2'  # 2: worldgen worlds among train and val
+VAL_SEED_OFFSET = 50_000  # val worlds' generator seeds start here (train's at DatasetSpec.seed)
 CLASSES = ('floor', 'obstacle')
 FLOOR = 0
 OBSTACLE = 1
@@ -65,6 +68,10 @@ class DatasetSpec:
     shard_frames: int = 200
     jitter_fraction: float = 0.7
     near_fraction: float = 0.35
+    # Every Nth train and val world is drawn by the world generator (twin/worldgen.py) at a
+    # training seed, the rest by randomise.random_scene (0: none). The generator's floor
+    # materials (dark carpets, rubber) under dark walls are rare in random_scene's palette.
+    worldgen_every: int = 3
 
 
 @dataclass(frozen=True)
@@ -248,6 +255,11 @@ class Task:
     world: World | None = None  # a shipped world; None draws a random one
 
 
+def training_world_seed(spec: DatasetSpec, split: str, index: int) -> int:
+    """Return the world generator's seed of a train or val world (a training seed)."""
+    return spec.seed + (0 if split == 'train' else VAL_SEED_OFFSET) + index
+
+
 def render_task(task: Task) -> Frames:
     """Render one world's frames (a top-level function, so worker processes can run it)."""
     spec = task.spec
@@ -255,6 +267,13 @@ def render_task(task: Task) -> Frames:
     if task.world is not None:
         return render_world(task.world, held_out_looks(), None, spec.held_out_frames, spec,
                             task.urdf, rng, 0.0)
+    every = spec.worldgen_every
+    if every and task.index % every == every - 1:
+        seed = training_world_seed(spec, task.split, task.index)
+        doc = generate_training_world(seed)
+        world = parse_world(doc, f'generated training seed {seed}')
+        return render_world(world, random_looks(rng), None, spec.frames_per_world, spec,
+                            task.urdf, rng, spec.jitter_fraction if task.split == 'train' else 0.5)
     scene = random_scene(rng, f'{task.split}_{task.index:04d}')
     jitter = spec.jitter_fraction if task.split == 'train' else 0.5
     return render_world(scene.world, scene.looks, scene.region, spec.frames_per_world, spec,

@@ -7,9 +7,10 @@ and never near a doorway or a spawn hint; a rasterised check confirms that every
 lies in one free region for a disc of MIN_PASSAGE_M (else the next draw of the same stream).
 
 Seeds: the perception model was trained on worlds from `perception/randomise.random_scene`
-drawn from `SeedSequence([2024, split, index])` (`DatasetSpec.seed`, train indices 0..287, val
-0..11); the shipped worlds are its held-out test split. Seeds below EVALUATION_SEED_START are
-reserved for that side, so an evaluation world never shares a seed with training data.
+drawn from `SeedSequence([2024, split, index])` (`DatasetSpec.seed`), and on worlds of this
+generator at training seeds (`generate_training_world`, `perception/dataset.py` says which);
+the shipped worlds are its held-out test split. Seeds below EVALUATION_SEED_START are reserved
+for training, so an evaluation world never shares a seed with training data.
 """
 
 import math
@@ -59,7 +60,19 @@ def check_evaluation_seed(seed: int) -> int:
 
 def generate_world(seed: int, kind: str | None = None) -> dict:
     """Return the world document (`{'world': {...}}`) of an evaluation seed."""
-    check_evaluation_seed(seed)
+    return _generate(check_evaluation_seed(seed), kind)
+
+
+def generate_training_world(seed: int, kind: str | None = None) -> dict:
+    """Return the world document of a training seed (perception data, never evaluated on)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) \
+            or int(seed) not in TRAINING_SEEDS:
+        raise ValueError(f'seed {seed!r} is outside the training seeds '
+                         f'[{TRAINING_SEEDS.start}, {TRAINING_SEEDS.stop})')
+    return _generate(int(seed), kind)
+
+
+def _generate(seed: int, kind: str | None) -> dict:
     if kind is not None and kind not in KINDS:
         raise ValueError(f'kind must be one of {list(KINDS)}, got {kind!r}')
     rng = np.random.default_rng(seed)
