@@ -23,6 +23,7 @@ from robo_edge.twin.worldgen import (
     TRAINING_SEEDS,
     check_evaluation_seed,
     generate_lighting,
+    generate_training_world,
     generate_world,
     write_world,
 )
@@ -207,3 +208,22 @@ def test_cli_world_generate(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     assert main(['world', 'generate', '--seed', '2024']) == 2
     assert 'training' in capsys.readouterr().err
     assert main(['world', 'generate', '--seed', str(SEEDS[2]), '--kind', 'maze']) == 2
+
+
+@pytest.mark.parametrize('seed', [100_000, 100_012, -1, True, 2.0])
+def test_the_training_side_refuses_evaluation_and_bad_seeds(seed) -> None:
+    with pytest.raises(ValueError, match='training seeds'):
+        generate_training_world(seed)
+
+
+def test_the_perception_data_draw_generator_worlds_at_training_seeds_only() -> None:
+    from robo_edge.perception.dataset import DatasetSpec, training_world_seed
+
+    spec = DatasetSpec()
+    seeds = [training_world_seed(spec, split, i)
+             for split, n in (('train', 288), ('val', spec.val_worlds)) for i in range(n)
+             if i % spec.worldgen_every == spec.worldgen_every - 1]
+    assert len(seeds) == 96 + 4 and len(set(seeds)) == len(seeds)
+    assert all(seed in TRAINING_SEEDS for seed in seeds)
+    doc = generate_training_world(seeds[0])
+    assert parse_world(doc, 'training').boxes  # a world of the same generator
