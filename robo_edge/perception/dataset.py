@@ -8,11 +8,9 @@ Splits:
 Labels come from PyBullet's segmentation mask: 0 floor, 1 obstacle (every body that is not the
 floor). Pixels that show nothing (the void past the floor's edge or the far plane) are labelled
 obstacle: the model answers 'where may I drive', and the void is not drivable.
-Shards are compressed .npz files; the manifest records the seed, the generator, the counts,
-the class balance and a SHA-256 over the arrays (not over the zip files, which carry dates).
+Shards, the manifest and their digests: robo_edge.perception.dataset_store (re-exported here).
 """
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -20,7 +18,19 @@ from pathlib import Path
 
 import numpy as np
 
-from robo_edge.perception.evaluation import resize_image, resize_labels
+from robo_edge.perception.dataset_store import (  # re-exported: the tools read them from here
+    ARRAYS,
+    CLASSES,
+    Frames,
+    SplitWriter,
+    class_fractions,
+    load_manifest,
+    load_shard,
+    load_split,
+    make_sample,
+    manifest_digest,
+    save_shard,
+)
 from robo_edge.perception.randomise import (
     FreeSpace,
     Looks,
@@ -39,9 +49,12 @@ from robo_edge.twin.sim import Twin
 from robo_edge.twin.world import World, parse_world
 from robo_edge.twin.worldgen import generate_training_world
 
+__all__ = ['ARRAYS', 'CLASSES', 'DatasetSpec', 'Frames', 'Task', 'class_fractions', 'generate',
+           'load_manifest', 'load_shard', 'load_split', 'make_sample', 'manifest_digest',
+           'render_task', 'render_world', 'save_shard', 'split_rng', 'training_world_seed']
+
 GENERATOR = 'robo_edge.perception.dataset/2'  # 2: worldgen worlds among train and val
 VAL_SEED_OFFSET = 50_000  # val worlds' generator seeds start here (train's at DatasetSpec.seed)
-CLASSES = ('floor', 'obstacle')
 FLOOR = 0
 OBSTACLE = 1
 HELD_OUT_WORLDS = ('warehouse', 'corridors', 'cluttered_room', 'empty_room')
@@ -49,7 +62,6 @@ HEADLINE_WORLD = 'warehouse'
 SPLIT_CODES = {'train': 1, 'val': 2, 'test': 3}
 MIN_CLEARANCE = 0.01  # metres between the robot's links and any obstacle, checked by PyBullet
 POSE_TRIES = 100
-ARRAYS = ('images', 'labels', 'poses', 'looks', 'void', 'worlds')
 
 Progress = Callable[[str, int, int], None]  # split, frames done, frames in the split
 
@@ -72,46 +84,6 @@ class DatasetSpec:
     # training seed, the rest by randomise.random_scene (0: none). The generator's floor
     # materials (dark carpets, rubber) under dark walls are rare in random_scene's palette.
     worldgen_every: int = 3
-
-
-@dataclass(frozen=True)
-class Frames:
-    """Frames of one shard or split, index-aligned.
-
-    images (N, H, W, 3) uint8 rgb; labels (N, H, W) uint8; poses (N, 3) float64 x, y, yaw;
-    looks (N, 4) float64 light direction and noise std; void (N,) int64 pixels that show
-    nothing (labelled obstacle); worlds (N,) str world names.
-    """
-
-    images: np.ndarray
-    labels: np.ndarray
-    poses: np.ndarray
-    looks: np.ndarray
-    void: np.ndarray
-    worlds: np.ndarray
-
-    def __len__(self) -> int:
-        """Return the number of frames."""
-        return int(self.images.shape[0])
-
-    @staticmethod
-    def concat(parts: list['Frames']) -> 'Frames':
-        """Join frames in order."""
-        return Frames(*(np.concatenate([getattr(p, name) for p in parts]) for name in ARRAYS))
-
-    def take(self, index: np.ndarray | slice) -> 'Frames':
-        """Return a subset of the frames."""
-        return Frames(*(getattr(self, name)[index] for name in ARRAYS))
-
-    def digest(self) -> str:
-        """Return the SHA-256 of the arrays' bytes, in a fixed order."""
-        h = hashlib.sha256()
-        for name in ARRAYS[:-1]:
-            array = np.ascontiguousarray(getattr(self, name))
-            h.update(f'{name}{array.dtype.str}{array.shape}'.encode())
-            h.update(array.tobytes())
-        h.update('\n'.join(str(w) for w in self.worlds).encode())
-        return h.hexdigest()
 
 
 def labels_from_mask(mask: np.ndarray, floor_body: int) -> np.ndarray:
@@ -180,70 +152,6 @@ def render_world(
     )
 
 
-def save_shard(path: Path, frames: Frames) -> str:
-    """Write one compressed shard; return its digest."""
-    np.savez_compressed(path, **{name: getattr(frames, name) for name in ARRAYS})
-    return frames.digest()
-
-
-def load_shard(path: Path) -> Frames:
-    """Read one shard."""
-    with np.load(path, allow_pickle=False) as data:
-        return Frames(*(data[name] for name in ARRAYS))
-
-
-def class_fractions(frames: Frames) -> dict[str, float]:
-    """Return the share of pixels per class, and of void pixels (counted in obstacle)."""
-    counts = np.bincount(frames.labels.ravel(), minlength=len(CLASSES)).astype(np.float64)
-    fractions = {name: float(counts[i] / counts.sum()) for i, name in enumerate(CLASSES)}
-    fractions['void_in_obstacle'] = float(frames.void.sum() / counts.sum())
-    return fractions
-
-
-class _SplitWriter:
-    """Collect frames of one split and write them in shards of a fixed size."""
-
-    def __init__(self, out_dir: Path, split: str, shard_frames: int) -> None:
-        self.out_dir = out_dir
-        self.split = split
-        self.shard_frames = shard_frames
-        self.pending: list[Frames] = []
-        self.shards: list[dict[str, object]] = []
-        self.fraction_sums = np.zeros(len(CLASSES) + 1)
-        self.frames = 0
-
-    def add(self, frames: Frames) -> None:
-        self.pending.append(frames)
-        self.frames += len(frames)
-        while sum(len(f) for f in self.pending) >= self.shard_frames:
-            self.flush(final=False)
-
-    def flush(self, final: bool = True) -> None:
-        if not self.pending:
-            return
-        frames = Frames.concat(self.pending)
-        keep = len(frames) if final else self.shard_frames
-        self._write(frames.take(slice(0, keep)))
-        rest = frames.take(slice(keep, None))
-        self.pending = [rest] if len(rest) else []
-        if final and self.pending:
-            self.flush()
-
-    def _write(self, frames: Frames) -> None:
-        name = f'{self.split}-{len(self.shards):03d}.npz'
-        digest = save_shard(self.out_dir / name, frames)
-        self.shards.append({'file': name, 'frames': len(frames), 'sha256': digest})
-        fractions = class_fractions(frames)
-        self.fraction_sums += len(frames) * np.asarray(list(fractions.values()))
-
-    def summary(self) -> dict[str, object]:
-        keys = [*CLASSES, 'void_in_obstacle']
-        fractions = self.fraction_sums / max(self.frames, 1)
-        return {'frames': self.frames, 'shards': self.shards,
-                'class_fractions': {
-                    k: round(float(v), 6) for k, v in zip(keys, fractions, strict=True)}}
-
-
 @dataclass(frozen=True)
 class Task:
     """One world to render: random (train/val) or a shipped one (test)."""
@@ -299,9 +207,9 @@ def generate(
     totals = {'train': spec.train_worlds * spec.frames_per_world,
               'val': spec.val_worlds * spec.frames_per_world,
               **{f'test_{name}': spec.held_out_frames for name in held_out}}
-    writers: dict[str, _SplitWriter] = {}
+    writers: dict[str, SplitWriter] = {}
     for name, frames in zip(names, mapper(render_task, tasks), strict=True):
-        writer = writers.setdefault(name, _SplitWriter(out_dir, name, spec.shard_frames))
+        writer = writers.setdefault(name, SplitWriter(out_dir, name, spec.shard_frames))
         writer.add(frames)
         if progress:
             progress(name, writer.frames, totals[name])
@@ -324,45 +232,3 @@ def generate(
     }
     (out_dir / 'manifest.json').write_text(json.dumps(manifest, indent=2) + '\n')
     return manifest
-
-
-def manifest_digest(splits: Mapping[str, Mapping[str, object]]) -> str:
-    """Return one SHA-256 over every shard's name and digest, in split order."""
-    h = hashlib.sha256()
-    for split, summary in splits.items():
-        for shard in summary['shards']:  # type: ignore[union-attr]
-            h.update(f'{split}/{shard["file"]}:{shard["sha256"]}\n'.encode())
-    return h.hexdigest()
-
-
-def load_manifest(data_dir: Path) -> dict[str, object]:
-    """Read a dataset's manifest."""
-    return json.loads((data_dir / 'manifest.json').read_text())
-
-
-def load_split(data_dir: Path, split: str, verify: bool = True) -> Frames:
-    """Read every shard of a split, checking each against the manifest's digest."""
-    manifest = load_manifest(data_dir)
-    parts = []
-    for shard in manifest['splits'][split]['shards']:
-        frames = load_shard(data_dir / shard['file'])
-        if verify and frames.digest() != shard['sha256']:
-            raise ValueError(f'{data_dir / shard["file"]}: digest differs from the manifest')
-        parts.append(frames)
-    return Frames.concat(parts)
-
-
-def make_sample(frames: Frames, count: int, width: int, height: int) -> dict[str, np.ndarray]:
-    """Pick `count` evenly spaced frames, brought to the model's input size, for tests.
-
-    Returns the arrays of the sample file: images, labels, poses, worlds and its digest.
-    """
-    index = np.linspace(0, len(frames) - 1, count).round().astype(int)
-    chosen = frames.take(index)
-    small = Frames(
-        np.stack([resize_image(im, width, height) for im in chosen.images]),
-        np.stack([resize_labels(lb, width, height) for lb in chosen.labels]),
-        chosen.poses, chosen.looks, chosen.void, chosen.worlds,
-    )
-    return {**{name: getattr(small, name) for name in ARRAYS},
-            'sha256': np.asarray(small.digest())}
