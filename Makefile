@@ -26,22 +26,29 @@ venv: $(STAMP)
 build: $(STAMP)
 	source $(VENV)/bin/activate && colcon build --event-handlers console_cohesion-
 
-# The fleet's servers (docs/fleet.md) from Debian's packages: nginx, installed with apt-get when
-# missing (as root, or through passwordless sudo); present, it is left as it is.
+# The fleet's servers (docs/fleet.md) from Debian's packages: nginx (the repository, uploads) and
+# mosquitto (telemetry), each installed with apt-get when missing (as root, or through
+# passwordless sudo); one that is present is left as it is.
+FLEET_PACKAGES := nginx mosquitto
 fleet-deps:
-	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then \
-		echo "fleet-deps: nginx present"; \
+	@missing=""; for p in $(FLEET_PACKAGES); do \
+		if command -v $$p >/dev/null 2>&1 || [ -x /usr/sbin/$$p ]; then \
+			echo "fleet-deps: $$p present"; else missing="$$missing $$p"; fi; \
+	done; \
+	if [ -z "$$missing" ]; then \
+		true; \
 	elif ! command -v apt-get >/dev/null 2>&1; then \
-		echo "fleet-deps: nginx is missing and there is no apt-get: install nginx (1.22+)" >&2; \
+		echo "fleet-deps:$$missing missing and there is no apt-get: install nginx (1.22+)" \
+			"and mosquitto (2.0+)" >&2; \
 		exit 1; \
 	elif [ "$$(id -u)" -eq 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends nginx; \
+			apt-get install -y -qq --no-install-recommends $$missing; \
 	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
 		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -qq --no-install-recommends nginx; \
+			apt-get install -y -qq --no-install-recommends $$missing; \
 	else \
-		echo "fleet-deps: nginx is missing; as root run: apt-get install -y nginx" >&2; \
+		echo "fleet-deps:$$missing missing; as root run: apt-get install -y$$missing" >&2; \
 		exit 1; \
 	fi
 

@@ -4,10 +4,11 @@ Each verb is a thin wrapper over robo_edge.sync (pki, tls, fleet); docs/fleet.md
 
     robo-edge cloud ca init --pki DIR            the fleet CA, its CRL and the server cert
     robo-edge cloud ca server-cert --pki DIR     re-issue the servers' certificate
-    robo-edge cloud ca crl --pki DIR             re-sign the CRL (and reload a running nginx)
+    robo-edge cloud ca crl --pki DIR             re-sign the CRL (and reload running servers)
     robo-edge cloud add-robot ID --repo R ...    upload key + client certificate (CN = ID)
     robo-edge cloud revoke-robot ID --pki DIR    put its certificates on the CRL
     robo-edge cloud up --repo R --run-dir D      nginx over mutual TLS, unprivileged
+        [--mqtt-port P] [--uploads DIR]          Mosquitto beside it; where uploads go
     robo-edge cloud down --run-dir D             stop what `up` started
 """
 
@@ -66,7 +67,7 @@ def add_fleet_verbs(cloud_verbs: argparse._SubParsersAction) -> None:
     revoke.add_argument('robot_id')
     revoke.add_argument('--pki', required=True, type=Path, help='fleet CA folder')
     revoke.add_argument('--run-dir', type=Path, default=None,
-                        help='also reload the nginx running there with the new CRL')
+                        help='also reload the servers running there with the new CRL')
     revoke.set_defaults(func=_cmd_revoke_robot)
     _add_up_down(cloud_verbs)
 
@@ -88,12 +89,13 @@ def _add_ca(cloud_verbs: argparse._SubParsersAction) -> None:
     crl = ca_verbs.add_parser('crl', help='re-sign the CRL with fresh dates (before it expires)')
     crl.add_argument('--pki', required=True, type=Path, help='fleet CA folder')
     crl.add_argument('--run-dir', type=Path, default=None,
-                     help='also reload the nginx running there with the new CRL')
+                     help='also reload the servers running there with the new CRL')
     crl.set_defaults(func=_cmd_ca_crl)
 
 
 def _add_up_down(cloud_verbs: argparse._SubParsersAction) -> None:
-    up = cloud_verbs.add_parser('up', help='serve a repository with nginx over mutual TLS')
+    up = cloud_verbs.add_parser('up', help='serve a repository with nginx over mutual TLS '
+                                           '(and telemetry with Mosquitto: --mqtt-port)')
     up.add_argument('--repo', required=True, type=Path, help='repository folder')
     up.add_argument('--run-dir', required=True, type=Path, help=RUN_HELP)
     up.add_argument('--pki', type=Path, default=None, help=PKI_HELP)
@@ -102,6 +104,12 @@ def _add_up_down(cloud_verbs: argparse._SubParsersAction) -> None:
     up.add_argument('--user', default=None,
                     help='account the servers run as when started by root (default www-data)')
     up.add_argument('--nginx', default=None, help='nginx binary (default: PATH, /usr/sbin)')
+    up.add_argument('--uploads', type=Path, default=None,
+                    help="robots' uploads, one folder per robot (default: RUN_DIR/uploads)")
+    up.add_argument('--mqtt-port', type=_port, default=None,
+                    help='also start Mosquitto on this TLS port (robots/<id>/ telemetry)')
+    up.add_argument('--mosquitto', default=None,
+                    help='mosquitto binary (default: PATH, /usr/sbin)')
     up.set_defaults(func=_cmd_up)
     down = cloud_verbs.add_parser('down', help='stop the servers of a run folder')
     down.add_argument('--run-dir', required=True, type=Path, help=RUN_HELP)
@@ -139,7 +147,8 @@ def _cmd_ca_crl(args: argparse.Namespace) -> int:
     from robo_edge.sync.fleet import refresh_crl  # noqa: PLC0415
 
     reloaded = refresh_crl(args.pki, _now(), args.run_dir)
-    print(f'{args.pki / "crl.pem"}: re-signed' + (', nginx reloaded' if reloaded else ''))
+    print(f'{args.pki / "crl.pem"}: re-signed'
+          + (', running servers reloaded' if reloaded else ''))
     return 0
 
 
@@ -209,20 +218,26 @@ def _cmd_revoke_robot(args: argparse.Namespace) -> int:
     serials, reloaded = revoke(args.pki, args.robot_id, _now(), args.run_dir)
     listed = ', '.join(serial_hex(s) for s in serials) or 'none new (already revoked)'
     print(f'{args.robot_id}: revoked {listed}; {args.pki / "crl.pem"} re-signed'
-          + ('; nginx reloaded' if reloaded else ''))
+          + ('; running servers reloaded' if reloaded else ''))
     return 0
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
     from robo_edge.sync.fleet import FleetOptions, up  # noqa: PLC0415
 
-    run = up(FleetOptions(args.repo, args.run_dir, _pki(args), args.host, args.port,
-                          args.user, args.nginx), _now())
-    for name, pid in run.pids.items():
-        print(f'{name}: pid {pid}, {run.url} (metadata/, targets/; client certificates from '
-              f'{_pki(args) / "ca.crt"}, CRL checked)')
-    print(f'run folder {run.run_dir}: logs/access.log, logs/error.log; stop with '
-          f'`robo-edge cloud down --run-dir {run.run_dir}`')
+    options = FleetOptions(args.repo, args.run_dir, _pki(args), args.host, args.port,
+                           args.user, args.nginx, mqtt_port=args.mqtt_port,
+                           mosquitto=args.mosquitto, uploads=args.uploads)
+    run = up(options, _now())
+    ca = _pki(args) / 'ca.crt'
+    uploads = args.uploads or args.run_dir / 'uploads'
+    print(f'nginx: pid {run.pids["nginx"]}, {run.url} (metadata/, targets/, PUT uploads/<CN>/ '
+          f'into {uploads}; client certificates from {ca}, CRL checked)')
+    if 'mosquitto' in run.pids:
+        print(f'mosquitto: pid {run.pids["mosquitto"]}, {run.mqtt_url} (robots/<CN>/ write, '
+              f'fleet/ read; client certificates from {ca}, CRL checked)')
+    print(f'run folder {run.run_dir}: logs/access.log, logs/error.log, logs/mosquitto.log; '
+          f'stop with `robo-edge cloud down --run-dir {run.run_dir}`')
     return 0
 
 

@@ -130,3 +130,49 @@ def uid_of(pid: int) -> int:
 
 def running_as_root() -> bool:
     return os.geteuid() == 0
+
+
+class Subscriber:
+    """An MQTT 5 client that subscribes to `topic` at QoS 1 on every connect and keeps what it
+    receives: (topic, payload, user properties). Used with the operator's identity."""
+
+    def __init__(self, tls_dir: Path, port: int, topic: str, client_id: str) -> None:
+        import paho.mqtt.client as mqtt  # noqa: PLC0415 - only the MQTT tests need it
+
+        from robo_edge.sync.tls import TlsConfig  # noqa: PLC0415
+
+        self.topic = topic
+        self.messages: list[tuple[str, bytes, dict[str, str]]] = []
+        self.subscribed = threading.Event()
+        self.hook: Callable[[dict[str, str]], None] | None = None  # runs on each message
+        self._lock = threading.Lock()
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                   protocol=mqtt.MQTTv5)
+        self._client.tls_set_context(TlsConfig.from_dir(tls_dir).context())
+        self._client.reconnect_delay_set(1, 2)
+        self._client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+        self._client.on_subscribe = lambda c, u, mid, codes, p: self.subscribed.set()
+        self._client.on_disconnect = lambda c, u, f, rc, p: self.subscribed.clear()
+        self._client.on_message = self._on_message
+        self._client.connect_async('127.0.0.1', port)
+        self._client.loop_start()
+
+    def _on_message(self, client: object, userdata: object, message: object) -> None:
+        props = dict(getattr(message.properties, 'UserProperty', []) or [])
+        with self._lock:
+            self.messages.append((message.topic, message.payload, props))
+        if self.hook is not None:
+            self.hook(props)
+
+    def received(self) -> list[tuple[str, bytes, dict[str, str]]]:
+        with self._lock:
+            return list(self.messages)
+
+    def item_ids(self, topic_prefix: str = '', since: int = 0) -> list[int]:
+        """The item ids received under `topic_prefix`, from the `since`-th message on."""
+        return [int(p['item-id']) for t, _, p in self.received()[since:]
+                if t.startswith(topic_prefix) and 'item-id' in p]
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()

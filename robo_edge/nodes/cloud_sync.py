@@ -39,6 +39,7 @@ from robo_edge.sync.policy import KINDS, RobotProfile
 from robo_edge.sync.probation import ProbationConfig
 from robo_edge.sync.service import SyncService
 from robo_edge.sync.slots import SlotStore
+from robo_edge.sync.tls import TlsConfig
 from robo_edge.sync.uplink import HttpSender, UplinkQueue
 
 STATUS_NAME = 'robo_edge/cloud_sync'
@@ -127,7 +128,9 @@ class CloudSyncNode(CleanLifecycleNode):
     def _build(self) -> SyncService:
         p = self.params
         data = Path(p['data_dir'])
-        fetcher = ResumableFetcher(data / 'partial', p['bandwidth_bytes_per_s'], p['timeout_s'])
+        tls = TlsConfig.from_dir(Path(p['tls_dir'])) if p['tls_dir'] else None
+        fetcher = ResumableFetcher(data / 'partial', p['bandwidth_bytes_per_s'], p['timeout_s'],
+                                   tls=tls)
         client = SyncClient(data / 'trust', p['server_url'], data / 'cache', fetcher)
         width, height = (int(v) for v in p['model_input_size'])
         robot = RobotProfile(p['hardware_id'], (width, height), p['map_frame'])

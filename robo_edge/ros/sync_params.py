@@ -17,6 +17,8 @@ PARAMS = read_only([
     Param('timeout_s', 10.0, 'Connect and between-bytes timeout', 0.1, 600.0),
     Param('robot_id', '', 'Identity for uploads; empty: no uplink'),
     Param('robot_key', '', 'Ed25519 PEM key of robot_id'),
+    Param('tls_dir', '', "The robot's TLS folder (robot.key, robot.crt, ca.crt): downloads "
+          'over https with its client certificate, the fleet CA the only anchor; empty: none'),
     Param('uplink_budget_bytes', 50_000_000, 'Byte budget of the uplink queue', 1, 10**12),
     Param('telemetry_period_s', 300.0, 'Period of telemetry summaries queued for upload',
           0.1, 86400.0),

@@ -1,8 +1,10 @@
 """The fleet's servers on this machine, in one run folder: `robo-edge cloud up | down`.
 
-One server today: nginx serves the TUF repository over mutual TLS (`robo_edge.sync.nginx`).
-Each server is a start step in `up` and an entry of STOPPERS over the same run folder and PKI,
-so Mosquitto (telemetry) and nginx WebDAV (uploads) join the same way. Time is passed in.
+nginx serves the TUF repository over mutual TLS (`robo_edge.sync.nginx`) and stores each robot's
+WebDAV uploads under uploads/<its CN>/; Mosquitto, when a
+port is given for it, takes the robots' telemetry over MQTT with the same CA and CRL
+(`robo_edge.sync.mosquitto`). Each server is a start step in `up` and an entry of STOPPERS over
+the same run folder and PKI. Time is passed in.
 """
 
 from collections.abc import Callable
@@ -11,12 +13,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from robo_edge.exceptions import FleetError
-from robo_edge.sync import nginx
+from robo_edge.sync import mosquitto, nginx
 from robo_edge.sync.pki import SERVER_CERT, FleetCA
 
 CRL_REFRESH = timedelta(days=7)  # `up` re-signs a CRL that expires sooner than this
 # name -> stop(run_dir, timeout_s) -> whether it ran; the order servers are stopped in.
-STOPPERS: dict[str, Callable[[Path, float], bool]] = {'nginx': nginx.stop}
+STOPPERS: dict[str, Callable[[Path, float], bool]] = {'nginx': nginx.stop,
+                                                      'mosquitto': mosquitto.stop}
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class FleetOptions:
     user: str | None = None  # the account servers run as when started by root
     nginx: str | None = None  # the nginx binary (default: found in PATH or /usr/sbin)
     template: Path | None = None  # default: the installed config/fleet/nginx.conf
+    mqtt_port: int | None = None  # Mosquitto's TLS port; None: no broker
+    mosquitto: str | None = None  # the mosquitto binary (default: PATH or /usr/sbin)
+    mqtt_template: Path | None = None  # default: the installed config/fleet/mosquitto.conf
+    uploads: Path | None = None  # robots' uploads (default: RUN_DIR/uploads)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class FleetRun:
     url: str
     pids: dict[str, int]
     run_dir: Path
+    mqtt_url: str | None = None
 
 
 def ready_ca(pki_dir: Path, now: datetime) -> FleetCA:
@@ -71,16 +79,22 @@ def up(options: FleetOptions, now: datetime) -> FleetRun:
     ca = ready_ca(options.pki_dir, now)
     check_run_dir(options.run_dir)
     options.run_dir.mkdir(parents=True, exist_ok=True)
-    site = nginx.NginxSite(options.repo, options.run_dir, options.host, options.port)
+    site = nginx.NginxSite(options.repo, options.run_dir, options.host, options.port,
+                           options.uploads)
+    broker = None
+    if options.mqtt_port is not None:
+        broker = mosquitto.Broker(options.run_dir, options.host, options.mqtt_port)
     pids: dict[str, int] = {}
     try:
         pids['nginx'] = nginx.start(site, ca, options.template, options.nginx, options.user)
-        # Extension point: Mosquitto (robots/<id>/... telemetry) starts here, same CA.
+        if broker is not None:
+            pids['mosquitto'] = mosquitto.start(broker, ca, options.mqtt_template,
+                                                options.mosquitto, options.user)
     except FleetError:
         for name in pids:  # only what this call started
             STOPPERS[name](options.run_dir, 10.0)
         raise
-    return FleetRun(site.url, pids, options.run_dir)
+    return FleetRun(site.url, pids, options.run_dir, broker and broker.url)
 
 
 def down(run_dir: Path, timeout_s: float = 10.0) -> list[str]:
@@ -96,12 +110,17 @@ def revoke(pki_dir: Path, robot_id: str, now: datetime,
     """
     ca = FleetCA(pki_dir)
     serials = ca.revoke(robot_id, now)
-    reloaded = run_dir is not None and nginx.install_crl(ca, run_dir)
-    return serials, reloaded
+    return serials, run_dir is not None and install_crl(ca, run_dir)
 
 
 def refresh_crl(pki_dir: Path, now: datetime, run_dir: Path | None = None) -> bool:
     """Re-sign the CRL (same entries, fresh dates) and reload the servers of `run_dir`."""
     ca = FleetCA(pki_dir)
     ca.write_crl(now)
-    return run_dir is not None and nginx.install_crl(ca, run_dir)
+    return run_dir is not None and install_crl(ca, run_dir)
+
+
+def install_crl(ca: FleetCA, run_dir: Path) -> bool:
+    """Give the servers of `run_dir` the CA's CRL; return whether a running one took it."""
+    reloaded = nginx.install_crl(ca, run_dir)  # copies tls/crl.pem, which both servers read
+    return mosquitto.reload(run_dir) or reloaded

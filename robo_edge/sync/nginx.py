@@ -8,6 +8,7 @@ no system path:
     logs/error.log    startup errors and every refused client certificate (level info)
     logs/access.log   one line per request: status, bytes, Range, certificate verdict, subject
     logs/launch.log   what the nginx command printed when it started
+    uploads/<id>/     what robot <id> PUT (WebDAV), unless NginxSite.uploads names a folder
     tmp/              nginx's temporary files
     nginx.pid         the master's pid while it runs
 """
@@ -41,21 +42,32 @@ class NginxSite:
     run_dir: Path
     host: str = '127.0.0.1'
     port: int = 8443
+    uploads: Path | None = None  # where robots' uploads are stored (default RUN_DIR/uploads)
+
+    @property
+    def upload_dir(self) -> Path:
+        """Return the folder that holds one sub-folder per robot that uploaded."""
+        return self.uploads if self.uploads is not None else self.run_dir / 'uploads'
 
     @property
     def listen(self) -> str:
         """Return the address nginx listens on (IPv6 in brackets)."""
-        try:
-            if ipaddress.ip_address(self.host).version == 6:
-                return f'[{self.host}]:{self.port}'
-        except ValueError:
-            pass
-        return f'{self.host}:{self.port}'
+        return host_port(self.host, self.port)
 
     @property
     def url(self) -> str:
         """Return the base URL robots use."""
         return f'https://{self.listen}'
+
+
+def host_port(host: str, port: int) -> str:
+    """Return host:port, an IPv6 address in brackets."""
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            return f'[{host}]:{port}'
+    except ValueError:
+        pass
+    return f'{host}:{port}'
 
 
 def paths(run_dir: Path) -> dict[str, Path]:
@@ -68,41 +80,48 @@ def paths(run_dir: Path) -> dict[str, Path]:
             'launch_log': run_dir / 'logs' / 'launch.log'}
 
 
-def template_path() -> Path:
-    """Return the installed template (share/robo_edge/config/fleet/nginx.conf)."""
+def template_path(name: str = TEMPLATE[-1]) -> Path:
+    """Return an installed template (share/robo_edge/config/fleet/NAME)."""
     from robo_edge.paths import share_file  # noqa: PLC0415 - needs the ament index
 
-    return share_file(*TEMPLATE)
+    return share_file(*TEMPLATE[:-1], name)
 
 
-def render(template: str, values: Mapping[str, str]) -> str:
+def render(template: str, values: Mapping[str, str], what: str = 'nginx template') -> str:
     """Fill every @NAME@ of `template`; an unknown or unused name is an error."""
     used = set(PLACEHOLDER.findall(template))
     if missing := used - set(values):
-        raise FleetError(f'nginx template: no value for {", ".join(sorted(missing))}')
+        raise FleetError(f'{what}: no value for {", ".join(sorted(missing))}')
     if unused := set(values) - used:
-        raise FleetError(f'nginx template: no placeholder for {", ".join(sorted(unused))}')
+        raise FleetError(f'{what}: no placeholder for {", ".join(sorted(unused))}')
     for key, value in values.items():
-        if not value or any(c in value for c in ';{}"\'\n') or value != value.strip():
-            raise FleetError(f'nginx template: {key} {value!r} cannot go into a config')
+        if not value or any(c in value for c in ';{}"\'\n#') or value != value.strip():
+            raise FleetError(f'{what}: {key} {value!r} cannot go into a config')
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def copy_tls(ca: FleetCA, tls_dir: Path) -> None:
+    """Copy the servers' TLS files (certificate, key, CA, CRL) into a run folder's tls/."""
+    tls_dir.mkdir(parents=True, exist_ok=True)
+    tls_dir.chmod(0o700)
+    for name in TLS_FILES:
+        try:
+            shutil.copyfile(ca.path(name), tls_dir / name)
+        except OSError as e:
+            raise FleetError(f'{ca.path(name)}: cannot copy it into the run folder: {e}') from e
+    (tls_dir / SERVER_KEY).chmod(0o600)
 
 
 def write_run_folder(site: NginxSite, ca: FleetCA, template: Path) -> Path:
     """Create the run folder: the rendered config, the TLS files, logs/ and tmp/."""
     p = paths(site.run_dir)
-    for folder in ('tls', 'logs', 'tmp'):
-        p[folder].mkdir(parents=True, exist_ok=True)
-    p['tls'].chmod(0o700)
-    for name in TLS_FILES:
-        try:
-            shutil.copyfile(ca.path(name), p['tls'] / name)
-        except OSError as e:
-            raise FleetError(f'{ca.path(name)}: cannot copy it into the run folder: {e}') from e
-    (p['tls'] / SERVER_KEY).chmod(0o600)
+    for folder in (p['logs'], p['tmp'], site.upload_dir / '.incoming'):
+        folder.mkdir(parents=True, exist_ok=True)
+    copy_tls(ca, p['tls'])
     values = {'RUN_DIR': str(site.run_dir.resolve()), 'LOG_DIR': str(p['logs'].resolve()),
               'TMP_DIR': str(p['tmp'].resolve()), 'TLS_DIR': str(p['tls'].resolve()),
-              'REPO': str(site.repo.resolve()), 'LISTEN': site.listen}
+              'REPO': str(site.repo.resolve()), 'LISTEN': site.listen,
+              'UPLOADS': str(site.upload_dir.resolve())}
     try:
         text = Path(template).read_text(encoding='utf-8')
     except OSError as e:
@@ -123,7 +142,8 @@ def _check_access(site: NginxSite, entry: pwd.struct_passwd | None) -> None:
         raise FleetError(f'{site.repo}: not a repository (no metadata/root.json; '
                          '`robo-edge cloud init`)')
     checks = [(['-r', str(root)], root), (['-x', str(site.repo / 'targets')], site.repo),
-              (['-w', str(paths(site.run_dir)['logs'])], site.run_dir)]
+              (['-w', str(paths(site.run_dir)['logs'])], site.run_dir),
+              (['-w', str(site.upload_dir / '.incoming')], site.upload_dir)]
     for args, path in checks:
         if not daemon.can_access(entry, args):
             raise FleetError(f'{path}: the account nginx runs as cannot reach it (make its '
@@ -140,7 +160,8 @@ def start(site: NginxSite, ca: FleetCA, template: Path | None = None,
     entry = daemon.account(user)
     write_run_folder(site, ca, template or template_path())
     p = paths(site.run_dir)
-    daemon.hand_over(site.run_dir, [p['conf'], p['tls'], p['logs'], p['tmp']], entry)
+    daemon.hand_over(site.run_dir, [p['conf'], p['tls'], p['logs'], p['tmp'],
+                                    site.upload_dir], entry)
     _check_access(site, entry)
     command = [str(nginx), '-p', str(site.run_dir.resolve()), '-c', str(p['conf'].resolve()),
                '-e', str(p['error_log'].resolve())]

@@ -36,6 +36,8 @@ ROBOT_VALID = timedelta(days=365)
 CRL_VALID = timedelta(days=30)
 SKEW = timedelta(minutes=5)  # not_before is backdated this much for clocks slightly behind
 SERVER_HOSTS = ('localhost', '127.0.0.1', '::1')
+# The operator's CN: the MQTT ACL lets it read every robot; no robot id can have a dot.
+OPERATOR = 'fleet.operator'
 PEM = serialization.Encoding.PEM
 T = TypeVar('T')
 
@@ -175,7 +177,26 @@ class FleetCA:
                     valid_for: timedelta = ROBOT_VALID) -> x509.Certificate:
         """Issue a client certificate (CN = robot id) for a robot's CSR and record it."""
         csr, robot_id = read_csr(csr_pem)
-        builder = self._builder(_name(robot_id), csr.public_key(), now, valid_for)
+        return self._issue_client(robot_id, csr.public_key(), now, valid_for)
+
+    def issue_operator(self, tls_dir: Path, now: datetime,
+                       valid_for: timedelta = ROBOT_VALID) -> x509.Certificate:
+        """Issue the fleet operator's client identity (CN OPERATOR) into `tls_dir`.
+
+        The folder has the robot's layout (robot.key, robot.crt, ca.crt), so
+        `TlsConfig.from_dir` reads it; revoke it with `revoke(OPERATOR, ...)`.
+        """
+        key = _new_key()
+        cert = self._issue_client(OPERATOR, key.public_key(), now, valid_for)
+        Path(tls_dir).mkdir(parents=True, exist_ok=True)
+        atomic_write(Path(tls_dir) / 'robot.key', _key_pem(key), 0o600)
+        atomic_write(Path(tls_dir) / 'robot.crt', cert.public_bytes(PEM))
+        atomic_write(Path(tls_dir) / 'ca.crt', self.certificate().public_bytes(PEM))
+        return cert
+
+    def _issue_client(self, common_name: str, public_key: object, now: datetime,
+                      valid_for: timedelta) -> x509.Certificate:
+        builder = self._builder(_name(common_name), public_key, now, valid_for)
         builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
         builder = builder.add_extension(_usage(sign=False), True)
         builder = builder.add_extension(
@@ -218,7 +239,7 @@ class FleetCA:
 
     def revoke(self, robot_id: str, now: datetime) -> list[int]:
         """Revoke every certificate issued to `robot_id`; re-sign the CRL; return the serials."""
-        certs = self.issued(check_robot_id(robot_id))
+        certs = self.issued(robot_id if robot_id == OPERATOR else check_robot_id(robot_id))
         if not certs:
             raise FleetError(f'{self.dir / ISSUED}: no certificate was issued to {robot_id!r}')
         revoked = {r.serial_number for r in self.crl()}

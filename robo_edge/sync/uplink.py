@@ -139,11 +139,13 @@ class UplinkQueue:
                 raise
             return PutResult(True, evicted=[v[0] for v in victims])
 
-    def peek(self) -> Item | None:
-        """Return the next item to send (highest priority, then oldest)."""
+    def peek(self, kinds: tuple[str, ...] | None = None) -> Item | None:
+        """Return the next item to send (highest priority, then oldest), of `kinds` if given."""
+        where = '' if kinds is None else f'WHERE kind IN ({", ".join("?" * len(kinds))}) '
         with self._lock:
             row = self._db.execute('SELECT id, priority, kind, name, created_ns, payload '
-                                   'FROM items ORDER BY priority DESC, id ASC LIMIT 1').fetchone()
+                                   f'FROM items {where}ORDER BY priority DESC, id ASC LIMIT 1',
+                                   kinds or ()).fetchone()
             return None if row is None else Item(*row[:5], bytes(row[5]))
 
     def ack(self, item_id: int) -> None:
@@ -151,11 +153,15 @@ class UplinkQueue:
         with self._lock:
             self._db.execute('DELETE FROM items WHERE id = ?', (item_id,))
 
-    def drain(self, send: Callable[[Item], Send], max_items: int = 1000) -> list[Item]:
-        """Send in priority order until empty, a RETRY, or max_items; return what was sent."""
+    def drain(self, send: Callable[[Item], Send], max_items: int = 1000,
+              kinds: tuple[str, ...] | None = None) -> list[Item]:
+        """Send in priority order until empty, a RETRY, or max_items; return what was sent.
+
+        `kinds` limits the drain to those kinds (another sender drains the rest).
+        """
         sent = []
         for _ in range(max_items):
-            item = self.peek()
+            item = self.peek(kinds)
             if item is None:
                 break
             outcome = send(item)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from fleet_fixtures import now
+from fleet_fixtures import now, wait_until
 
 from robo_edge.cli import main
 from robo_edge.exceptions import FleetError
@@ -135,7 +135,8 @@ def test_a_missing_server_binary_says_how_to_install_it(monkeypatch):
 def test_stop_ends_a_daemon_it_can_name_and_no_other():
     child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
     try:
-        assert daemon.alive(child.pid, 'python')
+        # Right after Popen the child may still be inside exec (an empty /proc cmdline).
+        assert wait_until(lambda: daemon.alive(child.pid, 'python'), 5.0)
         assert not daemon.alive(child.pid, 'nginx')
         assert daemon.stop(child.pid, 'nginx')  # not nginx: left alone, reported gone
         assert child.poll() is None

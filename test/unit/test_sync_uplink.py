@@ -42,6 +42,16 @@ def test_drain_stops_at_first_retry_and_keeps_the_item(queue):
     assert queue.peek().name == 't2'
 
 
+def test_drain_of_some_kinds_leaves_the_others_queued(queue):
+    queue.put('map', 'm1', b'a', 5, 1)
+    queue.put('telemetry', 't1', b'a', 1, 2)
+    queue.put('event', 'e1', b'a', 3, 3)
+    sent = queue.drain(lambda item: Send.STORED, kinds=('telemetry', 'event'))
+    assert [i.name for i in sent] == ['e1', 't1']
+    assert [queue.peek().name, len(queue)] == ['m1', 1]
+    assert queue.peek(('telemetry',)) is None
+
+
 def test_budget_evicts_lower_priority_oldest_first(queue):
     for n in range(4):
         assert queue.put('telemetry', f't{n}', b'x' * 200, 1, n).accepted
