@@ -14,11 +14,13 @@ ROS_ENV := source $(VENV)/bin/activate && source install/setup.bash
 
 all: build
 
+# The development venv also holds the release-side canary's Ray (requirements/canary.txt, which
+# includes dev.txt): make test runs the canary on a real local cluster. A robot needs neither.
 $(STAMP): requirements/runtime.txt requirements/common.txt requirements/dev.txt \
-		requirements/tools.txt requirements/constraints.txt
+		requirements/tools.txt requirements/canary.txt requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==26.3
-	$(PY) -m pip install --quiet -r requirements/dev.txt -c requirements/constraints.txt
+	$(PY) -m pip install --quiet -r requirements/canary.txt -c requirements/constraints.txt
 	touch $@
 
 venv: $(STAMP)
@@ -135,6 +137,13 @@ model: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) tools/train_segmentation.py --data $(DATA) --out models/floor_seg.onnx \
 		--epochs 16 --patience 6 --max-minutes 40
 	$(PY) tools/evaluate_segmentation.py --model models/floor_seg.onnx --data $(DATA)
+
+# The release-side canary (docs/architecture.md) on a local Ray cluster: the quick suite of
+# config/canary.yaml, CANDIDATE (default: the shipped model, against itself) vs the release.
+.PHONY: canary
+CANDIDATE ?= models/floor_seg.onnx
+canary: build
+	$(ROS_ENV) && robo-edge cloud canary $(CANDIDATE) --kind model --quick --report reports/canary
 
 clean:
 	rm -rf build install log reports build-jazzy install-jazzy log-jazzy

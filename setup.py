@@ -49,7 +49,8 @@ setup(
         *tree_data_files('sim'),
     ],
     install_requires=['setuptools'],
-    extras_require={'test': ['pytest']},
+    # The canary runs on Ray where releases are made; a robot never installs it.
+    extras_require={'test': ['pytest'], 'canary': ['ray==2.60.0']},
     zip_safe=True,
     maintainer='robo_edge team',
     maintainer_email='team@robo-edge.dev',

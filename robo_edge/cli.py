@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from robo_edge.cli_canary import add_canary_verb
 from robo_edge.cli_fleet import add_fleet_verbs
 from robo_edge.cli_generate import add_scenario_generate, add_world_generate
 from robo_edge.exceptions import ConfigError, RoboEdgeError
@@ -102,6 +103,7 @@ def _add_cloud(verbs: argparse._SubParsersAction) -> None:
     provision.add_argument('--data-dir', required=True, type=Path, help='cloud_sync data_dir')
     provision.set_defaults(func=_cmd_cloud_provision)
     add_fleet_verbs(cloud_verbs)
+    add_canary_verb(cloud_verbs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,9 +10,11 @@ import robo_edge
 
 PACKAGE = Path(robo_edge.__file__).resolve().parent
 # The twin's side: the simulator, its node and ROS adapters, fault injection in it, the scenario
-# harness and its CLI, and perception's offline tools (datasets rendered in the twin).
+# harness and its CLI, the release-side canary, and perception's offline tools (datasets
+# rendered in the twin).
 TWIN_SIDE = {
     'twin', 'scenario', 'chaos', 'cli.py', 'cli_generate.py', 'nodes/twin.py',
+    'canary', 'cli_canary.py',
     'ros/twin_messages.py', 'ros/twin_publishers.py', 'ros/twin_params.py',
     'perception/dataset.py',
     'perception/evaluate.py', 'perception/randomise.py',
@@ -45,6 +47,17 @@ def test_no_robot_side_module_imports_the_twin() -> None:
     offenders = {module: sorted(i for i in imported if i.startswith('robo_edge.twin'))
                  for module, imported in found.items() if not on_twin_side(module)}
     assert {m: i for m, i in offenders.items() if i} == {}
+
+
+def test_only_the_canary_runner_imports_ray() -> None:
+    """Ray is the canary's optional extra: one module imports it, inside its functions."""
+    users = sorted(m for m, imported in modules().items()
+                   if any(i == 'ray' or i.startswith('ray.') for i in imported))
+    assert users == ['canary/ray_exec.py']
+    source = (PACKAGE / 'canary' / 'ray_exec.py').read_text()
+    top_level = [n for n in ast.parse(source).body if isinstance(n, ast.Import | ast.ImportFrom)]
+    assert not any(a.name == 'ray' for n in top_level if isinstance(n, ast.Import)
+                   for a in n.names)
 
 
 def test_the_robot_core_imports_only_itself() -> None:
