@@ -68,7 +68,8 @@ def start_cluster(address: str | None, num_cpus: int | None) -> Any:
     if address:
         ray.init(address=address, log_to_driver=True)
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False,
+        # 'local': always a new cluster of our own, never one a stale /tmp/ray file points at
+        ray.init(address='local', num_cpus=num_cpus, include_dashboard=False,
                  object_store_memory=OBJECT_STORE_BYTES, log_to_driver=True)
     return ray
 
