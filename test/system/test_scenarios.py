@@ -27,16 +27,24 @@ def test_smoke_scenario_passes_with_reports_and_recording(tmp_path: Path) -> Non
     assert (tmp_path / 'empty_room_smoke.png').stat().st_size > 10_000
     counts: dict[str, int] = {}
     statuses: dict[str, dict] = {}
+    last_clock_s = 0.0
     for item in read_ros2_messages(str(tmp_path / 'empty_room_smoke.mcap')):
         counts[item.channel.topic] = counts.get(item.channel.topic, 0) + 1
+        if item.channel.topic == '/clock':
+            stamp = item.ros_msg.clock
+            last_clock_s = max(last_clock_s, stamp.sec + stamp.nanosec * 1e-9)
         if item.channel.topic == '/diagnostics':
             for status in item.ros_msg.status:
                 statuses[status.name] = {kv.key: kv.value for kv in status.values}
-    # The twin's streams, the validated copies and the commands were all on the wire.
+    # The twin's streams, the validated copies and the commands were all on the wire. The
+    # recorder joins like any subscriber: what went out before discovery matched it is not in
+    # the file (a loaded CI host missed 17 of 240 commands), so each count allows a sixth less,
+    # and the clock must reach the end of the run.
     assert counts['/scan'] >= 100 and counts['/sensors/scan'] >= 100
     assert counts['/camera/image_raw'] >= 150 and counts['/sensors/camera/image'] >= 150
     assert counts['/imu/data'] >= 1000 and counts['/sensors/imu'] >= 1000
-    assert counts['/cmd_vel'] >= 240 and counts['/clock'] >= 240
+    assert counts['/cmd_vel'] >= 200 and counts['/clock'] >= 200
+    assert last_clock_s >= 11.9
     assert any(name.startswith('robo_edge/supervisor/') for name in statuses)  # CPU, RSS
     # Perception runs in the graph whenever the camera does: a virtual scan per kept frame.
     # The twin does not wait for it, so under load it skips frames a newer one replaced
