@@ -133,15 +133,17 @@ class Probe(Node):
     def spin_until(self, condition: Callable[[], bool], timeout_s: float = TIMEOUT_S) -> bool:
         return self.spinner.spin_until(condition, timeout_s)
 
-    def tick(self, t: int, lidar: bool = True, perception: bool = True) -> DiagnosticArray:
+    def tick(self, t: int, lidar: bool = True, perception: bool = True,
+             odom_of: Callable[[int], Odometry] = odom,
+             virtual_of: Callable[[int], LaserScan] = virtual_scan) -> DiagnosticArray:
         """Publish what is due at t, then the clock; return the guard's array stamped t."""
-        self.odom.publish(odom(t))
+        self.odom.publish(odom_of(t))
         self.raw.publish(command(t))
         if t % (100 * MS) == 0 and t > 0:
             if lidar:
                 self.lidar.publish(lidar_scan(t))
             if perception:
-                self.virtual.publish(virtual_scan(t))
+                self.virtual.publish(virtual_of(t))
         deadline = time.monotonic() + TIMEOUT_S
         while t not in self.arrays:
             assert time.monotonic() < deadline, f'no breaker array stamped {t}'

@@ -8,20 +8,14 @@ opens on the odometry vote alone, and with no obstacle source left the robot sto
 """
 
 import math
-import time
 
 import numpy as np
 from nav_msgs.msg import Odometry
-from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import LaserScan
 from test_breaker_nodes import (
-    MS,
     TICK_NS,
-    TIMEOUT_S,
     Probe,
-    command,
     guard_and_manager,
-    lidar_scan,
 )
 
 from robo_edge.breakers.events import read_events
@@ -63,20 +57,10 @@ def camera_scan(t: int, phantom: bool) -> LaserScan:
 
 
 def drive(probe: Probe, ticks: range, lidar: bool, phantom: bool) -> None:
-    """Publish what is due at each tick (moving odometry), then the clock."""
+    """Play each tick with the robot driving (moving odometry) and the camera's scan."""
     for k in ticks:
-        t = k * TICK_NS
-        probe.odom.publish(moving_odom(t))
-        probe.raw.publish(command(t))
-        if t % (100 * MS) == 0:
-            if lidar:
-                probe.lidar.publish(lidar_scan(t))
-            probe.virtual.publish(camera_scan(t, phantom))
-        deadline = time.monotonic() + TIMEOUT_S
-        while t not in probe.arrays:
-            assert time.monotonic() < deadline, f'no breaker array stamped {t}'
-            probe.clock.publish(Clock(clock=to_msg(t)))
-            probe.spin_until(lambda t=t: t in probe.arrays, 0.05)
+        probe.tick(k * TICK_NS, lidar=lidar, odom_of=moving_odom,
+                   virtual_of=lambda t: camera_scan(t, phantom))
 
 
 def opened(tmp_path) -> list[dict]:
