@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from robo_edge.sync import tls
 from robo_edge.sync.pki import FleetCA
+from robo_edge.sync.repository import Repository
 
 
 def now() -> datetime:
@@ -37,6 +38,15 @@ def shared_work_dir() -> Iterator[Path]:
         yield work
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def repository_and_ca(work: Path) -> tuple[Repository, FleetCA]:
+    """Return a new repository (work/repo, keys in work/keys) and fleet CA (work/pki)."""
+    repo = Repository(work / 'repo', work / 'keys')
+    repo.init(now())
+    ca = FleetCA(work / 'pki')
+    ca.init(now())
+    return repo, ca
 
 
 def provision_robot(ca: FleetCA, folder: Path, robot_id: str, when: datetime | None = None,

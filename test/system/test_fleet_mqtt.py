@@ -21,6 +21,7 @@ from fleet_fixtures import (
     log_lines,
     now,
     provision_robot,
+    repository_and_ca,
     shared_work_dir,
     uid_of,
     wait_until,
@@ -31,7 +32,6 @@ from robo_edge.exceptions import FleetError
 from robo_edge.sync import fleet, mosquitto, nginx
 from robo_edge.sync.mqtt import MqttLink
 from robo_edge.sync.pki import FleetCA
-from robo_edge.sync.repository import Repository
 from robo_edge.sync.tls import TlsConfig
 from robo_edge.sync.uplink import Send, UplinkQueue
 
@@ -40,10 +40,7 @@ from robo_edge.sync.uplink import Send, UplinkQueue
 def broker():
     """A CA, robots, the operator, and nginx + Mosquitto up; the operator subscribed."""
     with shared_work_dir() as work:
-        repo = Repository(work / 'repo', work / 'keys')
-        repo.init(now())
-        ca = FleetCA(work / 'pki')
-        ca.init(now())
+        repo, ca = repository_and_ca(work)
         robots = {name: provision_robot(ca, work / name, name) for name in ('r1', 'r2')}
         robots['r3'] = provision_robot(ca, work / 'r3', 'r3', now() - timedelta(days=10),
                                        timedelta(days=1))  # expired nine days ago

@@ -20,6 +20,7 @@ from fleet_fixtures import (
     log_lines,
     now,
     provision_robot,
+    repository_and_ca,
     shared_work_dir,
     uid_of,
     wait_until,
@@ -31,7 +32,6 @@ from robo_edge.sync import fleet, nginx
 from robo_edge.sync.client import Outcome, SyncClient, provision
 from robo_edge.sync.fetcher import ResumableFetcher
 from robo_edge.sync.pki import FleetCA, serial_hex
-from robo_edge.sync.repository import Repository
 from robo_edge.sync.tls import TlsConfig
 
 TARGET = 'policy/blob.bin'
@@ -43,13 +43,10 @@ SIZE = 2_000_000
 def served():
     """A repository with one 2 MB target, a CA, robots, and nginx serving it all."""
     with shared_work_dir() as work:
-        repo = Repository(work / 'repo', work / 'keys')
-        repo.init(now())
+        repo, ca = repository_and_ca(work)
         blob = work / 'blob.bin'
         blob.write_bytes(os.urandom(SIZE))
         repo.add_target(blob, TARGET, CUSTOM, now())
-        ca = FleetCA(work / 'pki')
-        ca.init(now())
         robots = {name: provision_robot(ca, work / name, name) for name in ('r1', 'r2', 'r5')}
         robots['r3'] = provision_robot(ca, work / 'r3', 'r3', now() - timedelta(days=10),
                                        timedelta(days=1))  # expired nine days ago

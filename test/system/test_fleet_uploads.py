@@ -8,11 +8,17 @@ names that would leave the area are each refused by nginx, logged, and nothing i
 
 import pytest
 import urllib3
-from fleet_fixtures import free_port, log_lines, now, provision_robot, shared_work_dir, wait_until
+from fleet_fixtures import (
+    free_port,
+    log_lines,
+    now,
+    provision_robot,
+    repository_and_ca,
+    shared_work_dir,
+    wait_until,
+)
 
 from robo_edge.sync import fleet, nginx
-from robo_edge.sync.pki import FleetCA
-from robo_edge.sync.repository import Repository
 from robo_edge.sync.tls import TlsConfig
 from robo_edge.sync.uplink import Send, UplinkQueue
 from robo_edge.sync.webdav import WebDavSender
@@ -22,10 +28,7 @@ from robo_edge.sync.webdav import WebDavSender
 def served():
     """nginx over a repository, its uploads folder, robots r1, r2, r3 (revoked), operator."""
     with shared_work_dir() as work:
-        repo = Repository(work / 'repo', work / 'keys')
-        repo.init(now())
-        ca = FleetCA(work / 'pki')
-        ca.init(now())
+        repo, ca = repository_and_ca(work)
         robots = {name: provision_robot(ca, work / name, name) for name in ('r1', 'r2', 'r3')}
         ca.revoke('r3', now())
         ca.issue_operator(work / 'operator', now())
